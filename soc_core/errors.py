@@ -1,0 +1,103 @@
+"""The one error tree of the project.
+
+Every stage catches only these types; anything else is a bug that is counted,
+logged and turns the event into a dead letter.
+
+    SocError
+    ├── ConfigError              bad configuration (unknown component, bad option)
+    │   └── RegistryError        duplicate or unknown plugin name (start-up error)
+    ├── QuerySyntaxError         analyst query that does not parse (carries the column)
+    ├── ParseError               a parser could not handle an input event (parser id, reason)
+    ├── RuleError                a detection rule that does not load (file, line)
+    ├── StoreError               a storage backend failed
+    │   ├── VersionConflict      optimistic update of a record lost a race
+    │   └── NotFound             the record does not exist
+    ├── ReceiverError            a receiver could not start or lost its input
+    ├── QueueFull                the durable queue is full (back-pressure)
+    └── ResponderError           a response action failed
+        ├── RetryableError       try again later (timeout, 5xx, rate limit)
+        └── PermanentError       never retry (refused by policy, bad request)
+"""
+
+from __future__ import annotations
+
+
+class SocError(Exception):
+    """Root of every error the project raises on purpose."""
+
+
+class ConfigError(SocError):
+    """Configuration is invalid: unknown component, bad option, missing value."""
+
+
+class RegistryError(ConfigError):
+    """A plugin name is registered twice, or a requested name is unknown."""
+
+
+class QuerySyntaxError(SocError):
+    """An analyst query could not be parsed; ``column`` is 1-based."""
+
+    def __init__(self, message: str, query: str, column: int) -> None:
+        self.query = query
+        self.column = column
+        self.reason = message
+        pointer = " " * (column - 1) + "^"
+        super().__init__(f"{message} (column {column})\n  {query}\n  {pointer}")
+
+
+class ParseError(SocError):
+    """A parser could not turn an input event into ECS."""
+
+    def __init__(self, parser_id: str, reason: str) -> None:
+        self.parser_id = parser_id
+        self.reason = reason
+        super().__init__(f"{parser_id}: {reason}")
+
+
+class RuleError(SocError):
+    """A detection rule could not be loaded; carries its file and line."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.reason = message
+        where = f"{path}:{line or 1}: " if path else ""
+        super().__init__(f"{where}{message}")
+
+
+class StoreError(SocError):
+    """A storage backend failed."""
+
+
+class VersionConflict(StoreError):
+    """An optimistic update used a stale ``version``."""
+
+    def __init__(self, record_id: str, expected: int, actual: int) -> None:
+        self.record_id = record_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{record_id}: expected version {expected}, found {actual}")
+
+
+class NotFound(StoreError):
+    """The requested record does not exist."""
+
+
+class ReceiverError(SocError):
+    """A receiver could not start or lost its input."""
+
+
+class ResponderError(SocError):
+    """A response action failed."""
+
+
+class RetryableError(ResponderError):
+    """A failure worth retrying later (timeout, 5xx, rate limit)."""
+
+
+class PermanentError(ResponderError):
+    """A failure that no retry will fix (refused by policy, bad request)."""
+
+
+class QueueFull(SocError):
+    """The durable queue is at its limit: senders must slow down (back-pressure)."""

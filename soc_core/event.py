@@ -1,0 +1,235 @@
+"""The one event model: nested Elastic Common Schema documents.
+
+An event is a plain nested ``dict`` (ECS field sets as nested objects), because the hot
+path must stay cheap. Invariants every stage may rely on:
+
+* ``@timestamp`` is an ISO-8601 string in UTC ending in ``Z``;
+* ``event.kind`` is ``event``, ``alert`` or ``pipeline_error``;
+* ``event.id`` is deterministic: derived from the source and the original bytes and offset,
+  so a re-sent or re-read event is stored once;
+* ``event.original`` keeps the input text; events read from files carry ``log.file.path``
+  and ``log.offset`` (byte offset of the event's first line).
+
+``RawEvent`` is what a receiver hands to the pipeline before any parser has run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import orjson
+
+Event = dict[str, Any]
+
+KIND_EVENT: Final = "event"
+KIND_ALERT: Final = "alert"
+KIND_PIPELINE_ERROR: Final = "pipeline_error"
+KINDS: Final = (KIND_EVENT, KIND_ALERT, KIND_PIPELINE_ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """One input event before parsing.
+
+    ``data`` holds the exact bytes received; ``message`` their text (UTF-8, undecodable
+    bytes replaced: the bytes themselves stay in ``data`` and reach the dead letters).
+    ``source`` names where it came from (a file path or ``syslog+tcp://host``) and
+    ``offset`` is the byte offset of its first line in a file, else ``None``.
+    """
+
+    data: bytes
+    source: str
+    received: datetime
+    offset: int | None = None
+    peer: str | None = None
+    receiver: str | None = None
+    decode_error: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        source: str,
+        received: datetime,
+        offset: int | None = None,
+        **kw: Any,
+    ) -> RawEvent:
+        """Build a raw event, noting (not raising) when the bytes are not UTF-8."""
+        decode_error: str | None = None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            decode_error = f"invalid UTF-8 at byte {exc.start}: {exc.reason}"
+        return cls(data=data, source=source, received=received, offset=offset,
+                   decode_error=decode_error, **kw)
+
+    @property
+    def event_id(self) -> str:
+        return compute_event_id(self.source, self.offset, self.data)
+
+
+def compute_event_id(source: str, offset: int | None, original: bytes) -> str:
+    """A stable id: the same source, offset and bytes always give the same id."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(source.encode("utf-8", "surrogatepass"))
+    h.update(b"\x00")
+    h.update(b"-" if offset is None else str(offset).encode())
+    h.update(b"\x00")
+    h.update(original)
+    return h.hexdigest()
+
+
+def format_timestamp(dt: datetime) -> str:
+    """Render an aware datetime as ECS ``@timestamp`` text in UTC (``...Z``)."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime: every timestamp must carry a timezone")
+    dt = dt.astimezone(UTC)
+    if dt.microsecond % 1000 == 0:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(value: str | datetime | int | float) -> datetime:
+    """Read an ISO-8601 text, epoch seconds or datetime into an aware UTC datetime.
+
+    A text without an offset is taken as UTC (ECS stores UTC).
+    """
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, (int, float)):
+        dt = datetime.fromtimestamp(float(value), UTC)
+    else:
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def timestamp_micros(value: str | datetime) -> int:
+    """``@timestamp`` as integer microseconds since the epoch (for ordering and SQL)."""
+    dt = parse_timestamp(value)
+    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def get_field(event: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted ECS path, or ``None``; a literal dotted key also counts."""
+    if path in event:
+        return event[path]
+    cur: Any = event
+    for part in path.split("."):
+        if not isinstance(cur, Mapping):
+            return None
+        nxt = cur.get(part)
+        if nxt is None:
+            return None
+        cur = nxt
+    return cur
+
+
+def set_field(event: Event, path: str, value: Any) -> None:
+    """Set a dotted ECS path, creating the nested objects on the way."""
+    parts = path.split(".")
+    cur = event
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[part] = nxt
+        cur = nxt
+    cur[parts[-1]] = value
+
+
+def pop_field(event: Event, path: str) -> Any:
+    """Remove a dotted path and return its value (``None`` when absent)."""
+    parts = path.split(".")
+    cur: Any = event
+    for part in parts[:-1]:
+        cur = cur.get(part) if isinstance(cur, dict) else None
+        if cur is None:
+            return None
+    return cur.pop(parts[-1], None) if isinstance(cur, dict) else None
+
+
+def iter_flat(event: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(dotted.path, value)`` for every leaf; lists are leaves."""
+    for key, value in event.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            yield from iter_flat(value, path)
+        else:
+            yield path, value
+
+
+def flatten(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event as one flat dict of dotted keys."""
+    return dict(iter_flat(event))
+
+
+def unflatten(flat: Mapping[str, Any]) -> Event:
+    """Turn dotted keys into nested objects (the inverse of :func:`flatten`)."""
+    out: Event = {}
+    for key, value in flat.items():
+        set_field(out, key, value)
+    return out
+
+
+def add_related(event: Event, kind: str, *values: Any) -> None:
+    """Append to ``related.ip|user|hosts|hash`` without duplicates, keeping order."""
+    related = event.setdefault("related", {})
+    bucket: list[Any] = related.setdefault(kind, [])
+    for value in values:
+        if value not in (None, "", "-") and value not in bucket:
+            bucket.append(value)
+
+
+def new_event(raw: RawEvent, dataset: str | None = None) -> Event:
+    """The skeleton every parser starts from: identity, original text, file position."""
+    event: Event = {
+        "@timestamp": format_timestamp(raw.received),
+        "event": {"id": raw.event_id, "kind": KIND_EVENT, "original": raw.message},
+    }
+    if dataset:
+        event["event"]["dataset"] = dataset
+        event["event"]["module"] = dataset.split(".", 1)[0]
+    if raw.offset is not None:
+        event["log"] = {"file": {"path": raw.source}, "offset": raw.offset}
+    if raw.peer:
+        event["log"] = {**event.get("log", {}), "source": {"address": raw.peer}}
+    return event
+
+
+def pipeline_error(raw: RawEvent, component: str, reason: str) -> Event:
+    """A dead letter: the original kept whole, with who failed and why."""
+    event = new_event(raw)
+    event["event"]["kind"] = KIND_PIPELINE_ERROR
+    event["event"]["dataset"] = component
+    event["error"] = {"message": reason, "type": component}
+    if raw.decode_error:
+        event["error"]["message"] = f"{reason}; {raw.decode_error}"
+        # The text above had bytes replaced; keep the exact bytes so nothing is lost.
+        event["event"]["original_base64"] = base64.b64encode(raw.data).decode("ascii")
+    return event
+
+
+def dumps(event: Mapping[str, Any]) -> bytes:
+    """Serialise an event as compact JSON (one NDJSON line without the newline)."""
+    return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON text (an event or anything else)."""
+    return orjson.loads(data)

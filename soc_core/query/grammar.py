@@ -1,0 +1,220 @@
+"""The analyst query language: Lucene/KQL-style text parsed with pyparsing into the AST.
+
+Supported: ``field:value``, ``field:"quoted phrase"``, ``*``/``?`` wildcards, ranges
+``field:[a TO b]`` / ``{a TO b}`` (mixed brackets too, ``*`` for an open end),
+``field >= v`` and ``field:>=v``, ``field:(a OR b)``, ``AND OR NOT`` (any case, also
+``&& || ! -``), parentheses, ``_exists_:field`` and ``field:*``, CIDR such as
+``source.ip:10.0.0.0/8``. Words without a field search ``message``. Juxtaposed terms are
+joined with AND (as in KQL). A malformed query raises :class:`QuerySyntaxError` with the
+1-based column of the problem.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pyparsing as pp
+
+from soc_core.errors import QuerySyntaxError
+from soc_core.query.ast import (
+    TEXT_FIELD,
+    And,
+    Cidr,
+    Exists,
+    MatchAll,
+    Node,
+    Not,
+    Or,
+    Range,
+    Term,
+    Text,
+    Wildcard,
+)
+
+pp.ParserElement.enable_packrat()
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    """A value not yet bound to a field (inside ``field:( ... )``)."""
+
+    quoted: bool
+    text: str
+    loc: int
+
+
+def _unescape(text: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _has_wildcard(text: str) -> bool:
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] in "*?":
+            return True
+        i += 1
+    return False
+
+
+def _bind(value: Any, field: str | None, source: str) -> Node:
+    """Turn a value (or a boolean tree of values) into AST nodes for ``field``."""
+    if isinstance(value, And):
+        return And(tuple(_bind(v, field, source) for v in value.items))
+    if isinstance(value, Or):
+        return Or(tuple(_bind(v, field, source) for v in value.items))
+    if isinstance(value, Not):
+        return Not(_bind(value.item, field, source))
+    assert isinstance(value, _Value)
+    text = value.text
+    if field is None or field == TEXT_FIELD:
+        if value.quoted:
+            return Text(text, phrase=True)
+        if text == "*":
+            return MatchAll() if field is None else Exists(TEXT_FIELD)
+        if _has_wildcard(text):
+            body = text[:-1]
+            if not text.endswith("*") or _has_wildcard(body):
+                raise pp.ParseFatalException(
+                    source, value.loc, "free-text search allows only a trailing * (use field:value* for wildcards)"
+                )
+            return Text(_unescape(body), prefix=True)
+        return Text(_unescape(text), phrase=True)
+    if value.quoted:
+        return Term(field, text)
+    if text == "*":
+        return Exists(field)
+    if _has_wildcard(text):
+        return Wildcard(field, text)
+    plain = _unescape(text)
+    if "/" in plain:
+        try:
+            ipaddress.ip_network(plain, strict=False)
+            return Cidr(field, plain)
+        except ValueError:
+            pass
+    return Term(field, plain)
+
+
+def _build_grammar() -> pp.ParserElement:
+    and_kw = pp.CaselessKeyword("AND") | pp.Literal("&&")
+    or_kw = pp.CaselessKeyword("OR") | pp.Literal("||")
+    not_kw = pp.CaselessKeyword("NOT") | pp.Literal("!") | pp.Literal("-")
+    lpar, rpar, colon = pp.Suppress("("), pp.Suppress(")"), pp.Suppress(":")
+
+    field = pp.Regex(r"[A-Za-z_@][A-Za-z0-9_.@\-]*")
+    bare = ~(and_kw | or_kw | pp.CaselessKeyword("NOT") | pp.CaselessKeyword("TO")) + pp.Regex(
+        r'(?:\\.|[^\s()\[\]{}"\\<>=!])(?:\\.|[^\s()\[\]{}"\\])*'
+    )
+    quoted = pp.QuotedString('"', esc_char="\\")
+
+    def value_action(s: str, loc: int, toks: pp.ParseResults) -> _Value:
+        return _Value(False, toks[0], loc)
+
+    def quoted_action(s: str, loc: int, toks: pp.ParseResults) -> _Value:
+        return _Value(True, toks[0], loc)
+
+    value = quoted.copy().set_parse_action(quoted_action) | bare.copy().set_parse_action(value_action)
+    # Free text may not contain a bare colon: "a:" is a field without a value, not a word.
+    free_bare = ~(and_kw | or_kw | pp.CaselessKeyword("NOT")) + pp.Regex(
+        r'(?:\\.|[^\s()\[\]{}"\\<>=!:])(?:\\.|[^\s()\[\]{}"\\:])*'
+    )
+    free_value = quoted.copy().set_parse_action(quoted_action) | free_bare.set_parse_action(value_action)
+
+    def combine(cls: type[And] | type[Or]) -> Any:
+        def action(toks: pp.ParseResults) -> Any:
+            items = [t for t in toks if not isinstance(t, str)]
+            return items[0] if len(items) == 1 else cls(tuple(items))
+
+        return action
+
+    def negate(toks: pp.ParseResults) -> Any:
+        return Not(toks[-1])
+
+    # Values inside field:( ... ): the same boolean structure, over unbound values.
+    vexpr = pp.Forward()
+    vatom = (lpar + vexpr + rpar) | value
+    vnot = pp.Forward()
+    vnot <<= (not_kw + vnot).set_parse_action(negate) | vatom
+    vand = (vnot + pp.ZeroOrMore(pp.Optional(and_kw) + ~or_kw + vnot)).set_parse_action(combine(And))
+    vexpr <<= (vand + pp.ZeroOrMore(or_kw + vand)).set_parse_action(combine(Or))
+
+    bound = pp.QuotedString('"', esc_char="\\") | pp.Regex(r'(?:\\.|[^\s\[\]{}"\\])+?(?=\s|\]|\})')
+    range_ = (
+        pp.one_of("[ {") + bound + pp.Suppress(pp.CaselessKeyword("TO")) + bound + pp.one_of("] }")
+    )
+    cmp_op = pp.one_of(">= <= > <")
+    cmp_value = quoted | pp.Regex(r'(?:\\.|[^\s()\[\]{}"\\])+')
+
+    expr = pp.Forward()
+
+    def field_action(s: str, loc: int, toks: pp.ParseResults) -> Node:
+        name = toks[0]
+        rest = toks[1:]
+        if name == "_exists_":
+            target = rest[0]
+            if not isinstance(target, _Value) or target.quoted:
+                raise pp.ParseFatalException(s, loc, "_exists_ takes a field name")
+            return Exists(target.text)
+        if len(rest) == 4 and rest[0] in ("[", "{"):
+            low, high = (None if b == "*" else _unescape(b) for b in (rest[1], rest[2]))
+            return Range(name, low, high, rest[0] == "[", rest[3] == "]")
+        if len(rest) == 2 and rest[0] in (">=", "<=", ">", "<"):
+            op, literal = rest[0], _unescape(rest[1])
+            if op in (">", ">="):
+                return Range(name, literal, None, include_low=op == ">=")
+            return Range(name, None, literal, include_high=op == "<=")
+        return _bind(rest[0], name, s)
+
+    field_expr = (
+        (field + colon + (range_ | (cmp_op + cmp_value) | (lpar + vexpr + rpar) | value))
+        | (field + cmp_op + cmp_value)
+    ).set_parse_action(field_action)
+
+    def free_action(s: str, loc: int, toks: pp.ParseResults) -> Node:
+        return _bind(toks[0], None, s)
+
+    free = free_value.add_parse_action(free_action)
+    atom = (lpar + expr + rpar) | field_expr | free
+    not_expr = pp.Forward()
+    not_expr <<= (not_kw + not_expr).set_parse_action(negate) | atom
+    and_expr = (not_expr + pp.ZeroOrMore(pp.Optional(and_kw) + ~or_kw + not_expr)).set_parse_action(
+        combine(And)
+    )
+    expr <<= (and_expr + pp.ZeroOrMore(or_kw + and_expr)).set_parse_action(combine(Or))
+    return expr
+
+
+_GRAMMAR = _build_grammar()
+
+
+@lru_cache(maxsize=512)
+def parse_query(text: str) -> Node:
+    """Parse an analyst query; an empty query or ``*`` matches everything."""
+    if not text.strip() or text.strip() == "*":
+        return MatchAll()
+    try:
+        result = _GRAMMAR.parse_string(text, parse_all=True)
+    except (pp.ParseException, pp.ParseFatalException) as exc:
+        msg = str(exc.msg)
+        if msg.startswith("Expected end of text") or msg.startswith("Expected"):
+            msg = f"unexpected {text[exc.loc:exc.loc + 12]!r}" if exc.loc < len(text) else "query ends too early"
+        raise QuerySyntaxError(msg, text, exc.loc + 1) from None
+    node = result[0]
+    if isinstance(node, _Value):  # pragma: no cover - free values are always bound
+        raise QuerySyntaxError("value without a field", text, node.loc + 1)
+    return node  # type: ignore[no-any-return]

@@ -1,0 +1,35 @@
+"""Shared fixtures: the corpus location (skipping clearly when absent), a frozen clock."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from soc_core.clock import FrozenClock
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("SOC_CORPUS", ROOT.parent / "shared" / "corpus"))
+FROZEN_AT = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+
+
+def corpus_path(*parts: str) -> Path:
+    """A path inside the shared corpus; the calling test is skipped when it is absent."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared corpus not found at {path} (set SOC_CORPUS to its location)")
+    return path
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The shared corpus folder (tests using it skip when it is absent)."""
+    return corpus_path()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A clock frozen at a fixed instant."""
+    return FrozenClock(FROZEN_AT)
