@@ -70,6 +70,14 @@ class Parser(Protocol):
     def parse(self, raw: RawEvent) -> Event: ...
 
 
+@runtime_checkable
+class FileReader(Protocol):
+    """Optional for a parser whose files are not text to frame (``.evtx``, JSON arrays):
+    it reads the file itself and yields one raw event per record."""
+
+    def read_file(self, path: str, received: datetime) -> Iterator[RawEvent]: ...
+
+
 # --- stores ----------------------------------------------------------------------------
 
 

@@ -1,0 +1,169 @@
+"""The processing pipeline: parse, enrich, detect, store, one batch at a time.
+
+Every input event leaves as exactly one stored document: a parsed event, or a dead
+letter (``event.kind: pipeline_error``) carrying the reason and the original. Detectors
+add alerts. Nothing is dropped silently; every outcome is counted in :class:`Stats`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from soc_core.clock import Clock, SystemClock
+from soc_core.contracts import Detector, Parser, Store
+from soc_core.errors import ParseError, StoreError
+from soc_core.event import KIND_PIPELINE_ERROR, Event, RawEvent, dumps, pipeline_error
+
+log = logging.getLogger(__name__)
+
+Enricher = Callable[[Event], None]
+_BUG_LOG_INTERVAL_SECS = 10.0
+
+
+@dataclass
+class Stats:
+    """What a run did, per outcome; ``per_parser`` counts (parsed, failed) by parser id."""
+
+    received: int = 0
+    parsed: int = 0
+    failed: int = 0
+    alerts: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    store_failures: int = 0
+    parser_bugs: int = 0
+    per_parser: dict[str, list[int]] = field(default_factory=dict)
+
+    def count_parser(self, parser_id: str, ok: bool) -> None:
+        slot = self.per_parser.setdefault(parser_id, [0, 0])
+        slot[0 if ok else 1] += 1
+
+
+class BugLogger:
+    """Logs unexpected exceptions with their traceback, at most once per interval."""
+
+    def __init__(self, interval_secs: float = _BUG_LOG_INTERVAL_SECS) -> None:
+        self._interval = interval_secs
+        self._last = float("-inf")
+        self.suppressed = 0
+
+    def __call__(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            log.exception("%s (%d similar suppressed)", message, self.suppressed)
+            self._last = now
+            self.suppressed = 0
+        else:
+            self.suppressed += 1
+
+
+def parse_one(parser: Parser, raw: RawEvent, stats: Stats, bugs: BugLogger) -> Event:
+    """Parse one raw event; any failure becomes a dead letter, never an exception."""
+    stats.received += 1
+    try:
+        event = parser.parse(raw)
+    except ParseError as exc:
+        stats.count_parser(exc.parser_id, False)
+        stats.failed += 1
+        return pipeline_error(raw, exc.parser_id, exc.reason)
+    except Exception as exc:  # a parser bug: count it, log it, keep the input
+        stats.parser_bugs += 1
+        stats.failed += 1
+        stats.count_parser(parser.id, False)
+        bugs(f"parser {parser.id} raised on {raw.source}@{raw.offset}")
+        return pipeline_error(raw, parser.id, f"parser bug: {type(exc).__name__}: {exc}")
+    dataset = event.get("event", {}).get("dataset", parser.id)
+    stats.count_parser(dataset, True)
+    stats.parsed += 1
+    return event
+
+
+class Pipeline:
+    """Parse → enrich → detect → store, in batches of ``batch_size`` events."""
+
+    def __init__(
+        self,
+        parser: Parser,
+        store: Store | None = None,
+        detectors: Sequence[Detector] = (),
+        enrichers: Sequence[Enricher] = (),
+        clock: Clock | None = None,
+        batch_size: int = 1000,
+    ) -> None:
+        self.parser = parser
+        self.store = store
+        self.detectors = list(detectors)
+        self.enrichers = list(enrichers)
+        self.clock = clock or SystemClock()
+        self.batch_size = batch_size
+        self.stats = Stats()
+        self._bugs = BugLogger()
+
+    def process_one(self, raw: RawEvent) -> list[Event]:
+        """The documents one raw event produces: itself (or its dead letter) and alerts."""
+        event = parse_one(self.parser, raw, self.stats, self._bugs)
+        out = [event]
+        if event["event"]["kind"] == KIND_PIPELINE_ERROR:
+            return out
+        for enrich in self.enrichers:
+            enrich(event)
+        for detector in self.detectors:
+            alerts = detector.detect(event)
+            self.stats.alerts += len(alerts)
+            out.extend(alerts)
+        return out
+
+    def flush_detectors(self) -> list[Event]:
+        """Alerts that only the passing of time produces (closing correlation windows)."""
+        now = self.clock.now()
+        alerts = [a for d in self.detectors for a in d.flush(now)]
+        self.stats.alerts += len(alerts)
+        return alerts
+
+    def write(self, documents: Sequence[Event]) -> None:
+        """Store a batch; per-document failures go to the dead letters, not away."""
+        if self.store is None or not documents:
+            return
+        result = self.store.write(documents)
+        self.stats.stored += result.written
+        self.stats.duplicates += result.duplicates
+        if result.failed:
+            self.stats.store_failures += len(result.failed)
+            letters = [_store_failure_letter(doc, reason) for doc, reason in result.failed]
+            retry = self.store.write(letters)
+            self.stats.stored += retry.written
+            self.stats.duplicates += retry.duplicates
+            if retry.failed:
+                # The dead-letter collection itself refuses: a store outage, not bad input.
+                raise StoreError(f"{len(retry.failed)} dead letters could not be stored: {retry.failed[0][1]}")
+
+    def run(self, raws: Iterable[RawEvent]) -> Stats:
+        """Process and store everything, then flush time-driven detections."""
+        batch: list[Event] = []
+        for raw in raws:
+            batch.extend(self.process_one(raw))
+            if len(batch) >= self.batch_size:
+                self.write(batch)
+                batch = []
+        batch.extend(self.flush_detectors())
+        self.write(batch)
+        return self.stats
+
+
+def _store_failure_letter(document: Event, reason: str) -> Event:
+    """Wrap a document the store refused as a dead letter that keeps it whole."""
+    original = document.get("event", {}).get("original")
+    letter: Event = {
+        "@timestamp": document.get("@timestamp"),
+        "event": {
+            "id": document.get("event", {}).get("id"),
+            "kind": KIND_PIPELINE_ERROR,
+            "dataset": "store",
+            "original": original if isinstance(original, str) else dumps(document).decode(),
+        },
+        "error": {"message": f"store refused the document: {reason}", "type": "store"},
+    }
+    return letter
