@@ -89,6 +89,9 @@ class TimeRange:
     end: datetime | None = None
 
 
+ALL_TIME = TimeRange()
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """One page of search hits and the opaque cursor for the next page (None at the end)."""
@@ -161,26 +164,26 @@ class Store(Protocol):
         self,
         collection: Collection,
         query: Node,
-        time_range: TimeRange = TimeRange(),
+        time_range: TimeRange = ALL_TIME,
         limit: int = 100,
         cursor: str | None = None,
         order: Order = "desc",
     ) -> Page: ...
 
-    def count(self, collection: Collection, query: Node, time_range: TimeRange = TimeRange()) -> int: ...
+    def count(self, collection: Collection, query: Node, time_range: TimeRange = ALL_TIME) -> int: ...
 
     def terms(
         self, collection: Collection, query: Node, field: str, size: int = 10,
-        time_range: TimeRange = TimeRange(),
+        time_range: TimeRange = ALL_TIME,
     ) -> list[Bucket]: ...
 
     def date_histogram(
         self, collection: Collection, query: Node, interval_seconds: int,
-        time_range: TimeRange = TimeRange(),
+        time_range: TimeRange = ALL_TIME,
     ) -> list[Bucket]: ...
 
     def cardinality(
-        self, collection: Collection, query: Node, field: str, time_range: TimeRange = TimeRange(),
+        self, collection: Collection, query: Node, field: str, time_range: TimeRange = ALL_TIME,
     ) -> int: ...
 
     def purge_older_than(self, cutoff: datetime) -> int: ...

@@ -97,7 +97,8 @@ def range_contains(node: Range, value: Any) -> bool:
         v: Any = _instant(value)
         low: Any = _instant(node.low) if node.low is not None else None
         high: Any = _instant(node.high) if node.high is not None else None
-        if v is None:
+        # An unreadable bound matches nothing rather than silently opening the range.
+        if v is None or (node.low is not None and low is None) or (node.high is not None and high is None):
             return False
     else:
         numeric = all(b is None or as_number(b) is not None for b in (node.low, node.high))

@@ -1,0 +1,407 @@
+"""The embedded store: one SQLite file (WAL), no server — the default on one machine.
+
+Each collection (events, alerts, dead letters) is a table holding the JSON document plus
+indexed hot columns (``@timestamp`` as integer microseconds, ``event.kind``,
+``event.dataset``, ``source.ip``, ``destination.ip``, ``host.name``, ``user.name``,
+``rule.id``), an FTS5 index on ``message``, and a side table for list-valued hot fields.
+Mutable records (incidents...) live in ``records`` with an optimistic ``version``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from soc_core.contracts import (
+    ALL_TIME,
+    COLLECTIONS,
+    Bucket,
+    Collection,
+    Health,
+    Order,
+    Page,
+    Record,
+    TimeRange,
+    WriteResult,
+)
+from soc_core.errors import NotFound, StoreError, VersionConflict
+from soc_core.event import (
+    KIND_ALERT,
+    KIND_PIPELINE_ERROR,
+    Event,
+    dumps,
+    format_timestamp,
+    get_field,
+    loads,
+    timestamp_micros,
+)
+from soc_core.query.ast import Node
+from soc_store.sql_compile import HOT_COLUMNS, compile_query, json_path
+
+_KIND_TO_COLLECTION: dict[str, Collection] = {KIND_ALERT: "alerts", KIND_PIPELINE_ERROR: "dead_letters"}
+
+
+def collection_of(event: Event) -> Collection:
+    """Which collection an event belongs to, by ``event.kind``."""
+    return _KIND_TO_COLLECTION.get(str(get_field(event, "event.kind")), "events")
+
+
+@lru_cache(maxsize=512)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _cidr_match(value: Any, network: str) -> int:
+    net = _network(network)
+    if net is None or not isinstance(value, str):
+        return 0
+    try:
+        return int(ipaddress.ip_address(value) in net)
+    except ValueError:
+        return 0
+
+
+def _schema(table: str) -> str:
+    hot = ", ".join(f"{col} ANY" for col in HOT_COLUMNS.values())
+    indexes = "\n".join(
+        f"CREATE INDEX IF NOT EXISTS {table}_{col} ON {table}({col}, ts);" for col in HOT_COLUMNS.values()
+    )
+    return f"""
+CREATE TABLE IF NOT EXISTS {table} (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    ts INTEGER NOT NULL,
+    {hot},
+    message TEXT,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS {table}_ts ON {table}(ts, rid);
+{indexes}
+CREATE TABLE IF NOT EXISTS {table}_multi (
+    rid INTEGER NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL, value ANY
+);
+CREATE INDEX IF NOT EXISTS {table}_multi_fv ON {table}_multi(field, value);
+CREATE INDEX IF NOT EXISTS {table}_multi_rid ON {table}_multi(rid);
+CREATE VIRTUAL TABLE IF NOT EXISTS {table}_fts USING fts5(
+    message, content='{table}', content_rowid='rid', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS {table}_ai AFTER INSERT ON {table} WHEN new.message IS NOT NULL BEGIN
+    INSERT INTO {table}_fts(rowid, message) VALUES (new.rid, new.message);
+END;
+CREATE TRIGGER IF NOT EXISTS {table}_ad AFTER DELETE ON {table} BEGIN
+    INSERT INTO {table}_fts({table}_fts, rowid, message)
+        SELECT 'delete', old.rid, old.message WHERE old.message IS NOT NULL;
+    DELETE FROM {table}_multi WHERE rid = old.rid;
+END;
+"""
+
+
+_RECORDS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    updated INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, id)
+);
+"""
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "real"
+    if isinstance(value, str):
+        return "text"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _encode_cursor(ts: int, rid: int) -> str:
+    return f"{ts}:{rid}"
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        ts, rid = cursor.split(":")
+        return int(ts), int(rid)
+    except ValueError:
+        raise StoreError(f"invalid cursor {cursor!r}") from None
+
+
+class SqliteStore:
+    """The embedded store (see the module docstring). Thread-safe: one lock per store."""
+
+    name = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.create_function("cidr_match", 2, _cidr_match, deterministic=True)
+        for table in COLLECTIONS:
+            self._db.executescript(_schema(table))
+        self._db.executescript(_RECORDS_SCHEMA)
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"sqlite: {exc}") from exc
+
+    def _where(
+        self, collection: Collection, query: Node, time_range: TimeRange
+    ) -> tuple[str, list[Any]]:
+        if collection not in COLLECTIONS:
+            raise StoreError(f"unknown collection {collection!r}")
+        compiled = compile_query(query, collection)
+        where, params = [compiled.where], list(compiled.params)
+        if time_range.start is not None:
+            where.append(f"{collection}.ts >= ?")
+            params.append(timestamp_micros(time_range.start))
+        if time_range.end is not None:
+            where.append(f"{collection}.ts < ?")
+            params.append(timestamp_micros(time_range.end))
+        return " AND ".join(where), params
+
+    # -- events -----------------------------------------------------------------------
+
+    def write(self, events: Sequence[Event]) -> WriteResult:
+        result = WriteResult()
+        with self._tx() as db:
+            for event in events:
+                try:
+                    row = self._row(event)
+                except (ValueError, TypeError) as exc:
+                    result.failed.append((event, f"invalid document: {exc}"))
+                    continue
+                table = collection_of(event)
+                cols = ["id", "ts", *HOT_COLUMNS.values(), "message", "doc"]
+                cur = db.execute(
+                    f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    row[0],
+                )
+                if cur.rowcount == 1:
+                    result.written += 1
+                    if row[1]:
+                        db.executemany(
+                            f"INSERT INTO {table}_multi (rid, field, type, value) VALUES (?, ?, ?, ?)",
+                            [(cur.lastrowid, *m) for m in row[1]],
+                        )
+                else:
+                    result.duplicates += 1
+        return result
+
+    @staticmethod
+    def _row(event: Event) -> tuple[list[Any], list[tuple[str, str, Any]]]:
+        event_id = get_field(event, "event.id")
+        if not isinstance(event_id, str) or not event_id:
+            raise ValueError("event.id is missing")
+        stamp = event.get("@timestamp")
+        if not isinstance(stamp, str):
+            raise ValueError("@timestamp is missing")
+        values: list[Any] = [event_id, timestamp_micros(stamp)]
+        multi: list[tuple[str, str, Any]] = []
+        for field_name in HOT_COLUMNS:
+            value = get_field(event, field_name)
+            if isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                values.append(value)
+                continue
+            values.append(None)
+            items = value if isinstance(value, list) else [] if value is None or value == {} else [value]
+            for item in items:
+                if item is None:
+                    continue
+                kind = _json_type(item)
+                stored = item if kind in ("text", "integer", "real") else None
+                multi.append((field_name, kind, stored))
+        message = event.get("message")
+        values.append(message if isinstance(message, str) else None)
+        values.append(dumps(event).decode())
+        return values, multi
+
+    def get(self, collection: Collection, event_id: str) -> Event | None:
+        rows = self._query(f"SELECT doc FROM {collection} WHERE id = ?", [event_id])
+        return loads(rows[0][0]) if rows else None
+
+    def search(
+        self,
+        collection: Collection,
+        query: Node,
+        time_range: TimeRange = ALL_TIME,
+        limit: int = 100,
+        cursor: str | None = None,
+        order: Order = "desc",
+    ) -> Page:
+        where, params = self._where(collection, query, time_range)
+        if cursor is not None:
+            ts, rid = _decode_cursor(cursor)
+            where += f" AND ({collection}.ts, {collection}.rid) {'<' if order == 'desc' else '>'} (?, ?)"
+            params += [ts, rid]
+        direction = "DESC" if order == "desc" else "ASC"
+        rows = self._query(
+            f"SELECT ts, rid, doc FROM {collection} WHERE {where} "
+            f"ORDER BY ts {direction}, rid {direction} LIMIT ?",
+            [*params, limit],
+        )
+        events = [loads(doc) for _, _, doc in rows]
+        next_cursor = _encode_cursor(rows[-1][0], rows[-1][1]) if len(rows) == limit and rows else None
+        return Page(events, next_cursor)
+
+    def count(self, collection: Collection, query: Node, time_range: TimeRange = ALL_TIME) -> int:
+        where, params = self._where(collection, query, time_range)
+        return int(self._query(f"SELECT COUNT(*) FROM {collection} WHERE {where}", params)[0][0])
+
+    def terms(
+        self, collection: Collection, query: Node, field: str, size: int = 10,
+        time_range: TimeRange = ALL_TIME,
+    ) -> list[Bucket]:
+        where, params = self._where(collection, query, time_range)
+        path = json_path(field)
+        rows = self._query(
+            f"SELECT je.type, je.value, COUNT(DISTINCT {collection}.rid) AS n "
+            f"FROM {collection}, json_each({collection}.doc, ?) je "
+            f"WHERE json_type({collection}.doc, ?) != 'object' "
+            f"AND je.type IN ('text', 'integer', 'real', 'true', 'false') AND {where} "
+            f"GROUP BY je.type, je.value",
+            [path, path, *params],
+        )
+        buckets = [Bucket(_from_sql(t, v), int(n)) for t, v, n in rows]
+        buckets.sort(key=lambda b: (-b.count, str(b.key)))
+        return buckets[:size]
+
+    def date_histogram(
+        self, collection: Collection, query: Node, interval_seconds: int,
+        time_range: TimeRange = ALL_TIME,
+    ) -> list[Bucket]:
+        if interval_seconds <= 0:
+            raise StoreError("interval_seconds must be positive")
+        where, params = self._where(collection, query, time_range)
+        step = interval_seconds * 1_000_000
+        rows = self._query(
+            f"SELECT ts - (((ts % ?) + ?) % ?) AS bucket, COUNT(*) FROM {collection} "
+            f"WHERE {where} GROUP BY bucket ORDER BY bucket",
+            [step, step, step, *params],
+        )
+        return [
+            Bucket(format_timestamp(datetime.fromtimestamp(b / 1_000_000, UTC)), int(n)) for b, n in rows
+        ]
+
+    def cardinality(
+        self, collection: Collection, query: Node, field: str, time_range: TimeRange = ALL_TIME,
+    ) -> int:
+        where, params = self._where(collection, query, time_range)
+        path = json_path(field)
+        rows = self._query(
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT je.type, je.value "
+            f"FROM {collection}, json_each({collection}.doc, ?) je "
+            f"WHERE json_type({collection}.doc, ?) != 'object' "
+            f"AND je.type IN ('text', 'integer', 'real', 'true', 'false') AND {where})",
+            [path, path, *params],
+        )
+        return int(rows[0][0])
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        micros = timestamp_micros(cutoff)
+        removed = 0
+        with self._tx() as db:
+            for table in COLLECTIONS:
+                removed += db.execute(f"DELETE FROM {table} WHERE ts < ?", [micros]).rowcount
+        return removed
+
+    # -- records ----------------------------------------------------------------------
+
+    def records(self, kind: str) -> SqliteRecords:
+        return SqliteRecords(self, kind)
+
+    def healthcheck(self) -> Health:
+        try:
+            self._query("SELECT 1", [])
+        except StoreError as exc:
+            return Health(False, str(exc))
+        return Health(True, f"sqlite {sqlite3.sqlite_version} at {self.path}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _from_sql(typ: str, value: Any) -> Any:
+    if typ in ("true", "false"):
+        return typ == "true"
+    return value
+
+
+class SqliteRecords:
+    """Mutable records of one kind with optimistic versions (see RecordRepository)."""
+
+    def __init__(self, store: SqliteStore, kind: str) -> None:
+        self._store = store
+        self._kind = kind
+
+    def get(self, record_id: str) -> Record:
+        rows = self._store._query(
+            "SELECT version, doc FROM records WHERE kind = ? AND id = ?", [self._kind, record_id]
+        )
+        if not rows:
+            raise NotFound(f"{self._kind} {record_id!r} not found")
+        record: Record = loads(rows[0][1])
+        record["version"] = rows[0][0]
+        return record
+
+    def put(self, record: Record, expected_version: int | None) -> Record:
+        record_id = record.get("id")
+        if not isinstance(record_id, str) or not record_id:
+            raise StoreError("a record needs a string id")
+        now = timestamp_micros(datetime.now(UTC))
+        with self._store._tx() as db:
+            row = db.execute(
+                "SELECT version FROM records WHERE kind = ? AND id = ?", [self._kind, record_id]
+            ).fetchone()
+            actual = row[0] if row else 0
+            if (expected_version or 0) != actual:
+                if expected_version is not None and row is None:
+                    raise NotFound(f"{self._kind} {record_id!r} not found")
+                raise VersionConflict(record_id, expected_version or 0, actual)
+            stored = {**record, "version": actual + 1}
+            db.execute(
+                "INSERT OR REPLACE INTO records (kind, id, version, updated, doc) VALUES (?, ?, ?, ?, ?)",
+                [self._kind, record_id, actual + 1, now, dumps(stored).decode()],
+            )
+        return stored
+
+    def list(self, limit: int = 100, offset: int = 0) -> list[Record]:
+        rows = self._store._query(
+            "SELECT doc FROM records WHERE kind = ? ORDER BY updated DESC, id LIMIT ? OFFSET ?",
+            [self._kind, limit, offset],
+        )
+        return [loads(doc) for (doc,) in rows]
