@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,8 +11,11 @@ import click
 
 from parsers.base import ParserOptions
 from soc_core.clock import Clock, SystemClock
-from soc_core.contracts import Parser
+from soc_core.contracts import Detector, Parser, Store
+from soc_core.errors import ConfigError, StoreError
+from soc_core.event import parse_timestamp
 from soc_core.registry import default_registry
+from soc_store import open_store
 
 _OFFSET = re.compile(r"^([+-])(\d{1,2}):?(\d{2})$")
 
@@ -46,3 +49,63 @@ tz_option = click.option(
     "--tz", "tz_name", default="UTC", show_default=True,
     help="Timezone of timestamps that carry none (e.g. +07:00 or Asia/Ho_Chi_Minh).",
 )
+
+
+_RELATIVE = re.compile(r"^now(?:-(\d+)([smhdw]))?$")
+_UNIT_SECS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_time(text: str | None, clock: Clock | None = None) -> datetime | None:
+    """``--from``/``--to`` values: ISO-8601 (a bare date is midnight UTC) or ``now-15m``."""
+    if text is None:
+        return None
+    m = _RELATIVE.match(text.strip())
+    if m:
+        now = (clock or SystemClock()).now()
+        if m.group(1) is None:
+            return now
+        return now - timedelta(seconds=int(m.group(1)) * _UNIT_SECS[m.group(2)])
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        raise click.BadParameter(f"not a time: {text!r} (use ISO-8601 or now-15m)") from None
+
+
+def open_store_or_fail(url: str) -> Store:
+    """Open a store for a command; configuration errors become usage errors."""
+    try:
+        return open_store(url)
+    except (ConfigError, StoreError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+store_option = click.option(
+    "--store", "store_url", required=True, envvar="SOC_STORE",
+    help="Store URL: sqlite:///path/to/file.db or http(s)://host:port (env SOC_STORE).",
+)
+
+
+rules_option = click.option(
+    "--rules", "rule_paths", multiple=True, type=click.Path(exists=True),
+    help="Sigma rule file or folder (repeatable); enables detection.",
+)
+
+
+def build_detectors(rule_paths: tuple[str, ...], clock: Clock) -> list[Detector]:
+    """The Sigma (and correlation) detectors for the given rule paths; none without paths.
+
+    Broken rules are reported on stderr with file and line and skipped.
+    """
+    if not rule_paths:
+        return []
+    from rules.sigma import SigmaDetector, SigmaEngine, load_rules
+
+    ruleset = load_rules(list(rule_paths))
+    for error in ruleset.errors:
+        click.echo(f"rule error: {error}", err=True)
+    engine = SigmaEngine(ruleset)
+    detectors: list[Detector] = [SigmaDetector(engine, clock=clock)]
+    if ruleset.correlations:
+        factory: Any = default_registry().get("detector", "sigma_correlation")
+        detectors.append(factory(engine, ruleset.correlations, clock=clock))
+    return detectors

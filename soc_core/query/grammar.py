@@ -128,7 +128,9 @@ def _build_grammar() -> pp.ParserElement:
     def quoted_action(s: str, loc: int, toks: pp.ParseResults) -> _Value:
         return _Value(True, toks[0], loc)
 
-    value = quoted.copy().set_parse_action(quoted_action) | bare.copy().set_parse_action(value_action)
+    value = (quoted.copy().set_parse_action(quoted_action) | bare.copy().set_parse_action(value_action)).set_name(
+        "a value"
+    )
     # Free text may not contain a bare colon: "a:" is a field without a value, not a word.
     free_bare = ~(and_kw | or_kw | pp.CaselessKeyword("NOT")) + pp.Regex(
         r'(?:\\.|[^\s()\[\]{}"\\<>=!:])(?:\\.|[^\s()\[\]{}"\\:])*'
@@ -147,18 +149,27 @@ def _build_grammar() -> pp.ParserElement:
 
     # Values inside field:( ... ): the same boolean structure, over unbound values.
     vexpr = pp.Forward()
-    vatom = (lpar + vexpr + rpar) | value
+    vatom = (lpar - vexpr - rpar) | value
     vnot = pp.Forward()
-    vnot <<= (not_kw + vnot).set_parse_action(negate) | vatom
-    vand = (vnot + pp.ZeroOrMore(pp.Optional(and_kw) + ~or_kw + vnot)).set_parse_action(combine(And))
-    vexpr <<= (vand + pp.ZeroOrMore(or_kw + vand)).set_parse_action(combine(Or))
+    vnot <<= (not_kw - vnot).set_parse_action(negate) | vatom
+    vand = (vnot + pp.ZeroOrMore((and_kw - vnot) | (~or_kw + vnot))).set_parse_action(combine(And))
+    vexpr <<= (vand + pp.ZeroOrMore(or_kw - vand)).set_parse_action(combine(Or))
+    vnot.set_name("a value")
+    vexpr.set_name("a value")
 
-    bound = pp.QuotedString('"', esc_char="\\") | pp.Regex(r'(?:\\.|[^\s\[\]{}"\\])+?(?=\s|\]|\})')
+    bound = (
+        pp.QuotedString('"', esc_char="\\") | pp.Regex(r'(?:\\.|[^\s\[\]{}"\\])+?(?=\s|\]|\})')
+    ).set_name("a range bound")
+    rpar.set_name("')'")
     range_ = (
-        pp.one_of("[ {") + bound + pp.Suppress(pp.CaselessKeyword("TO")) + bound + pp.one_of("] }")
+        pp.one_of("[ {")
+        - bound
+        - pp.Suppress(pp.CaselessKeyword("TO"))
+        - bound
+        - pp.one_of("] }").set_name("']' or '}'")
     )
     cmp_op = pp.one_of(">= <= > <")
-    cmp_value = quoted | pp.Regex(r'(?:\\.|[^\s()\[\]{}"\\])+')
+    cmp_value = (quoted | pp.Regex(r'(?:\\.|[^\s()\[\]{}"\\])+')).set_name("a value")
 
     expr = pp.Forward()
 
@@ -181,21 +192,23 @@ def _build_grammar() -> pp.ParserElement:
         return _bind(rest[0], name, s)
 
     field_expr = (
-        (field + colon + (range_ | (cmp_op + cmp_value) | (lpar + vexpr + rpar) | value))
-        | (field + cmp_op + cmp_value)
+        (field + colon - (range_ | (cmp_op - cmp_value) | (lpar - vexpr - rpar) | value))
+        | (field + cmp_op - cmp_value)
     ).set_parse_action(field_action)
 
     def free_action(s: str, loc: int, toks: pp.ParseResults) -> Node:
         return _bind(toks[0], None, s)
 
     free = free_value.add_parse_action(free_action)
-    atom = (lpar + expr + rpar) | field_expr | free
+    atom = (lpar - expr - rpar) | field_expr | free
     not_expr = pp.Forward()
-    not_expr <<= (not_kw + not_expr).set_parse_action(negate) | atom
-    and_expr = (not_expr + pp.ZeroOrMore(pp.Optional(and_kw) + ~or_kw + not_expr)).set_parse_action(
+    not_expr <<= (not_kw - not_expr).set_parse_action(negate) | atom
+    and_expr = (not_expr + pp.ZeroOrMore((and_kw - not_expr) | (~or_kw + not_expr))).set_parse_action(
         combine(And)
     )
-    expr <<= (and_expr + pp.ZeroOrMore(or_kw + and_expr)).set_parse_action(combine(Or))
+    expr <<= (and_expr + pp.ZeroOrMore(or_kw - and_expr)).set_parse_action(combine(Or))
+    not_expr.set_name("a search term")
+    expr.set_name("a search term")
     return expr
 
 
@@ -211,8 +224,14 @@ def parse_query(text: str) -> Node:
         result = _GRAMMAR.parse_string(text, parse_all=True)
     except (pp.ParseException, pp.ParseFatalException) as exc:
         msg = str(exc.msg)
-        if msg.startswith("Expected end of text") or msg.startswith("Expected"):
-            msg = f"unexpected {text[exc.loc:exc.loc + 12]!r}" if exc.loc < len(text) else "query ends too early"
+        if msg.startswith("Expected {"):  # pyparsing spells out whole alternatives; say what is missing
+            msg = "Expected a search term"
+        if exc.loc >= len(text):
+            msg = "query ends too early" + (f" ({msg.lower()})" if msg.startswith("Expected") else "")
+        elif msg.startswith("Expected end of text") or not msg.startswith("Expected"):
+            msg = f"unexpected {text[exc.loc:exc.loc + 12]!r}" if msg.startswith("Expected") else msg
+        else:
+            msg = f"{msg.lower()}, found {text[exc.loc:exc.loc + 12]!r}"
         raise QuerySyntaxError(msg, text, exc.loc + 1) from None
     node = result[0]
     if isinstance(node, _Value):  # pragma: no cover - free values are always bound

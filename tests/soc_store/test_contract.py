@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from soc_core.contracts import COLLECTIONS, Store, TimeRange
+from soc_core.contracts import ALL_TIME, COLLECTIONS, Store, TimeRange
 from soc_core.errors import NotFound, VersionConflict
 from soc_core.event import format_timestamp, get_field, parse_timestamp
 from soc_core.query import matches, parse_query
@@ -50,7 +50,7 @@ def loaded(store: Store) -> Store:
     return store
 
 
-def expected_ids(collection: str, query: str, time_range: TimeRange = TimeRange()) -> set[str]:
+def expected_ids(collection: str, query: str, time_range: TimeRange = ALL_TIME) -> set[str]:
     node = parse_query(query)
     out = set()
     for event in sample_events():
@@ -65,7 +65,7 @@ def expected_ids(collection: str, query: str, time_range: TimeRange = TimeRange(
     return out
 
 
-def all_ids(store: Store, collection: str, query: str, time_range: TimeRange = TimeRange()) -> list[str]:
+def all_ids(store: Store, collection: str, query: str, time_range: TimeRange = ALL_TIME) -> list[str]:
     page = store.search(collection, parse_query(query), time_range, limit=1000)  # type: ignore[arg-type]
     return [e["event"]["id"] for e in page.events]
 
