@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Detector, Parser, Store
 from soc_core.errors import ParseError, StoreError
-from soc_core.event import KIND_PIPELINE_ERROR, Event, RawEvent, dumps, pipeline_error
+from soc_core.event import (
+    KIND_PIPELINE_ERROR,
+    Event,
+    RawEvent,
+    compute_event_id,
+    dumps,
+    format_timestamp,
+    parse_timestamp,
+    pipeline_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +141,7 @@ class Pipeline:
         self.stats.duplicates += result.duplicates
         if result.failed:
             self.stats.store_failures += len(result.failed)
-            letters = [_store_failure_letter(doc, reason) for doc, reason in result.failed]
+            letters = [_store_failure_letter(doc, reason, self.clock) for doc, reason in result.failed]
             retry = self.store.write(letters)
             self.stats.stored += retry.written
             self.stats.duplicates += retry.duplicates
@@ -153,13 +162,18 @@ class Pipeline:
         return self.stats
 
 
-def _store_failure_letter(document: Event, reason: str) -> Event:
+def _store_failure_letter(document: Event, reason: str, clock: Clock) -> Event:
     """Wrap a document the store refused as a dead letter that keeps it whole."""
     original = document.get("event", {}).get("original")
+    raw_stamp = document.get("@timestamp")
+    try:
+        stamp = format_timestamp(parse_timestamp(raw_stamp if isinstance(raw_stamp, str) else ""))
+    except ValueError:
+        stamp = format_timestamp(clock.now())  # the refused document had no usable time
     letter: Event = {
-        "@timestamp": document.get("@timestamp"),
+        "@timestamp": stamp,
         "event": {
-            "id": document.get("event", {}).get("id"),
+            "id": document.get("event", {}).get("id") or compute_event_id("store", None, dumps(document)),
             "kind": KIND_PIPELINE_ERROR,
             "dataset": "store",
             "original": original if isinstance(original, str) else dumps(document).decode(),
