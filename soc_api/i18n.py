@@ -1,0 +1,41 @@
+"""Operator-facing texts in Vietnamese and English (reports, dashboard labels, the demo).
+
+Keys are stable identifiers; ``label(key, lang)`` returns one language, ``both(key)`` the
+bilingual form "Tiếng Việt / English" used where one screen serves both audiences.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["vi", "en"]
+
+TEXTS: dict[str, dict[Lang, str]] = {
+    "title": {"vi": "Trung tâm Điều hành An ninh mạng (SOC) — bản demo", "en": "Security Operations Center — demo"},
+    "inputs": {"vi": "Tệp nhật ký đã nạp", "en": "Log files ingested"},
+    "events": {"vi": "Sự kiện đã lưu", "en": "Events stored"},
+    "dead_letters": {"vi": "Bản ghi lỗi (không phân tích được)", "en": "Dead letters (unparsable)"},
+    "alerts": {"vi": "Cảnh báo", "en": "Alerts"},
+    "rules_loaded": {"vi": "Luật phát hiện đã nạp", "en": "Detection rules loaded"},
+    "rule_errors": {"vi": "Luật bị lỗi (bỏ qua)", "en": "Broken rules (skipped)"},
+    "by_dataset": {"vi": "Sự kiện theo nguồn dữ liệu", "en": "Events by dataset"},
+    "top_sources": {"vi": "Địa chỉ nguồn hoạt động nhiều nhất", "en": "Most active source addresses"},
+    "top_alerts": {"vi": "Cảnh báo theo luật", "en": "Alerts by rule"},
+    "severity": {"vi": "Mức độ", "en": "Severity"},
+    "store": {"vi": "Kho dữ liệu", "en": "Store"},
+    "try": {"vi": "Thử tìm kiếm", "en": "Try a search"},
+    "sample_note": {
+        "vi": "Không tìm thấy bộ dữ liệu chung; dùng mẫu nhật ký do dự án tự tạo.",
+        "en": "Shared corpus not found; using the project's own sample logs.",
+    },
+}
+
+
+def label(key: str, lang: Lang) -> str:
+    """One text in one language."""
+    return TEXTS[key][lang]
+
+
+def both(key: str) -> str:
+    """The bilingual label, Vietnamese first."""
+    return f"{TEXTS[key]['vi']} / {TEXTS[key]['en']}"
