@@ -1,3 +1,6 @@
-"""Parsers for cisco sources (catalogue: dataset name to class)."""
+"""Parsers for Cisco sources (catalogue: dataset name to class)."""
 
-PARSERS: dict[str, str] = {}
+PARSERS: dict[str, str] = {
+    "cisco.asa": "parsers.cisco.asa:CiscoAsaParser",
+    "cisco.ftd": "parsers.cisco.asa:CiscoFtdParser",
+}

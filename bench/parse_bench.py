@@ -1,0 +1,164 @@
+"""Parser throughput benchmark: lines per second per core, peak memory, and the orjson floor.
+
+For every registered parser with Filebeat fixture lines in the shared corpus, the lines
+are framed once, then parsed and serialised (``parse`` + ``dumps``, what ``soc parse``
+does per line) in a loop; the rate is lines per CPU second of this process
+(``time.process_time``), so other load on the machine does not count against it.
+
+The mixed stream interleaves firewall, WAF and server lines (ASA, iptables, FortiGate,
+PAN-OS, ModSecurity, sshd/sudo, syslog, Apache/nginx access, auditd) and goes through
+``auto`` (routing included), then through each line's own parser (routing excluded),
+and through a plain ``orjson`` read-and-dump loop: the floor for any Python parser.
+
+usage: .venv/bin/python bench/parse_bench.py [--corpus DIR] [--lines N] [--repeat R] [--only a,b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from parsers.base import ParserOptions  # noqa: E402  (needs the path set above)
+from soc_core.clock import FrozenClock  # noqa: E402
+from soc_core.errors import ParseError  # noqa: E402
+from soc_core.event import RawEvent, dumps  # noqa: E402
+from soc_core.registry import default_registry  # noqa: E402
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+OPTIONS = ParserOptions(tz=UTC, clock=FrozenClock(NOW))
+# dataset -> fixture folder, when the folder is not simply <module>/<fileset>
+FOLDERS = {
+    "cisco.asa": "cisco/asa", "cisco.ftd": "cisco/ftd", "fortinet.firewall": "fortinet/firewall",
+    "panw.panos": "panw/panos", "modsecurity.auditlog": "modsecurity/auditlog",
+}
+MIXED = (
+    "cisco.asa", "iptables.log", "fortinet.firewall", "panw.panos", "modsecurity.auditlog",
+    "system.auth", "system.syslog", "apache.access", "nginx.access", "auditd.log",
+)
+
+
+def fixture_lines(corpus: Path, dataset: str, parser: Any) -> list[bytes]:
+    """The framed events of every fixture input of ``dataset`` (not the golden files)."""
+    module, _, fileset = dataset.partition(".")
+    folder = corpus / "beats_filebeat" / FOLDERS.get(dataset, f"{module}/{fileset}")
+    if not folder.is_dir():
+        return []
+    frames: list[bytes] = []
+    for path in sorted(folder.iterdir()):
+        if not path.name.endswith(".log") or path.name.endswith(("-expected.json", ".yml")):
+            continue
+        frames.extend(data for _, data in parser.framer.frames(io.BytesIO(path.read_bytes())))
+    return frames
+
+
+def run(parse: Callable[[RawEvent], Any], frames: list[bytes], repeat: int) -> tuple[int, int, float]:
+    """(events, failures, CPU seconds) for ``repeat`` passes of parse + dumps over ``frames``."""
+    failed = 0
+    start = time.process_time()
+    for _ in range(repeat):
+        for offset, data in enumerate(frames):
+            raw = RawEvent.from_bytes(data, "/bench/input.log", NOW, offset)
+            try:
+                dumps(parse(raw))
+            except ParseError:
+                failed += 1
+    return len(frames) * repeat, failed, time.process_time() - start
+
+
+def orjson_floor(frames: list[bytes], repeat: int) -> tuple[int, float]:
+    """Read-and-dump with no parsing: the fastest a Python pipeline can go."""
+    start = time.process_time()
+    for _ in range(repeat):
+        for data in frames:
+            orjson.dumps({"message": data.decode("utf-8", "replace")})
+    return len(frames) * repeat, time.process_time() - start
+
+
+def interleave(groups: Iterable[list[bytes]], limit: int) -> list[bytes]:
+    """Round-robin over the groups (each cycled) until ``limit`` lines."""
+    pools = [g for g in groups if g]
+    out: list[bytes] = []
+    i = 0
+    while pools and len(out) < limit:
+        for pool in pools:
+            out.append(pool[i % len(pool)])
+        i += 1
+    return out[:limit]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default=os.environ.get("SOC_CORPUS", str(ROOT.parent / "shared" / "corpus")))
+    ap.add_argument("--lines", type=int, default=20000, help="lines in the mixed stream")
+    ap.add_argument("--repeat", type=int, default=3, help="passes over each parser's fixture lines")
+    ap.add_argument("--only", default="", help="comma-separated datasets (default: every registered parser)")
+    args = ap.parse_args()
+    corpus = Path(args.corpus)
+    registry = default_registry()
+    names = [n for n in registry.names("parser") if n != "auto"]
+    if args.only:
+        names = [n for n in names if n in args.only.split(",")]
+    print(f"load average {os.getloadavg()[0]:.1f}; rates are lines per CPU second of this process\n")
+    print(f"{'parser':32s} {'lines':>7s} {'failed':>7s} {'lines/s':>10s}")
+    lines_of: dict[str, list[bytes]] = {}
+    for name in names:
+        parser = registry.get("parser", name)(OPTIONS)
+        frames = fixture_lines(corpus, name, parser)
+        lines_of[name] = frames
+        if not frames:
+            print(f"{name:32s} {'-':>7s} {'':>7s} {'no fixture':>10s}")
+            continue
+        count, failed, cpu = run(parser.parse, frames, args.repeat)
+        print(f"{name:32s} {count:7d} {failed:7d} {count / cpu:10.0f}")
+
+    mixed = interleave((lines_of.get(n) or [] for n in MIXED), args.lines)
+    if not mixed:
+        print("\nno mixed stream: corpus not found")
+        return 1
+    present = [n for n in MIXED if lines_of.get(n)]
+    print(f"\nmixed stream: {len(mixed)} lines from {', '.join(present)}")
+    auto = registry.get("parser", "auto")(OPTIONS)
+    count, failed, cpu = run(auto.parse, mixed, 1)
+    print(f"{'auto (routing + parse + dumps)':40s} {count / cpu:10.0f} lines/s  ({failed} dead letters)")
+
+    # The same lines, each through its own parser: the cost of routing is the difference.
+    own = [(registry.get("parser", n)(OPTIONS), lines_of[n]) for n in present]
+    labelled = interleave(([(i, d) for d in frames] for i, (_, frames) in enumerate(own)), args.lines)  # type: ignore[misc]
+    parsers = [p for p, _ in own]
+    start = time.process_time()
+    for offset, (index, data) in enumerate(labelled):  # type: ignore[misc]
+        raw = RawEvent.from_bytes(data, "/bench/input.log", NOW, offset)
+        try:
+            dumps(parsers[index].parse(raw))
+        except ParseError:
+            pass
+    cpu = time.process_time() - start
+    print(f"{'pre-routed (parse + dumps)':40s} {len(labelled) / cpu:10.0f} lines/s")
+    count, cpu = orjson_floor(mixed, 1)
+    print(f"{'orjson floor (read + dump)':40s} {count / cpu:10.0f} lines/s")
+
+    tracemalloc.start()
+    run(auto.parse, mixed[:5000], 1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak traced memory while parsing 5000 mixed lines: {peak / 2**20:.1f} MiB; max RSS {rss:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

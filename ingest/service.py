@@ -1,0 +1,316 @@
+"""The running service: receivers -> durable queue -> pipeline worker -> store.
+
+Receivers run as asyncio tasks on one event loop and hand batches to the
+:class:`~ingest.queue.DurableQueue`. One worker thread reads the queue in order, parses
+(each event with the parser its input is configured for), detects, writes to the store,
+and only then acknowledges the batch: a crash at any point redelivers at most the batch
+in flight, which the store deduplicates by ``event.id``.
+
+Graceful stop (SIGTERM/SIGINT or :meth:`Service.stop`): receivers stop accepting and
+finish the batch they are queueing; the worker finishes and acknowledges its batch and
+stops; what is still queued stays on disk for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ingest.metrics import Labels, Metrics
+from ingest.pipeline import BugLogger, Pipeline
+from ingest.queue import DurableQueue
+from parsers.base import LINE_FRAMER
+from soc_core.clock import Clock, SystemClock
+from soc_core.contracts import Detector, Framer, Parser, Receiver, Store
+from soc_core.errors import ParseError, RegistryError, StoreError
+from soc_core.event import Event, RawEvent, pipeline_error
+
+log = logging.getLogger(__name__)
+
+ParserFactory = Callable[[str], Parser]
+StoreFactory = Callable[[], Store]
+
+METRICS_FILE = "metrics.prom"
+_IDLE_WAIT_SECS = 0.05
+_STORE_BACKOFF_MAX_SECS = 30.0
+
+
+class ParserRouter:
+    """A Parser that hands each raw event to the parser its receiver was configured
+    with (``RawEvent.extra["parser"]``), or to the default one."""
+
+    id = "router"
+    framer: Framer = LINE_FRAMER
+
+    def __init__(self, factory: ParserFactory, default: str) -> None:
+        self._factory = factory
+        self._default = default
+        self._parsers: dict[str, Parser] = {}
+
+    def parser(self, name: str) -> Parser:
+        """The parser called ``name``, built once."""
+        found = self._parsers.get(name)
+        if found is None:
+            found = self._parsers[name] = self._factory(name)
+        return found
+
+    def accepts(self, raw: RawEvent) -> bool:
+        return True
+
+    def parse(self, raw: RawEvent) -> Event:
+        name = str(raw.extra.get("parser") or self._default)
+        try:
+            parser = self.parser(name)
+        except RegistryError as exc:
+            # Configuration changed between runs and the queued event names a parser
+            # that no longer exists: a dead letter, not a crash.
+            raise ParseError(name, f"unknown parser: {exc}") from exc
+        return parser.parse(raw)
+
+
+@dataclass
+class ServiceOptions:
+    """Tuning of the worker; option names carry their units."""
+
+    batch_size: int = 2000
+    metrics_interval_secs: float = 2.0
+    detector_flush_interval_secs: float = 5.0
+    retention_days: int | None = None
+    retention_check_interval_secs: float = 3600.0
+    stop_grace_secs: float = 10.0
+
+
+class Service:
+    """Owns the receivers, the queue and the worker; see the module docstring."""
+
+    def __init__(
+        self,
+        receivers: Sequence[Receiver],
+        queue: DurableQueue,
+        store_factory: StoreFactory,
+        parser_factory: ParserFactory,
+        default_parser: str = "auto",
+        detectors: Sequence[Detector] = (),
+        data_dir: str | Path | None = None,
+        metrics: Metrics | None = None,
+        clock: Clock | None = None,
+        options: ServiceOptions | None = None,
+    ) -> None:
+        self.receivers = list(receivers)
+        self.queue = queue
+        self.store_factory = store_factory
+        self.router = ParserRouter(parser_factory, default_parser)
+        self.detectors = list(detectors)
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.metrics = metrics or Metrics()
+        self.clock = clock or SystemClock()
+        self.options = options or ServiceOptions()
+        self.pipeline: Pipeline | None = None
+        self.store: Store | None = None
+        self._worker_stop = threading.Event()
+        self._worker_ready = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._worker_error: BaseException | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
+        self._bugs = BugLogger()
+        self._declare_metrics()
+
+    # -- metrics -----------------------------------------------------------------------
+
+    def _declare_metrics(self) -> None:
+        m = self.metrics
+        m.declare("soc_queue_depth", "gauge", "Events queued and not yet stored.",
+                  lambda: {(): float(self.queue.depth)})
+        m.declare("soc_queue_lag_seconds", "gauge", "Age of the oldest event still queued.", self._lag)
+        m.declare("soc_queue_events_total", "counter", "Lifetime events enqueued and acknowledged (in the queue file).",
+                  lambda: {(("outcome", k),): float(v) for k, v in self.queue.totals().items()})
+        m.declare("soc_pipeline_events_total", "counter", "Events through the pipeline, per outcome.",
+                  self._pipeline_values)
+        m.declare("soc_parser_events_total", "counter", "Events per parser, parsed or failed.", self._parser_values)
+        m.declare("soc_worker_store_errors_total", "counter", "Batches the store refused (retried after a back-off).")
+        m.declare("soc_worker_bugs_total", "counter",
+                  "Unexpected errors (logged): events dead-lettered or batches retried.")
+        m.declare("soc_worker_batches_total", "counter", "Batches processed and acknowledged.")
+
+    def _lag(self) -> Mapping[Labels, float]:
+        oldest = self.queue.oldest_received()
+        lag = 0.0 if oldest is None else max(0.0, (self.clock.now() - oldest).total_seconds())
+        return {(): lag}
+
+    def _pipeline_values(self) -> Mapping[Labels, float]:
+        if self.pipeline is None:
+            return {}
+        s = self.pipeline.stats
+        return {(("outcome", name),): float(getattr(s, name)) for name in (
+            "received", "parsed", "failed", "alerts", "stored", "duplicates", "store_failures", "parser_bugs")}
+
+    def _parser_values(self) -> Mapping[Labels, float]:
+        if self.pipeline is None:
+            return {}
+        out: dict[Labels, float] = {}
+        for parser_id, (ok, failed) in list(self.pipeline.stats.per_parser.items()):
+            out[(("outcome", "parsed"), ("parser", parser_id))] = float(ok)
+            out[(("outcome", "failed"), ("parser", parser_id))] = float(failed)
+        return out
+
+    def write_metrics_file(self) -> None:
+        """Write the metrics where ``soc status --data-dir`` reads them (atomically)."""
+        if self.data_dir is None:
+            return
+        target = self.data_dir / METRICS_FILE
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(self.metrics.render(), encoding="utf-8")
+        tmp.replace(target)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the worker, then bind every receiver (errors here stop the start)."""
+        self._worker = threading.Thread(target=self._work, name="soc-worker", daemon=True)
+        self._worker.start()
+        ready = await asyncio.to_thread(self._worker_ready.wait, 60)
+        if self._worker_error is not None:
+            raise self._worker_error
+        if not ready:
+            raise StoreError("the store did not open within 60 s")
+        for receiver in self.receivers:
+            start = getattr(receiver, "start", None)
+            if start is not None:
+                await start(self.queue)
+        for receiver in self.receivers:
+            self._tasks.append(asyncio.create_task(self._run_receiver(receiver), name=receiver.name))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+
+    async def _run_receiver(self, receiver: Receiver) -> None:
+        try:
+            await receiver.run(self.queue)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a receiver bug must not take the others down; it is logged
+            log.exception("receiver %s stopped with an error", receiver.name)
+            self.metrics.inc("soc_worker_bugs_total")
+
+    async def _housekeeping(self) -> None:
+        while not self._stopped.is_set():
+            await asyncio.to_thread(self.write_metrics_file)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), self.options.metrics_interval_secs)
+
+    async def stop(self) -> None:
+        """Graceful stop (see the module docstring)."""
+        self._stopped.set()
+        for receiver in self.receivers:
+            await receiver.stop()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self.options.stop_grace_secs)
+            for task in pending:
+                task.cancel()
+        self._worker_stop.set()
+        if self._worker is not None:
+            await asyncio.to_thread(self._worker.join, self.options.stop_grace_secs * 3)
+        self.write_metrics_file()
+        self.queue.close()
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Start, serve until ``stop`` is set, then stop gracefully."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    # -- the worker --------------------------------------------------------------------
+
+    def _work(self) -> None:
+        """The worker thread: the store is opened here, as its connections may be bound
+        to the thread that opened them."""
+        try:
+            self.store = self.store_factory()
+            self.pipeline = Pipeline(self.router, self.store, self.detectors, clock=self.clock,
+                                     batch_size=self.options.batch_size)
+        except BaseException as exc:  # reported to start(), which raises it
+            self._worker_error = exc
+            self._worker_ready.set()
+            return
+        self._worker_ready.set()
+        try:
+            self._loop(self.pipeline)
+        finally:
+            self.store.close()
+
+    def _loop(self, pipeline: Pipeline) -> None:
+        backoff = 0.0
+        last_flush = last_purge = time.monotonic()
+        while not self._worker_stop.is_set():
+            if backoff:
+                self._worker_stop.wait(backoff)
+                if self._worker_stop.is_set():
+                    return
+            now = time.monotonic()
+            extra: list[Event] = []
+            if now - last_flush >= self.options.detector_flush_interval_secs:
+                extra = pipeline.flush_detectors()
+                last_flush = now
+            if self.options.retention_days and now - last_purge >= self.options.retention_check_interval_secs:
+                last_purge = now
+                self._purge(pipeline)
+            batch = self.queue.read(self.options.batch_size)
+            if batch is None and not extra:
+                self._worker_stop.wait(_IDLE_WAIT_SECS)
+                continue
+            documents = list(extra)
+            for raw in batch.events if batch else []:
+                documents.extend(self._process(pipeline, raw))
+            try:
+                pipeline.write(documents)
+            except StoreError as exc:
+                backoff = min(max(backoff * 2, 0.5), _STORE_BACKOFF_MAX_SECS)
+                log.warning("store refused a batch (%s); retrying in %.1f s", exc, backoff)
+                self.metrics.inc("soc_worker_store_errors_total")
+                self.queue.rewind()
+                continue
+            except Exception:  # a store bug: counted, logged (rate-limited), batch retried
+                backoff = min(max(backoff * 2, 0.5), _STORE_BACKOFF_MAX_SECS)
+                self.metrics.inc("soc_worker_bugs_total")
+                self._bugs("store write failed unexpectedly")
+                self.queue.rewind()
+                continue
+            backoff = 0.0
+            if batch is not None:
+                self.queue.ack(batch.last_seq)
+                self.metrics.inc("soc_worker_batches_total")
+
+    def _process(self, pipeline: Pipeline, raw: RawEvent) -> list[Event]:
+        """One event's documents; a bug in an enricher or detector makes it a dead
+        letter (parser bugs are already handled by the pipeline)."""
+        try:
+            return pipeline.process_one(raw)
+        except Exception as exc:  # a bug: counted, logged (rate-limited), dead-lettered
+            self.metrics.inc("soc_worker_bugs_total")
+            self._bugs(f"pipeline raised on an event from {raw.source}")
+            return [pipeline_error(raw, "pipeline", f"bug: {type(exc).__name__}: {exc}")]
+
+    def _purge(self, pipeline: Pipeline) -> None:
+        days = self.options.retention_days
+        if not days or pipeline.store is None:
+            return
+        cutoff = self.clock.now() - timedelta(days=days)
+        try:
+            removed = pipeline.store.purge_older_than(cutoff)
+        except StoreError as exc:
+            log.warning("retention purge failed: %s", exc)
+            return
+        log.info("retention: removed %d events older than %s", removed, cutoff.isoformat())
+
+    def stats(self) -> dict[str, Any]:
+        """A summary for tests and ``soc status``."""
+        return {name: dict(values) for name, values in self.metrics.snapshot().items()}

@@ -1,0 +1,444 @@
+"""``cisco.asa`` and ``cisco.ftd``: Cisco ASA / Firepower Threat Defense syslog to ECS.
+
+A line is an optional ``<pri>``, an optional timestamp, an optional ``host process[pid]:``
+and the EMBLEM message ``%ASA-6-302013: body``. One regex splits the header; the message
+id then routes to ONE grok pattern of ``patterns/cisco-asa.grok`` (conditional routing,
+never a list of patterns tried in turn). FTD security events (``430001``-``430005``) are
+``Key: value`` lists. Output follows Filebeat's cisco module.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar, Final
+
+from parsers.base import BaseParser, ParserOptions
+from parsers.cisco.ftd_security import apply_security_event
+from parsers.community_id import community_id
+from parsers.community_id import is_ip as _is_ip
+from parsers.grok import GrokPattern, default_library
+from parsers.syslog import MONTHS, iso_utc, parse_iso, resolve_year_less
+from parsers.urls import apply_url
+from soc_core.errors import ParseError
+from soc_core.event import Event, RawEvent, add_related, set_field
+
+_HEADER: Final = re.compile(
+    r"(?:<(?P<pri>\d{1,3})>\s*)?"
+    r"(?:(?:(?P<iso>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)"
+    r"|(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2})(?: (?P<year>\d{4}))?"
+    r" (?P<time>\d{2}:\d{2}:\d{2})(?:\.\d+)?(?: (?P<zone>[A-Z]{3,4}))?):?\s+)?"
+    r"(?P<rest>.*)",
+    re.S,
+)
+_EMBLEM: Final = re.compile(
+    r"%(?P<prefix>[A-Z]+)-(?:(?P<suffix>[^0-9-]+)-)?(?P<sev>\d+)-(?P<id>\d+)?:?\s*(?P<msg>.*)", re.S
+)
+_BEFORE_EMBLEM: Final = re.compile(
+    r"(?:(?P<host>[\w.\-]+|[0-9A-Fa-f:]+:[0-9A-Fa-f.:]*)\s*:?\s+)?(?:(?P<proc>[^%\s:\[]+)?(?:\[(?P<pid>\d+)\])?)?:?\s*"
+)
+# Without an EMBLEM header: "process: host: text" (FMC audit) or "host process[pid]: text".
+_NO_EMBLEM: Final = re.compile(
+    r"(?:(?P<proc1>[^%\s:\[]+): (?P<hostname>[^\s:]+): |(?P<host>[^\s:\[]+) (?P<proc>[^%\s:\[]+)"
+    r"(?:\[(?P<pid>\d+)\])?: )(?P<msg>.*)",
+    re.S,
+)
+# Zone abbreviations ASA appends to timestamps ("clock timezone"); others fall back to --tz.
+_ZONES: Final = {
+    name: timezone(timedelta(hours=hours)) for name, hours in (
+        ("UTC", 0), ("GMT", 0), ("EST", -5), ("EDT", -4), ("CST", -6), ("CDT", -5), ("MST", -7),
+        ("MDT", -6), ("PST", -8), ("PDT", -7), ("CET", 1), ("CEST", 2), ("BST", 1), ("IST", 5.5),
+        ("JST", 9), ("AEST", 10), ("AEDT", 11),
+    )
+}
+_LEVELS: Final = ("unknown", "alert", "critical", "error", "warning", "notification", "informational", "debug")
+IANA_NUMBERS: Final = {
+    "icmp": 1, "igmp": 2, "ipv4": 4, "tcp": 6, "egp": 8, "igp": 9, "pup": 12, "udp": 17, "rdp": 27,
+    "irtp": 28, "dccp": 33, "idpr": 35, "ipv6": 41, "ipv6-route": 43, "ipv6-frag": 44, "rsvp": 46,
+    "gre": 47, "esp": 50, "ipv6-icmp": 58, "ipv6-nonxt": 59, "ipv6-opts": 60,
+}
+_IANA_NAMES: Final = {str(v): k for k, v in IANA_NUMBERS.items()}
+
+# message id -> pattern name in cisco-asa.grok
+ROUTES: Final = {
+    "106001": "ASA_106001", "106002": "ASA_106002", "106006": "ASA_106006", "106007": "ASA_106007",
+    "106010": "ASA_106010", "106013": "ASA_106013", "106014": "ASA_106014", "106015": "ASA_106015",
+    "106016": "ASA_106016", "106017": "ASA_106017", "106018": "ASA_106018", "106020": "ASA_106020",
+    "106021": "ASA_106021", "106022": "ASA_106022", "106023": "ASA_106023", "106027": "ASA_106027",
+    "106100": "ASA_106100", "106102": "ASA_106102", "106103": "ASA_106102",
+    "302013": "ASA_BUILT", "302015": "ASA_BUILT", "302017": "ASA_BUILT", "302303": "ASA_BUILT",
+    "302014": "ASA_TEARDOWN", "302016": "ASA_TEARDOWN", "302018": "ASA_TEARDOWN", "302304": "ASA_TEARDOWN",
+    "302020": "ASA_ICMP_FADDR", "302021": "ASA_ICMP_FADDR",
+    "305011": "ASA_305011", "305012": "ASA_305012", "113019": "ASA_113019", "722051": "ASA_722051",
+    "734001": "ASA_734001", "304001": "ASA_304001", "304002": "ASA_304002",
+    "313001": "ASA_313001", "313008": "ASA_313001", "313004": "ASA_313004", "313005": "ASA_313005",
+    "313009": "ASA_313009", "322001": "ASA_322001", "338301": "ASA_338301", "602304": "ASA_602304",
+    "434001": "ASA_434001", "434003": "ASA_434003", "710003": "ASA_710003", "110002": "ASA_110002",
+    "605004": "ASA_605004", "605005": "ASA_605005", "611101": "ASA_611101", "611102": "ASA_611102",
+    "113004": "ASA_113004", "113005": "ASA_113005", "733100": "ASA_733100",
+}
+ROUTES.update(dict.fromkeys((
+    "338001", "338002", "338003", "338004", "338005", "338006", "338007", "338008",
+    "338101", "338102", "338103", "338104", "338201", "338202", "338203", "338204",
+), "ASA_338"))
+# Dynamic-filter ids whose listed entry names a domain (source side for the odd ones).
+_338_SOURCE_DOMAIN: Final = frozenset({"338001", "338005", "338101", "338201", "338203"})
+_338_DEST_DOMAIN: Final = frozenset({"338002", "338006", "338102", "338202", "338204"})
+_FLOW_END: Final = frozenset({"302014", "302016", "302018", "302021", "302036", "302304", "302306", "305012"})
+_SECURITY: Final = frozenset({"430001", "430002", "430003", "430004", "430005"})
+_ALLOWED: Final = frozenset({"permitted", "allow", "allowed", "est-allowed", "accessed"})
+_DENIED: Final = frozenset({"deny", "denied", "block"})
+_DROPPED: Final = frozenset({"dropped", "drop"})
+
+
+class CiscoAsaParser(BaseParser):
+    """Cisco ASA syslog (EMBLEM format) to ECS; ``cisco.ftd`` shares everything but names."""
+
+    id = "cisco.asa"
+    product = "asa"
+    max_severity = 7
+    syslog_programs: ClassVar[tuple[str, ...]] = ()
+    route_signals: ClassVar[tuple[str, ...]] = ("%ASA-",)
+
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        lib = default_library()
+        self._patterns: dict[str, GrokPattern] = {}
+        for mid, name in ROUTES.items():
+            self._patterns[mid] = lib.compile(f"%{{{name}}}")
+
+    def accepts(self, raw: RawEvent) -> bool:
+        return any(signal in raw.message for signal in self.route_signals)
+
+    def parse(self, raw: RawEvent) -> Event:
+        event = self.new_event(raw)
+        header = _HEADER.match(raw.message)
+        if header is None:  # the regex accepts any text; this guards the type only
+            raise ParseError(self.id, "no Cisco header")
+        cisco: dict[str, Any] = {}
+        self._header(event, header)
+        rest = header.group("rest")
+        pos = rest.find("%")
+        emblem = _EMBLEM.match(rest, pos) if pos >= 0 else None
+        if emblem is not None:
+            self._host(event, _BEFORE_EMBLEM.fullmatch(rest, 0, pos))
+            message_id = emblem.group("id") or ""
+            severity = int(emblem.group("sev"))
+            body = emblem.group("msg").rstrip()
+            if emblem.group("suffix"):
+                cisco["suffix"] = emblem.group("suffix")
+        else:
+            m = _NO_EMBLEM.match(rest)
+            if m is None:
+                raise ParseError(self.id, "no %ASA-/%FTD- message header and no 'host process:' prefix")
+            if m.group("proc1"):
+                event["process"] = {"name": m.group("proc1")}
+                event["host"] = {"name": m.group("hostname")}
+            else:
+                self._host(event, m)
+            message_id, severity, body = "", 7, m.group("msg").rstrip()
+        if severity > self.max_severity:
+            raise ParseError(self.id, f"severity {severity} is above the configured log level {self.max_severity}")
+        event["event"]["severity"] = severity
+        event.setdefault("log", {})["level"] = _LEVELS[severity]
+        fields: dict[str, Any] = {}
+        if message_id in _SECURITY or (not message_id and ": " in body and "," in body and emblem is None):
+            message_id = apply_security_event(event, cisco, body, message_id)
+        elif message_id:
+            pattern = self._patterns.get(message_id)
+            if pattern is not None:
+                fields = pattern.match(body) or {}
+        if message_id:
+            cisco["message_id"] = message_id
+            event["event"]["code"] = int(message_id)
+            event["event"].setdefault("action", "firewall-rule")
+        self._fields(event, cisco, fields, message_id)
+        self._finish(event, cisco, message_id)
+        return event
+
+    # --- header ------------------------------------------------------------------------
+
+    def _header(self, event: Event, m: re.Match[str]) -> None:
+        pri = m.group("pri")
+        if pri is not None and int(pri) < 192:
+            p = int(pri)
+            event.setdefault("log", {})["syslog"] = {
+                "priority": p, "facility": {"code": p >> 3}, "severity": {"code": p & 7},
+            }
+        ts: datetime | None = None
+        tz = _ZONES.get(m.group("zone") or "", self.options.tz)
+        if m.group("iso"):
+            ts = parse_iso(m.group("iso"), self.options.tz)
+        elif m.group("mon"):
+            month = MONTHS.get(m.group("mon").lower())
+            hh, mm, ss = (int(x) for x in m.group("time").split(":"))
+            if month is not None and hh < 24 and mm < 60 and ss < 61:
+                ss = min(ss, 59)
+                if m.group("year"):
+                    try:
+                        ts = datetime(int(m.group("year")), month, int(m.group("day")), hh, mm, ss, tzinfo=tz)
+                    except ValueError:
+                        ts = None
+                else:
+                    ts = resolve_year_less(month, int(m.group("day")), hh, mm, ss, 0, tz, self.options.clock.now())
+        if ts is not None:
+            event["@timestamp"] = iso_utc(ts)
+
+    @staticmethod
+    def _host(event: Event, m: re.Match[str] | None) -> None:
+        if m is None:
+            return
+        host, proc, pid = m.group("host"), m.group("proc"), m.group("pid")
+        if host:
+            event["host"] = {"hostname": host}
+            event["observer"] = {"hostname": host}
+            add_related(event, "hosts", host)
+        if proc:
+            event["process"] = {"name": proc}
+        if pid:
+            event.setdefault("process", {})["pid"] = int(pid)
+
+    # --- body fields -------------------------------------------------------------------
+
+    def _fields(self, event: Event, cisco: dict[str, Any], fields: dict[str, Any], message_id: str) -> None:
+        ecs = event["event"]
+        for key, value in fields.items():
+            if key.startswith("cisco."):
+                cisco[key[6:]] = value
+            elif not key.startswith("_"):
+                set_field(event, key, value)
+        if "list_id" in cisco:
+            cisco["rule_name"] = cisco.pop("list_id")
+        for side, key in (("source", "_mapped_src"), ("destination", "_mapped_dst")):
+            mapped = fields.get(key)
+            port = fields.get(key + "_port")
+            if mapped is not None:
+                if _is_ip(mapped):
+                    cisco[f"mapped_{side}_ip"] = mapped
+                else:
+                    cisco[f"mapped_{side}_host"] = mapped
+            if port is not None:
+                cisco[f"mapped_{side}_port"] = port
+        duration = fields.get("_duration")
+        if duration is None and fields.get("_duration_dhms"):
+            duration = _dhms(fields["_duration_dhms"])
+        elif duration is not None:
+            duration = _hms(duration)
+        if duration is not None:
+            ecs["duration"] = duration * 1_000_000_000
+        tail = (fields.get("_tail") or "").strip()
+        if tail:
+            if tail.startswith("(") and tail.endswith(")"):
+                cisco["termination_user"] = tail[1:-1]
+            else:
+                reason, _, user = tail.partition(" (")
+                if reason:
+                    ecs["reason"] = reason
+                if user.endswith(")"):
+                    cisco["termination_user"] = user[:-1]
+        if message_id == "302020":
+            event.setdefault("network", {})["protocol"] = fields.get("_icmp", "icmp").lower()
+        elif message_id == "302021":
+            event.setdefault("network", {})["transport"] = fields.get("_icmp", "icmp")
+        listed = fields.get("_listed")
+        if listed:
+            if message_id in _338_SOURCE_DOMAIN:
+                event.setdefault("source", {})["domain"] = listed
+                event["server"] = {"domain": listed}
+            elif message_id in _338_DEST_DOMAIN:
+                event.setdefault("destination", {})["domain"] = listed
+                event["server"] = {"domain": listed}
+        if "_dap" in fields:
+            cisco["dap_records"] = re.split(r",\s+", fields["_dap"])
+        if message_id == "338301":
+            event["client"] = {"address": event["destination"]["address"], "port": event["destination"]["port"]}
+            event["server"] = {"address": event["source"]["address"], "port": event["source"]["port"]}
+        for side in ("source", "destination"):
+            name = cisco.get(f"{side}_username")
+            if not isinstance(name, str):
+                continue
+            # "(dave, 246)": the user and its TrustSec security group tag.
+            user, _, tag = name.partition(", ")
+            if tag.isdigit():
+                cisco[f"{side}_username"] = user
+                cisco[f"{side}_user_security_group_tag"] = int(tag)
+            user = user.rsplit("\\", 1)[-1]
+            user, _, domain = user.partition("@")
+            event.setdefault(side, {}).setdefault("user", {})["name"] = user
+            if domain:
+                event[side]["user"]["domain"] = domain
+            if side == "destination":
+                event.setdefault("user", {})["name"] = user
+
+    # --- normalisation -----------------------------------------------------------------
+
+    def _finish(self, event: Event, cisco: dict[str, Any], message_id: str) -> None:
+        ecs = event["event"]
+        network = event.get("network", {})
+        for key in ("transport", "protocol", "application", "direction"):
+            if isinstance(network.get(key), str):
+                network[key] = network[key].lower()
+        transport = network.get("transport")
+        if transport == "icmpv6":
+            transport = network["transport"] = "ipv6-icmp"
+        if transport is not None:
+            if transport in IANA_NUMBERS:
+                network["iana_number"] = IANA_NUMBERS[transport]
+            elif transport in _IANA_NAMES:
+                network["iana_number"] = int(transport)
+                network["transport"] = _IANA_NAMES[transport]
+        raw_outcome = ecs.pop("outcome", None)
+        types: list[str] = []
+        categories: list[str] = ["network"] if message_id and message_id not in ("434001", "434003") else []
+        if isinstance(raw_outcome, str):
+            outcome = raw_outcome.lower()
+            if outcome in _ALLOWED:
+                ecs["outcome"] = "success"
+                types = ["allowed", "connection"]
+            elif outcome in _DENIED:
+                ecs["outcome"] = "success"
+                types = ["connection", "denied"]
+            elif outcome in _DROPPED:
+                ecs["outcome"] = "failure"
+                types = ["connection", "denied"]
+            elif outcome == "monitored":
+                ecs["outcome"] = "success"
+                types = ["info"]
+                categories.insert(0, "intrusion_detection")
+            else:
+                ecs["outcome"] = outcome
+        elif isinstance(raw_outcome, list):
+            ecs["outcome"] = raw_outcome
+        if message_id == "304001":
+            ecs["outcome"] = "success"
+            types = ["allowed", "connection"]
+        if message_id in _FLOW_END:
+            ecs["action"] = "flow-expiration"
+            types = ["connection", "end"]
+        elif message_id == "302020":
+            ecs["action"] = "flow-creation"
+            types = ["connection", "start"]
+        elif message_id == "602304":
+            ecs["action"] = "deleted"
+            ecs["outcome"] = "success"
+            types = ["deletion", "info", "user"]
+            network["type"] = "ipsec"
+        elif message_id in ("434001", "434003"):
+            ecs["action"] = "drop" if message_id == "434001" else "reset"
+            ecs["outcome"] = "unknown"
+        if message_id in _SECURITY:
+            categories, types = _security_categories(message_id, ecs.get("outcome"), types)
+        elif message_id and not types and message_id not in ("434001", "434003"):
+            types = ["info"]
+        if categories:
+            ecs["category"] = categories
+        if types:
+            ecs["type"] = types
+        if network:
+            event["network"] = network
+        ecs["kind"] = "alert" if message_id in ("430001", "430005") else "event"
+        self._addresses(event, cisco)
+        if "duration" in ecs and "@timestamp" in event:
+            end = datetime.fromisoformat(event["@timestamp"].replace("Z", "+00:00"))
+            ecs["end"] = event["@timestamp"]
+            ecs["start"] = iso_utc(end - timedelta(microseconds=ecs["duration"] // 1000))
+        observer = event.setdefault("observer", {})
+        if cisco.get("source_interface"):
+            observer.setdefault("ingress", {})["interface"] = {"name": cisco["source_interface"]}
+        if cisco.get("destination_interface"):
+            observer.setdefault("egress", {})["interface"] = {"name": cisco["destination_interface"]}
+        observer.update(vendor="Cisco", product=self.product, type="firewall")
+        url = event.get("url", {}).get("original")
+        if isinstance(url, str):
+            apply_url(event, url)
+        self._related(event, cisco)
+        event["cisco"] = {self.product: cisco}
+        event["tags"] = [f"cisco-{self.product}", "forwarded"]
+
+    @staticmethod
+    def _addresses(event: Event, cisco: dict[str, Any]) -> None:
+        """``.address`` to ``.ip`` (or ``.domain``), then the NAT fields where NAT happened."""
+        for side in ("source", "destination", "client", "server"):
+            part = event.get(side)
+            if not part or "address" not in part:
+                continue
+            address = part["address"]
+            if _is_ip(address):
+                part["ip"] = str(address)
+            else:
+                part.setdefault("domain", address)
+        for side in ("source", "destination"):
+            part = event.get(side, {})
+            ip, port = cisco.get(f"mapped_{side}_ip"), cisco.get(f"mapped_{side}_port")
+            if ip is None and port is None:
+                continue
+            if ip != part.get("ip") or port != part.get("port"):
+                nat: dict[str, Any] = {}
+                if ip is not None:
+                    nat["ip"] = ip
+                if port is not None:
+                    nat["port"] = port
+                event.setdefault(side, {})["nat"] = nat
+
+    @staticmethod
+    def _related(event: Event, cisco: dict[str, Any]) -> None:
+        source, destination = event.get("source", {}), event.get("destination", {})
+        add_related(event, "ip", source.get("ip"), destination.get("ip"),
+                    source.get("nat", {}).get("ip"), destination.get("nat", {}).get("ip"))
+        add_related(event, "user", event.get("user", {}).get("name"), source.get("user", {}).get("name"),
+                    destination.get("user", {}).get("name"))
+        add_related(event, "hosts", source.get("domain"), destination.get("domain"),
+                    source.get("user", {}).get("domain"), destination.get("user", {}).get("domain"))
+        network = event.get("network", {})
+        transport = network.get("transport")
+        icmp = transport in ("icmp", "ipv6-icmp")
+        cid = community_id(
+            source.get("ip"), destination.get("ip"),
+            cisco.get("icmp_type") if icmp else source.get("port"),
+            cisco.get("icmp_code") if icmp else destination.get("port"),
+            network.get("iana_number", transport),
+        )
+        if cid is not None:
+            network["community_id"] = cid
+        for kind in ("ip", "user", "hosts"):
+            if not event["related"].get(kind):
+                event["related"].pop(kind, None)
+        if not event["related"]:
+            del event["related"]
+
+
+class CiscoFtdParser(CiscoAsaParser):
+    """Cisco Firepower Threat Defense: the ASA messages plus security events (430xxx)."""
+
+    id = "cisco.ftd"
+    product = "ftd"
+    route_signals: ClassVar[tuple[str, ...]] = ("%FTD-",)
+
+
+def _security_categories(message_id: str, outcome: Any, types: list[str]) -> tuple[list[str], list[str]]:
+    if message_id == "430001":
+        return ["intrusion_detection"], ["info"]
+    if message_id in ("430004", "430005"):
+        return ["malware"], ["info"]
+    phase = "start" if message_id == "430002" else "end"
+    return ["network"], sorted({"connection", phase, *[t for t in types if t in ("allowed", "denied")]})
+
+
+def _hms(text: str) -> int:
+    """``h:mm:ss`` as seconds."""
+    total = 0
+    for part in text.split(":"):
+        total = total * 60 + int(part)
+    return total
+
+
+_DHMS: Final = re.compile(r"(?:(\d+)d:?)?(?:(\d+)h:?)?(?:(\d+)m:?)?(?:(\d+)s)?")
+
+
+def _dhms(text: str) -> int | None:
+    """``0h:01m:52s`` (VPN session durations) as seconds."""
+    m = _DHMS.fullmatch(text.strip())
+    if m is None or not any(m.groups()):
+        return None
+    d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+    return ((d * 24 + h) * 60 + mi) * 60 + s

@@ -1,0 +1,271 @@
+"""Helpers shared by the firewall and IDS parsers: key=value splitting, number casts,
+and the network finishing touches Elastic's pipelines apply to every flow event
+(``network.type``, ``network.transport`` from the IANA number, Community ID, byte and
+packet totals, ``related.*``).
+
+Kept free of per-vendor knowledge so each vendor module reads as its field tables.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from parsers.firewall.community_id import TRANSPORT_NUMBERS, community_id
+from parsers.kv import parse_kv as shared_parse_kv
+from soc_core.event import Event, add_related, format_timestamp
+
+# The IPv4 "unspecified" address vendors write for "no NAT" (built, not a bind literal).
+UNSPECIFIED_V4: Final = str(ipaddress.IPv4Address(0))
+IANA_TRANSPORT: Final = {"1": "icmp", "2": "igmp", "6": "tcp", "17": "udp", "58": "ipv6-icmp"}
+
+_PRI: Final = re.compile(r"<(\d{1,3})>")
+_TZ_OFFSET: Final = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+
+
+def parse_kv(text: str) -> dict[str, str]:
+    """``key=value key2="quoted value"`` into a dict, with the project's shared splitter
+    (first duplicate wins; empty values kept, so "field present but blank" stays visible)."""
+    return shared_parse_kv(text, quotes='"', key_chars=r"\w\-.", keep_empty=True)
+
+
+def strip_pri(text: str) -> tuple[int | None, str]:
+    """Remove a leading syslog ``<PRI>``; returns ``(pri, rest)``."""
+    m = _PRI.match(text)
+    if m:
+        return int(m.group(1)), text[m.end():]
+    return None, text
+
+
+def to_int(value: Any) -> int | None:
+    """An integer from text, or ``None`` (vendors write ``-``, ``N/A`` or nothing)."""
+    if isinstance(value, str):
+        if value.isdigit():
+            return int(value)
+        v = value.strip()
+        if v.lstrip("-").isdigit():
+            return int(v)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def to_float(value: Any) -> float | None:
+    """A float from text, or ``None``."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def tz_from_offset(text: str | None) -> tzinfo | None:
+    """``-0500`` / ``+09:00`` into a fixed timezone, else ``None``."""
+    if not text:
+        return None
+    m = _TZ_OFFSET.match(text.strip())
+    if not m:
+        return None
+    sign = -1 if m.group(1) == "-" else 1
+    return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
+
+
+def local_time(text: str, tz: tzinfo) -> datetime | None:
+    """``YYYY-MM-DD HH:MM:SS`` or ``YYYY/MM/DD HH:MM:SS`` in ``tz`` (a fast path for the
+    fixed layouts firewalls write; ``strptime`` costs more than the rest of a parse)."""
+    if len(text) != 19 or text[10] not in " T" or text[4] != text[7] or text[4] not in "-/":
+        return None
+    try:
+        return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
+                        int(text[14:16]), int(text[17:19]), tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def iso(dt: datetime) -> str:
+    """ECS timestamp text (UTC, ``Z``)."""
+    return format_timestamp(dt)
+
+
+@lru_cache(maxsize=2048)
+def _parts(path: str) -> tuple[str, ...]:
+    # Paths come from a small fixed vocabulary: splitting once keeps the hot path lean.
+    return tuple(path.split("."))
+
+
+def put(event: Event, path: str, value: Any) -> None:
+    """Set a dotted path unless the value is empty (vendors write ``""`` for absent)."""
+    if value is None or value == "":
+        return
+    parts = _parts(path)
+    cur = event
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[part] = nxt
+        cur = nxt
+    cur[parts[-1]] = value
+
+
+def get(event: Event, path: str) -> Any:
+    """The value at a dotted path of a nested event, or ``None``."""
+    cur: Any = event
+    for part in _parts(path):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+        if cur is None:
+            return None
+    return cur
+
+
+def append(event: Event, path: str, *values: str) -> None:
+    """Append to a list field without duplicates (ingest ``append`` with
+    ``allow_duplicates: false``)."""
+    current = get(event, path)
+    if current is None:
+        current = []
+        put(event, path, current)
+    for v in values:
+        if v not in current:
+            current.append(v)
+
+
+def apply_map(event: Event, fields: dict[str, str], table: dict[str, tuple[str, str]]) -> None:
+    """Copy vendor fields to ECS paths: ``table[vendor_key] = (ecs_path, kind)`` with
+    kind ``str``, ``int``, ``float`` or ``lower``; earlier keys win over later ones for the
+    same path (the ingest ``if: ctx.x == null`` fallbacks)."""
+    for key, (path, kind) in table.items():
+        raw = fields.get(key)
+        if not raw:
+            continue
+        value: Any = raw
+        if kind == "int":
+            value = to_int(raw)
+            if value is None:
+                continue
+        elif kind == "float":
+            value = to_float(raw)
+            if value is None:
+                continue
+        elif kind == "lower":
+            value = raw.lower()
+        # One walk both checks "already set" and creates the parents (hot path).
+        parts = _parts(path)
+        cur = event
+        for part in parts[:-1]:
+            nxt = cur.get(part)
+            if nxt is None:
+                nxt = cur[part] = {}
+            elif not isinstance(nxt, dict):
+                break
+            cur = nxt
+        else:
+            cur.setdefault(parts[-1], value)
+
+
+def finish_network(event: Event, community: bool = True, nat_related: bool = False) -> None:
+    """What the Elastic pipelines add to every flow: transport from the IANA number,
+    ``network.type``, byte/packet totals, Community ID and ``related.ip``/``user``/``hosts``."""
+    net = event.get("network") or {}
+    src = event.get("source") or {}
+    dst = event.get("destination") or {}
+    iana = net.get("iana_number")
+    if iana is not None and "transport" not in net:
+        transport = IANA_TRANSPORT.get(str(iana))
+        if transport:
+            put(event, "network.transport", transport)
+    sip, dip = src.get("ip"), dst.get("ip")
+    if "type" not in net:
+        if (isinstance(sip, str) and ":" in sip) or (isinstance(dip, str) and ":" in dip):
+            put(event, "network.type", "ipv6")
+        elif (isinstance(sip, str) and "." in sip) or (isinstance(dip, str) and "." in dip):
+            put(event, "network.type", "ipv4")
+    for what in ("bytes", "packets"):
+        a, b = src.get(what), dst.get(what)
+        if isinstance(a, int) and isinstance(b, int) and what not in net:
+            put(event, f"network.{what}", a + b)
+    if community and sip and dip and "community_id" not in (event.get("network") or {}):
+        set_community_id(event)
+    add_related(event, "ip", sip, dip)
+    for side in (src, dst) if nat_related else ():
+        nat = side.get("nat")
+        if isinstance(nat, dict):
+            add_related(event, "ip", nat.get("ip"))
+    if not event.get("related", {}).get("ip"):
+        event.get("related", {}).pop("ip", None)
+
+
+def set_community_id(event: Event) -> None:
+    """``network.community_id`` from source/destination and transport, when computable."""
+    net = event.get("network") or {}
+    src = event.get("source") or {}
+    dst = event.get("destination") or {}
+    proto: int | None = None
+    transport = net.get("transport")
+    if isinstance(transport, str):
+        proto = TRANSPORT_NUMBERS.get(transport.lower())
+    if proto is None:
+        proto = to_int(net.get("iana_number"))
+    sip, dip = src.get("ip"), dst.get("ip")
+    if proto is None or not isinstance(sip, str) or not isinstance(dip, str):
+        return
+    sport: int | None
+    dport: int | None
+    if proto in (1, 58):
+        icmp = event.get("icmp") or {}
+        # Elastic's processor hashes a flow without ICMP type/code as type 0, code 0.
+        sport, dport = to_int(icmp.get("type")) or 0, to_int(icmp.get("code")) or 0
+    else:
+        sport, dport = to_int(src.get("port")), to_int(dst.get("port"))
+    cid = community_id(sip, dip, proto, sport, dport)
+    if cid:
+        put(event, "network.community_id", cid)
+
+
+def finish_related(event: Event) -> None:
+    """``related.user``/``related.hosts`` from the usual places, empty buckets removed."""
+    for path in ("source.user.name", "destination.user.name", "user.name"):
+        add_related(event, "user", get(event, path))
+    for path in ("source.address", "destination.address", "source.domain",
+                 "destination.domain", "host.hostname", "dns.question.name"):
+        value = get(event, path)
+        if value and not _looks_ip(value):
+            add_related(event, "hosts", value)
+    related = event.get("related")
+    if isinstance(related, dict):
+        for k in [k for k, v in related.items() if not v]:
+            del related[k]
+        if not related:
+            del event["related"]
+
+
+def _looks_ip(value: Any) -> bool:
+    return isinstance(value, str) and (
+        (value.count(".") == 3 and value.replace(".", "").isdigit()) or ":" in value)
+
+
+def uri_parts(event: Event, url: str) -> None:
+    """``url.*`` from a URL or path, as the ingest ``uri_parts`` processor splits it."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return
+    put(event, "url.original", url)
+    put(event, "url.scheme", parts.scheme)
+    put(event, "url.domain", parts.hostname)
+    put(event, "url.port", port)
+    put(event, "url.path", parts.path)
+    put(event, "url.query", parts.query)
+    put(event, "url.fragment", parts.fragment)
+    put(event, "url.username", parts.username)
+    put(event, "url.password", parts.password)
+    last = parts.path.rsplit("/", 1)[-1]
+    if "." in last:
+        put(event, "url.extension", last.rsplit(".", 1)[1])

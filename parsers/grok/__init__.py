@@ -1,0 +1,54 @@
+"""Grok for our parsers: Logstash-style named patterns compiled to one anchored regex.
+
+Usage::
+
+    from parsers.grok import default_library
+    lib = default_library()                     # parsers/patterns/*.grok, loaded once
+    pat = lib.compile("%{IPORHOST:source.address} %{INT:source.port:int} %{GREEDYDATA:message}")
+    fields = pat.match(text)                    # {"source.address": ..., "source.port": 80, ...} or None
+    lib.load_file(path)                         # a parser's own pattern file
+
+Pattern files are parsed with pyparsing once, at load time; matching runs one
+``re.fullmatch`` per line.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from parsers.grok.library import CASTS, Definition, GrokError, GrokLibrary, GrokPattern, GrokRouter
+from soc_core.event import Event, set_field
+
+__all__ = [
+    "CASTS",
+    "PATTERNS_DIR",
+    "Definition",
+    "GrokError",
+    "GrokLibrary",
+    "GrokPattern",
+    "GrokRouter",
+    "default_library",
+    "set_fields",
+]
+
+PATTERNS_DIR = Path(__file__).resolve().parent.parent / "patterns"
+
+
+@lru_cache(maxsize=1)
+def default_library() -> GrokLibrary:
+    """The standard library (every ``parsers/patterns/*.grok``), built once per process.
+
+    Parsers add their own files with ``load_file``; a name defined differently by two
+    files is an error, so parsers cannot silently change each other's patterns.
+    """
+    library = GrokLibrary()
+    library.load_files(sorted(PATTERNS_DIR.glob("*.grok")))
+    return library
+
+
+def set_fields(event: Event, fields: dict[str, Any]) -> None:
+    """Copy ``{dotted.path: value}`` match results into a nested event."""
+    for path, value in fields.items():
+        set_field(event, path, value)

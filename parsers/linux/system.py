@@ -1,0 +1,158 @@
+"""``system.syslog`` and ``system.auth``: Linux/macOS syslog files to ECS.
+
+Both split the syslog header with :mod:`parsers.syslog`. ``system.auth`` then routes the
+message by a cheap test (its first words, a marker such as `` TTY=``) to ONE grok pattern
+from ``patterns/linux-auth.grok`` and categorises the event as Filebeat's system module
+does (sshd logins, sudo, PAM sessions, useradd/groupadd).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from parsers.base import BaseParser, MultilineFramer, ParserOptions
+from parsers.grok import GrokPattern, default_library, set_fields
+from parsers.syslog import SyslogHeader, apply_header, split_syslog
+from soc_core.errors import ParseError
+from soc_core.event import Event, RawEvent, add_related
+
+# Filebeat's system module joins lines that start with whitespace to the previous line.
+SYSLOG_FRAMER = MultilineFramer(r"\S")
+
+
+class SyslogHeaderParser(BaseParser):
+    """Base for parsers of syslog-framed text: splits the header or raises ParseError."""
+
+    framer = SYSLOG_FRAMER
+    require_program: ClassVar[bool] = False
+
+    def header(self, raw: RawEvent) -> SyslogHeader:
+        header = split_syslog(raw.message, self.options.tz, self.options.clock.now(), self.require_program)
+        if header is None:
+            raise ParseError(self.id, "no syslog header (timestamp, host, program) found")
+        return header
+
+
+class SystemSyslogParser(SyslogHeaderParser):
+    """Generic syslog: header fields, and the rest as ``message``."""
+
+    id = "system.syslog"
+    syslog_programs: ClassVar[tuple[str, ...]] = ()
+
+    def parse(self, raw: RawEvent) -> Event:
+        header = self.header(raw)
+        event = self.new_event(raw)
+        apply_header(event, header)
+        return event
+
+
+_SSH_OUTCOMES = {"Accepted": "success", "Invalid": "failure", "Failed": "failure"}
+_IAM_TYPES = {
+    "useradd": ("user", "creation"), "userdel": ("user", "deletion"), "usermod": ("user", "change"),
+    "groupadd": ("group", "creation"), "groupdel": ("group", "deletion"), "groupmod": ("group", "change"),
+}
+
+
+class SystemAuthParser(SyslogHeaderParser):
+    """``/var/log/auth.log`` / ``secure``: sshd, sudo, su, PAM, useradd and groupadd."""
+
+    id = "system.auth"
+    require_program = True
+    syslog_programs: ClassVar[tuple[str, ...]] = (
+        "sshd", "sudo", "su", "useradd", "userdel", "usermod", "groupadd", "groupdel", "groupmod",
+        "passwd", "chpasswd", "login", "systemd-logind", "polkitd", "pkexec", "doas", "chage",
+    )
+
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        lib = default_library()
+        self._login: GrokPattern = lib.compile("%{SSHD_LOGIN}")
+        self._user_from = lib.compile("%{SSHD_USER_FROM}")
+        self._dropped = lib.compile("%{SSHD_DROPPED}")
+        self._sudo = lib.compile("%{SUDO_COMMAND}")
+        self._new_group = lib.compile("%{NEW_GROUP}")
+        self._new_user = lib.compile("%{NEW_USER}")
+        self._pam_for_by = lib.compile("%{PAM_FOR_BY}")
+        self._pam_for = lib.compile("%{PAM_FOR}")
+        self._pam_by = lib.compile("%{PAM_BY}")
+
+    def _specific(self, message: str) -> dict[str, Any] | None:
+        """Route by a cheap test to the one pattern that can match."""
+        if message.startswith("new user: "):
+            return self._new_user.match(message)
+        if message.startswith("new group: "):
+            return self._new_group.match(message)
+        if message.startswith("Did not receive identification"):
+            return self._dropped.match(message)
+        if " TTY=" in message:
+            return self._sudo.match(message)
+        if " from " in message:
+            if " ssh2" in message:
+                fields = self._login.match(message)
+                if fields is not None:
+                    return fields
+            if " user " in message:
+                return self._user_from.match(message)
+        return None
+
+    def _pam_users(self, message: str) -> dict[str, Any] | None:
+        if "for user " in message:
+            if " by " in message:
+                found = self._pam_for_by.match(message)
+                if found is not None:
+                    return found
+            return self._pam_for.match(message)
+        if "by user " in message:
+            return self._pam_by.match(message)
+        return None
+
+    def parse(self, raw: RawEvent) -> Event:
+        header = self.header(raw)
+        event = self.new_event(raw)
+        message = header.message.lstrip()
+        header.message = message
+        specific = self._specific(message)
+        apply_header(event, header, message=specific is None)
+        if specific is not None:
+            if "system.auth.ssh.dropped_ip" in specific:
+                specific["source.ip"] = specific["system.auth.ssh.dropped_ip"]
+            if "source.ip" in specific:
+                specific["source.address"] = specific["source.ip"]
+            set_fields(event, specific)
+        else:
+            pam = self._pam_users(message)
+            if pam:
+                user = event.setdefault("user", {})
+                if "_by" in pam:
+                    user["name"] = pam["_by"]
+                if "_uid" in pam:
+                    user["id"] = pam["_uid"]
+                if "_for" in pam:
+                    if "name" in user:
+                        user["effective"] = {"name": pam["_for"]}
+                    else:
+                        user["name"] = pam["_for"]
+        sudo = event.get("system", {}).get("auth", {}).get("sudo")
+        if sudo and "user" in sudo:
+            event.setdefault("user", {})["effective"] = {"name": sudo["user"]}
+        self._categorise(event, header.program)
+        user = event.get("user", {})
+        add_related(event, "user", user.get("name"), user.get("effective", {}).get("name"))
+        add_related(event, "ip", event.get("source", {}).get("ip"))
+        return event
+
+    @staticmethod
+    def _categorise(event: Event, program: str | None) -> None:
+        ecs = event["event"]
+        ssh_event = event.get("system", {}).get("auth", {}).get("ssh", {}).get("event")
+        outcome = _SSH_OUTCOMES.get(ssh_event) if ssh_event else None
+        if outcome is not None:
+            ecs["type"] = ["info"]
+            ecs["category"] = ["authentication", "session"] if outcome == "success" else ["authentication"]
+            ecs["action"] = "ssh_login"
+            ecs["outcome"] = outcome
+        iam = _IAM_TYPES.get(program or "")
+        if iam is not None:
+            ecs.setdefault("category", []).append("iam")
+            ecs["outcome"] = "success"
+            ecs.setdefault("type", []).extend(iam)

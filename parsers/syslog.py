@@ -1,0 +1,289 @@
+"""Syslog headers: RFC 3164 (BSD) and RFC 5424, split with one regex each, into ECS.
+
+Vendor parsers call :func:`split_syslog` (or the format-specific splitters) on their
+input, then parse the message part. Year-less RFC 3164 timestamps are resolved in a
+configurable timezone against a reference time and never land after it: a stamp that
+would be in the future belongs to the previous year (``Dec 31`` read on ``Jan 1``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from typing import Final
+
+from soc_core.event import Event, add_related, format_timestamp
+
+MONTHS: Final = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+FACILITIES: Final = (
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+    "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+)
+SEVERITIES: Final = (
+    "Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug",
+)
+
+# The year-less (BSD) or ISO timestamp that starts an RFC 3164 line.
+_TS = (
+    r"(?:(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?:(?P<year>\d{4}) )?"
+    r"(?P<hh>\d{1,2}):(?P<mm>\d{2}):(?P<ss>\d{2})(?:[.,](?P<frac>\d{1,9}))?"
+    r"|(?P<iso>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?))"
+)
+_PRI = r"(?:<(?P<pri>\d{1,3})>\s*)?"
+# host: anything but brackets, not ending in ':' (so "prog:" is not taken for a host).
+_HOST = r"(?P<host>[^\s\[\]]*[^\s\[\]:])"
+# The program is the shortest text before an optional "[pid]" and ": " (grok's DATA, as
+# Filebeat reads it), so "Google Chrome[85294]: ..." keeps its space; it never spans lines.
+_RFC3164: Final = re.compile(
+    _PRI + _TS + r" (?:" + _HOST + r" )? ?(?P<prog>\S[^\n]*?)?(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)",
+    re.S,
+)
+# No "program:" part: the timestamp, then the message (as Filebeat's fallback pattern).
+_RFC3164_BARE: Final = re.compile(_PRI + _TS + r" ?(?P<msg>.*)", re.S)
+_RFC5424: Final = re.compile(
+    r"<(?P<pri>\d{1,3})>(?P<version>\d{1,2}) "
+    r"(?P<ts>-|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})) "
+    r"(?P<host>\S{1,255}) (?P<app>\S{1,48}) (?P<procid>\S{1,128}) (?P<msgid>\S{1,32}) "
+    r"(?P<sd>-|(?:\[(?:[^\]\\\"]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?: (?P<msg>.*))?",
+    re.S,
+)
+_SD_ELEMENT: Final = re.compile(r"\[(?P<id>[^\s\]=\"]+)(?P<params>(?:\s+[^\s=\]\"]+=\"(?:[^\"\\]|\\.)*\")*)\s*\]")
+_SD_PARAM: Final = re.compile(r"([^\s=\]\"]+)=\"((?:[^\"\\]|\\.)*)\"")
+_SD_UNESCAPE: Final = re.compile(r"\\([\"\\\]])")
+
+
+@dataclass(slots=True)
+class SyslogHeader:
+    """The parts of a syslog header; absent parts are ``None``."""
+
+    format: str
+    message: str
+    timestamp: datetime | None = None
+    hostname: str | None = None
+    program: str | None = None
+    pid: str | None = None
+    priority: int | None = None
+    version: int | None = None
+    msgid: str | None = None
+    structured_data: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def facility(self) -> int | None:
+        return None if self.priority is None else self.priority >> 3
+
+    @property
+    def severity(self) -> int | None:
+        return None if self.priority is None else self.priority & 7
+
+
+@lru_cache(maxsize=8192)
+def iso_utc(dt: datetime) -> str:
+    """:func:`soc_core.event.format_timestamp`, cached: log lines repeat the same second,
+    and formatting is a large share of a cheap parser's time."""
+    return format_timestamp(dt)
+
+
+# The program name alone, without building a timestamp: what ``auto`` routes on.
+_PROGRAM: Final = re.compile(
+    r"(?:<\d{1,3}>\s*)?(?:[A-Za-z]{3} +\d{1,2} (?:\d{4} )?\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"
+    r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\S*) (?:" + _HOST + r" )? ?(?P<prog>[^\s\[:]+)(?:\[\d+\])?:"
+)
+
+
+def program_of(text: str) -> str | None:
+    """The RFC 3164 program name of a line (``sshd`` in ``... host sshd[1]: ...``), cheaply."""
+    m = _PROGRAM.match(text)
+    return m.group("prog") if m else None
+
+
+def resolve_year_less(
+    month: int, day: int, hour: int, minute: int, second: int, micro: int, tz: tzinfo, now: datetime
+) -> datetime | None:
+    """The latest date with this month/day/time in ``tz`` that is not after ``now``.
+
+    Looks back up to 8 years so that ``Feb 29`` finds a leap year; ``None`` for a date
+    that exists in no year (``Feb 30``).
+    """
+    year = now.astimezone(tz).year
+    for candidate in range(year, year - 9, -1):
+        try:
+            dt = datetime(candidate, month, day, hour, minute, second, micro, tzinfo=tz)
+        except ValueError:
+            continue
+        if dt <= now:
+            return dt
+    return None
+
+
+def _micros(frac: str | None) -> int:
+    return int(frac[:6].ljust(6, "0")) if frac else 0
+
+
+def parse_iso(text: str, tz: tzinfo) -> datetime | None:
+    """An ISO-8601 stamp; one without an offset is read in ``tz``. ``None`` if invalid."""
+    try:
+        dt = datetime.fromisoformat(text.replace(",", "."))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+
+
+def parse_bsd_timestamp(text: str, tz: tzinfo, now: datetime) -> datetime | None:
+    """``Mmm dd [yyyy] hh:mm:ss[.frac]`` (year-less resolved against ``now``) or ISO-8601."""
+    m = re.fullmatch(_TS, text.strip())
+    return None if m is None else _timestamp(m, tz, now)
+
+
+def _timestamp(m: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
+    iso = m.group("iso")
+    if iso is not None:
+        return parse_iso(iso, tz)
+    month = MONTHS.get(m.group("mon").lower())
+    if month is None:
+        return None
+    day, hh, mm, ss = int(m.group("day")), int(m.group("hh")), int(m.group("mm")), int(m.group("ss"))
+    micro = _micros(m.group("frac"))
+    year = m.group("year")
+    if year is not None:
+        try:
+            return datetime(int(year), month, day, hh, mm, ss, micro, tzinfo=tz)
+        except ValueError:
+            return None
+    if hh > 23 or mm > 59 or ss > 60:
+        return None
+    if ss == 60:  # a leap second: keep the instant's minute, like most collectors
+        ss = 59
+    return resolve_year_less(month, day, hh, mm, ss, micro, tz, now)
+
+
+def split_rfc3164(text: str, tz: tzinfo, now: datetime, require_program: bool = False) -> SyslogHeader | None:
+    """Split a BSD syslog line; ``None`` when it has no recognisable header.
+
+    The program part (``prog[pid]:``) is optional unless ``require_program``.
+    """
+    m = _RFC3164.match(text)
+    if m is None:
+        if require_program:
+            return None
+        m = _RFC3164_BARE.match(text)
+        if m is None:
+            return None
+        program = pid = host = None
+    else:
+        program, pid, host = m.group("prog") or None, m.group("pid"), m.group("host")
+    ts = _timestamp(m, tz, now)
+    if ts is None:
+        return None
+    pri = m.group("pri")
+    return SyslogHeader(
+        format="rfc3164",
+        message=m.group("msg"),
+        timestamp=ts,
+        hostname=host,
+        program=program,
+        pid=pid or None,
+        priority=int(pri) if pri is not None and int(pri) < 192 else None,
+    )
+
+
+def parse_structured_data(text: str) -> dict[str, dict[str, str]]:
+    """RFC 5424 structured data ``[id k="v" ...]...`` as ``{id: {k: v}}``."""
+    out: dict[str, dict[str, str]] = {}
+    if text == "-":
+        return out
+    for element in _SD_ELEMENT.finditer(text):
+        params = out.setdefault(element.group("id"), {})
+        for key, value in _SD_PARAM.findall(element.group("params")):
+            params[key] = _SD_UNESCAPE.sub(r"\1", value)
+    return out
+
+
+def split_rfc5424(text: str, tz: tzinfo) -> SyslogHeader | None:
+    """Split an RFC 5424 line (``<pri>1 ts host app procid msgid sd msg``); ``None`` if not one."""
+    m = _RFC5424.match(text)
+    if m is None:
+        return None
+    pri = int(m.group("pri"))
+    if pri > 191:
+        return None
+    ts = m.group("ts")
+    timestamp = None if ts == "-" else parse_iso(ts, tz)
+    if ts != "-" and timestamp is None:
+        return None
+    message = m.group("msg") or ""
+    if message.startswith("\ufeff"):
+        message = message[1:]  # RFC 5424 marks UTF-8 messages with a BOM: not content
+
+    def nil(value: str) -> str | None:
+        return None if value == "-" else value
+
+    return SyslogHeader(
+        format="rfc5424",
+        message=message,
+        timestamp=timestamp,
+        hostname=nil(m.group("host")),
+        program=nil(m.group("app")),
+        pid=nil(m.group("procid")),
+        priority=pri,
+        version=int(m.group("version")),
+        msgid=nil(m.group("msgid")),
+        structured_data=parse_structured_data(m.group("sd")),
+    )
+
+
+def split_syslog(text: str, tz: tzinfo, now: datetime, require_program: bool = False) -> SyslogHeader | None:
+    """RFC 5424 when the line says so (``<pri>1 ``), else RFC 3164."""
+    if text.startswith("<"):
+        close = text.find(">", 1, 5)
+        if close > 0 and text[close + 1 : close + 2].isdigit() and text[close + 2 : close + 3] in (" ", "0"):
+            header = split_rfc5424(text, tz)
+            if header is not None:
+                return header
+    return split_rfc3164(text, tz, now, require_program)
+
+
+def apply_header(event: Event, header: SyslogHeader, message: bool = True) -> None:
+    """Set the ECS fields a syslog header gives (as Filebeat's syslog processing does)."""
+    if header.timestamp is not None:
+        event["@timestamp"] = iso_utc(header.timestamp)
+    if header.hostname:
+        event.setdefault("host", {})["hostname"] = header.hostname
+        add_related(event, "hosts", header.hostname)
+    process: dict[str, object] = {}
+    if header.program:
+        process["name"] = header.program
+    if header.pid:
+        process["pid"] = int(header.pid) if header.pid.isdigit() else header.pid
+    if process:
+        event.setdefault("process", {}).update(process)
+    if header.priority is not None or header.format == "rfc5424":
+        syslog: dict[str, object] = {}
+        if header.priority is not None:
+            facility, severity = header.priority >> 3, header.priority & 7
+            syslog["priority"] = header.priority
+            syslog["facility"] = {"code": facility, "name": FACILITIES[facility]}
+            syslog["severity"] = {"code": severity, "name": SEVERITIES[severity]}
+        if header.version is not None:
+            syslog["version"] = str(header.version)
+        if header.hostname and header.format == "rfc5424":
+            syslog["hostname"] = header.hostname
+        if header.program and header.format == "rfc5424":
+            syslog["appname"] = header.program
+        if header.pid and header.format == "rfc5424":
+            syslog["procid"] = header.pid
+        if header.msgid:
+            syslog["msgid"] = header.msgid
+        if header.structured_data:
+            syslog["structured_data"] = header.structured_data
+        event.setdefault("log", {})["syslog"] = syslog
+        if header.severity is not None:
+            event["event"]["severity"] = header.severity
+    if message:
+        event["message"] = header.message
+

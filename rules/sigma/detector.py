@@ -1,0 +1,41 @@
+"""``SigmaDetector``: the Sigma engine as a pipeline :class:`~soc_core.contracts.Detector`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rules.alerts import build_alert
+from rules.attack import AttackTable, load_attack_table
+from rules.sigma.engine import SigmaEngine
+from soc_core.clock import Clock, SystemClock
+from soc_core.event import KIND_EVENT, Event
+
+
+class SigmaDetector:
+    """One alert per matching rule per event; stateless, so ``flush`` has nothing to say.
+
+    Only ``event.kind: event`` documents are matched: alerts and dead letters flowing
+    through the same pipeline must not trigger rules written for raw telemetry.
+    """
+
+    name = "sigma"
+
+    def __init__(self, engine: SigmaEngine, clock: Clock | None = None, attack: AttackTable | None = None,
+                 ruleset_name: str = "sigma") -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.attack = attack if attack is not None else load_attack_table()
+        self.ruleset_name = ruleset_name
+
+    def detect(self, event: Event) -> list[Event]:
+        if event.get("event", {}).get("kind", KIND_EVENT) != KIND_EVENT:
+            return []
+        rules = self.engine.match(event)
+        if not rules:
+            return []
+        now = self.clock.now()
+        return [build_alert(event, rule, created=now, attack=self.attack, ruleset=self.ruleset_name)
+                for rule in rules]
+
+    def flush(self, now: datetime) -> list[Event]:
+        return []

@@ -1,0 +1,165 @@
+"""The streaming Sigma matcher: every loaded rule against every event, in memory.
+
+At construction each rule is compiled once per logsource route (``compiler.py``). For
+each kind of event (Windows channel + event id, or ECS dataset) the engine builds, on
+first sight, a :class:`Plan`: the rule variants routed there, and per field one
+Aho-Corasick automaton over the lower-cased necessary literals of those variants. An
+event then costs one automaton pass per indexed field; only the variants whose literal
+was found (plus the few that have no necessary literal) are evaluated fully.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import ahocorasick
+from sigma.rule import SigmaRule
+
+from rules.sigma.compiler import (
+    CompiledVariant,
+    Ctx,
+    FieldAccess,
+    UnsupportedOnRoute,
+    compile_rule,
+    condition_trees,
+)
+from rules.sigma.loader import RuleSet
+from rules.sigma.logsource import Route, event_route_key, routes_for
+from soc_core.errors import RuleError
+from soc_core.event import Event
+
+
+@dataclass
+class Plan:
+    """The candidate variants for one kind of event and their literal index."""
+
+    variants: list[CompiledVariant]
+    always: list[int]
+    # (field accessor, automaton whose values are tuples of variant indices)
+    indexes: list[tuple[FieldAccess, ahocorasick.Automaton]] = field(default_factory=list)
+    # The same for Windows columns, read straight from the event's column view (the
+    # hot path: one dict lookup and one lower() per indexed column).
+    columns: list[tuple[str, str, ahocorasick.Automaton]] = field(default_factory=list)
+
+
+def _plan(variants: list[CompiledVariant]) -> Plan:
+    always: list[int] = []
+    by_field: dict[str, dict[str, list[int]]] = {}
+    accessors: dict[str, FieldAccess] = {}
+    for i, variant in enumerate(variants):
+        if variant.atoms is None:
+            always.append(i)
+            continue
+        for key, needle in variant.atoms:
+            by_field.setdefault(key, {}).setdefault(needle, []).append(i)
+            accessors[key] = variant.fields[key]
+    plan = Plan(variants, always)
+    for key, needles in sorted(by_field.items()):
+        automaton = ahocorasick.Automaton()
+        for needle, ids in needles.items():
+            automaton.add_word(needle, tuple(ids))
+        automaton.make_automaton()
+        if key.startswith("w:"):
+            plan.columns.append((key, key[2:], automaton))
+        else:
+            plan.indexes.append((accessors[key], automaton))
+    return plan
+
+
+def _column_access(key: str) -> FieldAccess:
+    column = key[2:]
+    return FieldAccess(key, lambda ctx: ctx.view.get(column))
+
+
+class SigmaEngine:
+    """Matches events against a :class:`RuleSet` (filters already applied at load).
+
+    Rules that cannot be compiled are added to ``errors`` (and to the ruleset's errors)
+    and do not run; ``stats`` counts evaluations, for benchmarks.
+    """
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self.errors: list[RuleError] = []
+        self._windows: list[CompiledVariant] = []
+        self._ecs: list[CompiledVariant] = []
+        self._plans: dict[tuple[str, str, str], Plan] = {}
+        self.evaluated = 0
+        for rule in ruleset.rules:
+            self._compile(rule, ruleset.source_of(rule))
+
+    @property
+    def rules(self) -> list[SigmaRule]:
+        return self.ruleset.rules
+
+    def _compile(self, rule: SigmaRule, path: str | None) -> None:
+        routes: list[Route] = routes_for(rule.logsource)
+        compiled = 0
+        try:
+            trees = condition_trees(rule)
+            for route in routes:
+                try:
+                    variant = compile_rule(rule, route, trees)
+                except UnsupportedOnRoute:
+                    continue  # e.g. a registry rule using User has no Security 4657 form
+                (self._windows if route.windows else self._ecs).append(variant)
+                compiled += 1
+        except RuleError as exc:
+            err = RuleError(f"{rule.title}: {exc.reason}", path=path, line=1)
+            self.errors.append(err)
+            self.ruleset.errors.append(err)
+
+    def plan_for(self, key: tuple[str, str, str]) -> Plan:
+        """The plan of one event kind, built on first use."""
+        plan = self._plans.get(key)
+        if plan is None:
+            if key[0] == "w":
+                variants = [v for v in self._windows if v.route.accepts_windows(key[1], key[2])]
+            else:
+                variants = [v for v in self._ecs if v.route.accepts_dataset(key[1])]
+            plan = _plan(variants)
+            self._plans[key] = plan
+        return plan
+
+    def match(self, event: Event) -> list[SigmaRule]:
+        """The rules that match ``event``, in load order, each once."""
+        plan = self.plan_for(event_route_key(event))
+        if not plan.variants:
+            return []
+        ctx = Ctx(event)
+        found: set[tuple[int, ...]] = set()
+        add = found.add
+        if plan.columns:
+            view = ctx.view
+            cache = ctx._cache
+            for key, column, automaton in plan.columns:
+                raw = view.get(column)
+                if type(raw) is str:
+                    low = raw.lower()
+                    cache[key] = (low,)  # the full evaluation reuses it
+                    for _, ids in automaton.iter(low):
+                        add(ids)
+                elif raw is not None:
+                    for text in ctx.lowered(plan.variants[0].fields.get(key) or _column_access(key)):
+                        for _, ids in automaton.iter(text):
+                            add(ids)
+        for access, automaton in plan.indexes:
+            for text in ctx.lowered(access):
+                for _, ids in automaton.iter(text):
+                    add(ids)
+        candidates = set(plan.always)
+        for ids in found:
+            candidates.update(ids)
+        matched: list[SigmaRule] = []
+        seen: set[int] = set()
+        self.evaluated += len(candidates)
+        for i in sorted(candidates):
+            variant = plan.variants[i]
+            if id(variant.rule) not in seen and variant.predicate(ctx):
+                seen.add(id(variant.rule))
+                matched.append(variant.rule)
+        return matched
+
+    def match_many(self, events: Sequence[Event]) -> list[list[SigmaRule]]:
+        return [self.match(e) for e in events]

@@ -1,0 +1,1 @@
+"""Maintenance scripts for the rules package (generated data files)."""

@@ -1,0 +1,173 @@
+"""``soc run``: the service — receivers, durable queue, pipeline worker, store, API.
+
+Every input option may be repeated and takes ``HOST:PORT[=PARSER]`` (``=PARSER`` picks
+the parser for that port, e.g. a FortiGate on one port and a pfSense on another);
+``--tail`` takes ``GLOB[=PARSER]``. Port 0 binds a free port; the bound ports are printed
+on stdout as one JSON line ``{"ready": true, "listening": {...}}`` once everything
+listens, which is when senders may start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ingest.metrics import Metrics
+from ingest.queue import DurableQueue
+from ingest.receivers.file_tail import FileTailReceiver
+from ingest.receivers.http import HttpReceiver
+from ingest.receivers.syslog_tcp import SyslogTcpReceiver
+from ingest.receivers.syslog_tls import SyslogTlsReceiver
+from ingest.receivers.syslog_udp import SyslogUdpReceiver
+from ingest.service import Service, ServiceOptions
+from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
+from soc_core.clock import SystemClock
+from soc_core.contracts import Receiver, Store
+from soc_core.errors import SocError
+from soc_store import open_store
+
+log = logging.getLogger("soc.run")
+
+
+def split_address(text: str) -> tuple[str, int, str | None]:
+    """``HOST:PORT[=PARSER]`` -> (host, port, parser); ``:PORT`` means every interface."""
+    address, _, parser = text.partition("=")
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise click.BadParameter(f"{text!r}: expected HOST:PORT[=PARSER]")
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104 - ":PORT" asks for every interface
+    return host, int(port), parser or None
+
+
+def _addresses(values: tuple[str, ...]) -> list[tuple[str, int, str | None]]:
+    return [split_address(v) for v in values]
+
+
+def _parser_names(opts: dict[str, Any]) -> set[str]:
+    names = {p for key in ("syslog_udp", "syslog_tcp", "syslog_tls", "http") for _, _, p in _addresses(opts[key]) if p}
+    return names | {spec.partition("=")[2] for spec in opts["tail"] if spec.partition("=")[2]}
+
+
+def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
+    """The receivers the options ask for."""
+    clock = SystemClock()
+    receivers: list[Receiver] = []
+    for host, port, parser in _addresses(opts["syslog_udp"]):
+        receivers.append(SyslogUdpReceiver(host, port, parser, metrics=metrics, clock=clock))
+    for host, port, parser in _addresses(opts["syslog_tcp"]):
+        receivers.append(SyslogTcpReceiver(host, port, parser, metrics=metrics, clock=clock))
+    tls = _addresses(opts["syslog_tls"])
+    if tls and not (opts["tls_cert"] and opts["tls_key"]):
+        raise click.UsageError("--syslog-tls needs --tls-cert and --tls-key")
+    for host, port, parser in tls:
+        receivers.append(SyslogTlsReceiver(host, port, opts["tls_cert"], opts["tls_key"], opts["tls_client_ca"],
+                                           parser=parser, metrics=metrics, clock=clock))
+    keys = list(opts["api_key"])
+    for host, port, parser in _addresses(opts["http"]):
+        receivers.append(HttpReceiver(host, port, keys, parser, metrics=metrics, clock=clock,
+                                      max_body_bytes=opts["http_max_body_bytes"]))
+    for spec in opts["tail"]:
+        pattern, _, parser = spec.partition("=")
+        receivers.append(FileTailReceiver([pattern], parser or None, metrics=metrics, clock=clock))
+    return receivers
+
+
+@click.command("run")
+@click.option("--syslog-udp", multiple=True, metavar="HOST:PORT[=PARSER]", help="Syslog over UDP (may lose data).")
+@click.option("--syslog-tcp", multiple=True, metavar="HOST:PORT[=PARSER]", help="Syslog over TCP.")
+@click.option("--syslog-tls", multiple=True, metavar="HOST:PORT[=PARSER]", help="Syslog over TLS (RFC 5425).")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Server certificate (PEM).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="Server private key (PEM).")
+@click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
+              help="Require client certificates signed by this CA (PEM).")
+@click.option("--http", multiple=True, metavar="HOST:PORT[=PARSER]", help="HTTP POST /ingest (NDJSON/JSON).")
+@click.option("--api-key", multiple=True, envvar="SOC_API_KEYS",
+              help="API key accepted by --http and the API search (or SOC_API_KEYS, space-separated).")
+@click.option("--http-max-body-bytes", type=int, default=10 << 20, show_default=True)
+@click.option("--tail", multiple=True, metavar="GLOB[=PARSER]", help="Follow files (rotation-safe).")
+@click.option("--store", "store_url", help="Store URL (default: sqlite:///DATA_DIR/store.db).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default="soc-data", show_default=True,
+              help="Queue, checkpoints and metrics live here.")
+@click.option("--queue-max-events", type=int, default=1_000_000, show_default=True,
+              help="Back-pressure threshold of the durable queue.")
+@click.option("--queue-sync", type=click.Choice(["normal", "full"]), default="normal", show_default=True,
+              help="normal: survives a process crash; full: also a power loss (slower).")
+@click.option("--batch-size", type=int, default=2000, show_default=True, help="Events per store write.")
+@click.option("--retention-days", type=int, help="Delete stored events older than this (checked hourly).")
+@click.option("--api", "api_address", metavar="HOST:PORT", help="Serve health, metrics and search here.")
+@parser_option
+@tz_option
+@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
+def command(**opts: Any) -> None:
+    """Run the service until SIGTERM or SIGINT (graceful stop)."""
+    logging.basicConfig(level=logging.INFO if opts["verbose"] else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    data_dir = Path(opts["data_dir"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store_url: str = opts["store_url"] or f"sqlite:///{(data_dir / 'store.db').resolve()}"
+    tz = parse_tz(opts["tz_name"])
+    clock = SystemClock()
+    metrics = Metrics()
+    try:
+        receivers = build_receivers(opts, metrics)
+        # Fail now, not at the first event, on an unknown parser name.
+        for name in {opts["parser_name"], *_parser_names(opts)}:
+            make_parser(name, tz, clock)
+    except SocError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not receivers:
+        raise click.UsageError("nothing to receive: give --syslog-udp/--syslog-tcp/--syslog-tls/--http/--tail")
+
+    def store_factory() -> Store:
+        if store_url.startswith(("http://", "https://")):
+            # The service does not need read-your-writes; the server's refresh interval
+            # (1 s by default) makes events searchable.
+            return open_store(store_url, refresh=False)
+        return open_store(store_url)
+
+    queue = DurableQueue(data_dir / "queue.db", max_events=opts["queue_max_events"], sync=opts["queue_sync"])
+    service = Service(
+        receivers, queue, store_factory, lambda name: make_parser(name, tz, clock),
+        default_parser=opts["parser_name"], data_dir=data_dir, metrics=metrics, clock=clock,
+        options=ServiceOptions(batch_size=opts["batch_size"], retention_days=opts["retention_days"]),
+    )
+    try:
+        asyncio.run(_serve(service, opts["api_address"], list(opts["api_key"]), store_factory))
+    except SocError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _serve(service: Service, api_address: str | None, api_keys: list[str],
+                 store_factory: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    listening: dict[str, Any] = {r.name: getattr(r, "bound_port", None) for r in service.receivers}
+    api_task: asyncio.Task[None] | None = None
+    api_server: Any = None
+    if api_address:
+        from soc_api.app import serve_api
+
+        host, port, _ = split_address(api_address)
+        api_server, bound, api_task = await serve_api(service, host, port, api_keys, store_factory)
+        listening["api"] = bound
+    click.echo(json.dumps({"ready": True, "pid": os.getpid(), "listening": listening}))
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        if api_server is not None:
+            api_server.should_exit = True
+        if api_task is not None:
+            await asyncio.wait([api_task], timeout=10)
+        await service.stop()

@@ -1,0 +1,170 @@
+"""``auto``: per-line routing from cheap signals, fallbacks, dead letters, and file reading."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from ingest.files import read_file_events
+from ingest.pipeline import BugLogger, Stats, parse_one
+from parsers.auto import AutoParser
+from parsers.base import BaseParser, ParserOptions
+from soc_core.clock import FrozenClock
+from soc_core.contracts import FileReader
+from soc_core.errors import ParseError
+from soc_core.event import Event, RawEvent
+from soc_core.registry import Registry
+from tests.conftest import corpus_path
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+OPTIONS = ParserOptions(tz=UTC, clock=FrozenClock(NOW))
+
+
+def raw(text: str, source: str = "mixed.log") -> RawEvent:
+    return RawEvent.from_bytes(text.encode(), source, NOW, 0)
+
+
+@pytest.mark.parametrize(
+    ("line", "dataset"),
+    [
+        ("Feb 21 21:54:44 localhost sshd[3402]: Accepted password for bob from 10.0.2.2 port 22 ssh2", "system.auth"),
+        ("Feb 21 21:54:44 localhost sudo: bob : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/ls", "system.auth"),
+        ("Feb 21 21:54:44 localhost systemd[1]: Started Session 1.", "system.syslog"),
+        ("<13>1 2020-01-01T00:00:00Z host app 1 - - generic 5424", "system.syslog"),
+        ("CEF:0|V|P|1|100|name|5|src=10.0.0.1", "cef.log"),
+        ("Jan 18 11:07:53 host LEEF:1.0|V|P|1|7|src=10.0.0.1", "leef.log"),
+        ("Oct 10 2018 12:34:56 fw %ASA-6-305011: Built dynamic TCP translation from inside:10.0.0.1/1 to "
+         "outside:1.2.3.4/2", "cisco.asa"),
+        ("2019-08-15T16:03:31Z fp %FTD-6-106100: access-list a permitted tcp i/10.0.0.1(1) -> o/1.2.3.4(2) x",
+         "cisco.ftd"),
+        ("Jan  8 03:37:09 h kernel: DROP: IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 LEN=40 TOS=0x00 PREC=0x00 TTL=1 "
+         "ID=1 PROTO=TCP SPT=1 DPT=2", "iptables.log"),
+        ("type=USER_CMD msg=audit(1489519256.192:19600329): pid=1 uid=0 auid=700 msg='cwd=\"/\" res=success'",
+         "auditd.log"),
+    ],
+)
+def test_routes_each_format_to_its_parser(line: str, dataset: str) -> None:
+    event = AutoParser(OPTIONS).parse(raw(line))
+    assert event["event"]["dataset"] == dataset
+    assert event["event"]["original"] == line
+
+
+def test_unclaimed_text_is_a_parse_error_from_auto() -> None:
+    with pytest.raises(ParseError) as info:
+        AutoParser(OPTIONS).parse(raw("no header, no signal, nothing"))
+    assert info.value.parser_id == "auto"
+
+
+def test_candidates_are_ordered_by_signal_specificity() -> None:
+    auto = AutoParser(OPTIONS)
+    assert auto.candidates(raw("x CEF:0|a|b|c|d|e|f|"))[0] == "cef.log"
+    assert "system.auth" in auto.candidates(raw("Feb 21 21:54:44 h sshd[1]: x"))
+    assert auto.candidates(raw("plain words")) == []
+
+
+def test_mixed_file_through_soc_parse_path(tmp_path: Path) -> None:
+    folder = corpus_path("beats_filebeat")
+    parts = [
+        folder / "cisco" / "asa" / "asa.log", folder / "iptables" / "log" / "iptables.log",
+        folder / "system" / "auth" / "test.log", folder / "cef" / "log" / "cef.log",
+        folder / "auditd" / "log" / "test.log", folder / "system" / "syslog" / "darwin-syslog-sample.log",
+    ]
+    mixed = tmp_path / "mixed.log"
+    mixed.write_bytes(b"".join(p.read_bytes() for p in parts))
+    auto = AutoParser(OPTIONS)
+    stats, bugs = Stats(), BugLogger()
+    events = [parse_one(auto, r, stats, bugs) for r in read_file_events(str(mixed), auto, NOW)]
+    assert stats.failed == 0 and stats.parser_bugs == 0
+    assert set(stats.per_parser) == {"cisco.asa", "iptables.log", "system.auth", "cef.log", "auditd.log",
+                                     "system.syslog"}
+    # Multi-line darwin entries stay one event; offsets point into the mixed file.
+    assert len(events) == stats.received
+    assert all(e["log"]["file"]["path"] == str(mixed) for e in events)
+
+
+# --- a private registry: JSON keys, accepts() as the final check, .evtx delegation ----------
+
+
+class JsonAlpha(BaseParser):
+    id = "alpha.json"
+    json_keys: ClassVar[tuple[str, ...]] = ("alpha", "meta.kind")
+
+    def parse(self, raw: RawEvent) -> Event:
+        return self.new_event(raw)
+
+
+class JsonLoose(BaseParser):
+    id = "loose.json"
+    json_keys: ClassVar[tuple[str, ...]] = ("alpha",)
+
+    def parse(self, raw: RawEvent) -> Event:
+        return self.new_event(raw)
+
+
+class Picky(BaseParser):
+    id = "picky.log"
+    route_signals: ClassVar[tuple[str, ...]] = ("PICK",)
+
+    def accepts(self, raw: RawEvent) -> bool:
+        return raw.message.endswith("ok")
+
+    def parse(self, raw: RawEvent) -> Event:
+        return self.new_event(raw)
+
+
+class Evtx(BaseParser):
+    id = "winlog"
+
+    def read_file(self, path: str, received: datetime) -> Iterator[RawEvent]:
+        yield RawEvent.from_bytes(b'{"EventID": 1}', path, received, 0)
+
+    def parse(self, raw: RawEvent) -> Event:
+        event = self.new_event(raw)
+        event["winlog"] = {"read": True}
+        return event
+
+
+def private_registry() -> Registry:
+    registry = Registry()
+    for cls in (JsonAlpha, JsonLoose, Picky, Evtx):
+        registry.register("parser", cls.id, cls, origin="test")
+    registry.register("parser", "system.syslog", "parsers.linux.system:SystemSyslogParser", origin="test")
+    return registry
+
+
+def test_json_keys_prefer_the_most_specific_shape() -> None:
+    auto = AutoParser(OPTIONS, registry=private_registry())
+    assert auto.parse(raw('{"alpha": 1, "meta": {"kind": "x"}}'))["event"]["dataset"] == "alpha.json"
+    assert auto.parse(raw('{"alpha": 1}'))["event"]["dataset"] == "loose.json"
+    with pytest.raises(ParseError):
+        auto.parse(raw('{"beta": 1}'))
+    with pytest.raises(ParseError):
+        auto.parse(raw("{not json"))
+
+
+def test_accepts_has_the_last_word_then_syslog_fallback() -> None:
+    auto = AutoParser(OPTIONS, registry=private_registry())
+    assert auto.parse(raw("PICK ok"))["event"]["dataset"] == "picky.log"
+    refused = auto.parse(raw("Feb 21 21:54:44 h app: PICK no"))
+    assert refused["event"]["dataset"] == "system.syslog"
+
+
+def test_evtx_files_go_to_winlog(tmp_path: Path) -> None:
+    path = tmp_path / "a.evtx"
+    path.write_bytes(b"\x00")
+    auto = AutoParser(OPTIONS, registry=private_registry())
+    assert isinstance(auto, FileReader)
+    raws = list(auto.read_file(str(path), NOW))
+    assert len(raws) == 1
+    assert auto.parse(raws[0])["winlog"] == {"read": True}
+
+
+def test_evtx_without_winlog_parser_is_a_parse_error(tmp_path: Path) -> None:
+    registry = Registry()
+    registry.register("parser", "system.syslog", "parsers.linux.system:SystemSyslogParser", origin="test")
+    with pytest.raises(ParseError, match="winlog"):
+        list(AutoParser(OPTIONS, registry=registry).read_file(str(tmp_path / "x.evtx"), NOW))
