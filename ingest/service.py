@@ -182,10 +182,14 @@ class Service:
             raise self._worker_error
         if not ready:
             raise StoreError("the store did not open within 60 s")
-        for receiver in self.receivers:
-            start = getattr(receiver, "start", None)
-            if start is not None:
-                await start(self.queue)
+        try:
+            for receiver in self.receivers:
+                start = getattr(receiver, "start", None)
+                if start is not None:
+                    await start(self.queue)
+        except BaseException:
+            await self.stop()  # release what did start (the worker, bound sockets)
+            raise
         for receiver in self.receivers:
             self._tasks.append(asyncio.create_task(self._run_receiver(receiver), name=receiver.name))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))

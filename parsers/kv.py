@@ -19,10 +19,24 @@ __all__ = ["csv_fields", "parse_csv", "parse_kv", "unescape_backslashes"]
 @lru_cache(maxsize=64)
 def _kv_regex(kv_sep: str, pair_sep: str, quotes: str, key_chars: str) -> re.Pattern[str]:
     key = f"[{key_chars}]+" if key_chars else rf"[^{re.escape(kv_sep)}{pair_sep}\"']+"
-    alternatives = [rf"{re.escape(q)}((?:[^{re.escape(q)}\\]|\\.)*)(?:{re.escape(q)}|$)" for q in quotes]
+    # A quoted value: runs of plain characters and backslash escapes, written "unrolled"
+    # (plain* (escape plain*)*), which matches the same text as (plain|escape)* at twice
+    # the speed in Python's backtracking engine.
+    alternatives = [
+        rf"{re.escape(q)}([^{re.escape(q)}\\]*(?:\\.[^{re.escape(q)}\\]*)*)(?:{re.escape(q)}|$)"
+        for q in quotes
+    ]
     # An unquoted value runs to the next pair separator.
     alternatives.append(rf"([^{pair_sep}]*)")
     return re.compile(rf"({key}){re.escape(kv_sep)}(?:{'|'.join(alternatives)})", re.S)
+
+
+@lru_cache(maxsize=64)
+def _key_may_hold_space(kv_sep: str, pair_sep: str, key_chars: str) -> bool:
+    """Whether a key matched for this option set can contain whitespace: when it cannot,
+    the ``strip()`` of every key is a no-op that the hot path skips."""
+    key = re.compile(f"[{key_chars}]" if key_chars else rf"[^{re.escape(kv_sep)}{pair_sep}\"']")
+    return any(key.match(chr(c)) for c in range(0x3001) if chr(c).isspace())
 
 
 def parse_kv(
@@ -42,16 +56,27 @@ def parse_kv(
     comma-separated pairs); ``key_chars`` restricts key characters the same way. Quoted
     values may contain escaped quotes (``\\"``), which are unescaped when ``unescape``.
     """
-    regex = _kv_regex(kv_sep, pair_sep, quotes, key_chars)
-    out: dict[str, str] = {}
-    for m in regex.finditer(text):
-        key = m.group(1).strip()
-        value = next((g for g in m.groups()[1:] if g is not None), "")
-        quoted = m.group(len(quotes) + 2) is None
-        if quoted and unescape and "\\" in value:
+    # findall gives one tuple per pair: (key, one group per quote char, unquoted value);
+    # groups that did not take part are "", so the value is the first non-empty one, and
+    # a non-empty value from a quote group is a quoted one (the only kind unescaped).
+    pairs = _kv_regex(kv_sep, pair_sep, quotes, key_chars).findall(text)
+    strip = _key_may_hold_space(kv_sep, pair_sep, key_chars)
+    unescape = unescape and "\\" in text
+    if len(quotes) == 1 and keep_empty and not (strip or unescape or lowercase_keys):
+        # The common case (every firewall parser): one comprehension, C speed. It keeps
+        # the last of a repeated key, so fall back to the loop below when keys repeat.
+        out: dict[str, str] = {key: quoted or bare for key, quoted, bare in pairs}
+        if len(out) == len(pairs):
+            return out
+    out = {}
+    for key, *values in pairs:
+        value = next((v for v in values if v), "")
+        if unescape and value and not values[-1] and "\\" in value:
             value = unescape_backslashes(value)
         if not value and not keep_empty:
             continue
+        if strip:
+            key = key.strip()
         if lowercase_keys:
             key = key.lower()
         out.setdefault(key, value)

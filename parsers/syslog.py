@@ -41,7 +41,7 @@ _HOST = r"(?P<host>[^\s\[\]]*[^\s\[\]:])"
 # The program is the shortest text before an optional "[pid]" and ": " (grok's DATA, as
 # Filebeat reads it), so "Google Chrome[85294]: ..." keeps its space; it never spans lines.
 _RFC3164: Final = re.compile(
-    _PRI + _TS + r" (?:" + _HOST + r" )? ?(?P<prog>\S[^\n]*?)?(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)",
+    _PRI + _TS + r" +(?:" + _HOST + r" )? ?(?P<prog>\S[^\n]*?)?(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)",
     re.S,
 )
 # No "program:" part: the timestamp, then the message (as Filebeat's fallback pattern).
@@ -92,7 +92,8 @@ def iso_utc(dt: datetime) -> str:
 # The program name alone, without building a timestamp: what ``auto`` routes on.
 _PROGRAM: Final = re.compile(
     r"(?:<\d{1,3}>\s*)?(?:[A-Za-z]{3} +\d{1,2} (?:\d{4} )?\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"
-    r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\S*) (?:" + _HOST + r" )? ?(?P<prog>[^\s\[:]+)(?:\[\d+\])?:"
+    r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\S*) +(?:" + _HOST + r" )? ?(?P<prog>[^\s\[:(]+)(?:\([^)\s]*\))?"
+    r"(?:\[\d+\])?:"
 )
 
 

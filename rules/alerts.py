@@ -58,8 +58,6 @@ def rule_fields(rule: SigmaRule | SigmaCorrelationRule, ruleset: str) -> dict[st
         out["reference"] = list(rule.references)
     if rule.author:
         out["author"] = [a.strip() for a in rule.author.split(",") if a.strip()]
-    if rule.status is not None:
-        out["version"] = str(rule.status)
     if rule.level is not None:
         out["category"] = str(rule.level)
     return out

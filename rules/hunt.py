@@ -34,6 +34,7 @@ from elasticsearch import ApiError
 from sigma.backends.elasticsearch.elasticsearch_lucene import LuceneBackend
 from sigma.backends.sqlite.sqlite import sqliteBackend
 from sigma.exceptions import SigmaError
+from sigma.pipelines.common import windows_logsource_mapping
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import FieldMappingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
@@ -290,6 +291,35 @@ def es_field(route: Route, sigma_field: str) -> str:
     return ecs_path(route.family, sigma_field)
 
 
+def _channel_names() -> dict[str, list[str]]:
+    """Lower-cased channel -> the spellings Windows uses (routes compare channels folded)."""
+    names: dict[str, list[str]] = {}
+    for value in windows_logsource_mapping.values():
+        for name in value if isinstance(value, list) else [value]:
+            names.setdefault(str(name).lower(), []).append(str(name))
+    return names
+
+
+def route_filter(route: Route, channels: dict[str, list[str]]) -> dict[str, Any] | None:
+    """A cheap pre-filter on the route's event ids, channels or datasets (exactness comes
+    from :func:`route_accepts` on each hit); None when the route accepts every event."""
+    clauses: list[dict[str, Any]] = []
+    if route.windows:
+        if route.event_ids is not None:
+            clauses.append({"terms": {"winlog.event_id": sorted(route.event_ids)}})
+        if route.channels is not None:
+            spellings = sorted({s for c in route.channels for s in channels.get(c, [c])})
+            clauses.append({"terms": {"winlog.channel": spellings}})
+    elif route.datasets is not None:
+        options: list[dict[str, Any]] = []
+        for prefix in route.datasets:
+            options += [{"term": {"event.dataset": prefix}}, {"prefix": {"event.dataset": prefix + "."}}]
+        clauses.append({"bool": {"should": options, "minimum_should_match": 1}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}}
+
+
 def _keyword_fields(route: Route) -> list[str]:
     """Where a keyword (field-less) search looks, as the streaming matcher does: the Windows
     data and text System fields, or the ECS original text and message."""
@@ -307,6 +337,7 @@ class ElasticsearchHunter:
         # Store contract (it speaks our own query language), so the hunter asks the client.
         self.client: Any = getattr(store, "client")  # noqa: B009 - the ES store's public client
         self.index = f"{getattr(store, 'prefix')}-events-*"  # noqa: B009
+        self._channels = _channel_names()
 
     def run(self, ruleset: RuleSet, time_range: TimeRange) -> HuntResult:
         result = HuntResult(backend="elasticsearch", rules=len(ruleset.rules))
@@ -325,7 +356,8 @@ class ElasticsearchHunter:
                     break
                 try:
                     for query in queries:
-                        for event in self._search(str(query), _keyword_fields(route), time_range):
+                        prefilter = route_filter(route, self._channels)
+                        for event in self._search(str(query), _keyword_fields(route), prefilter, time_range):
                             seen.add(str(get_field(event, "event.id")))
                             if route_accepts(route, event, Ctx(event)):
                                 hits.add(_hit(rule, event))
@@ -336,8 +368,11 @@ class ElasticsearchHunter:
         result.events = len(seen)
         return result
 
-    def _search(self, query: str, default_fields: list[str], time_range: TimeRange) -> Iterator[Event]:
-        filters: list[dict[str, Any]] = [
+    def _search(
+        self, query: str, default_fields: list[str], prefilter: dict[str, Any] | None, time_range: TimeRange,
+    ) -> Iterator[Event]:
+        filters: list[dict[str, Any]] = [] if prefilter is None else [prefilter]
+        filters += [
             # lenient: a text value against a numeric field is "no match", not a failed query.
             {"query_string": {"query": query, "fields": default_fields, "lenient": True,
                               "analyze_wildcard": False, "allow_leading_wildcard": True}},

@@ -189,10 +189,12 @@ def unflatten(flat: Mapping[str, Any]) -> Event:
 
 def add_related(event: Event, kind: str, *values: Any) -> None:
     """Append to ``related.ip|user|hosts|hash`` without duplicates, keeping order."""
-    related = event.setdefault("related", {})
-    bucket: list[Any] = related.setdefault(kind, [])
-    for value in values:
-        if value not in (None, "", "-") and value not in bucket:
+    fresh = [v for v in values if v not in (None, "", "-")]
+    if not fresh:
+        return  # never leave an empty related.<kind> behind
+    bucket: list[Any] = event.setdefault("related", {}).setdefault(kind, [])
+    for value in fresh:
+        if value not in bucket:
             bucket.append(value)
 
 

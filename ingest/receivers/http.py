@@ -39,6 +39,7 @@ from soc_core.errors import ConfigError, QueueFull, ReceiverError
 from soc_core.event import RawEvent
 
 MAX_REPORTED_ERRORS = 100
+_INLINE_SPLIT_BYTES = 64 * 1024
 RETRY_AFTER_SECS = 1
 
 
@@ -147,7 +148,9 @@ class HttpReceiver:
             return JSONResponse({"error": f"bad gzip body: {exc}"}, status_code=400)
         except ClientDisconnect:
             return Response(status_code=400)
-        entries, errors = split_entries(body)
+        # A large body takes a while to split: not on the event loop, which serves the rest.
+        entries, errors = (await asyncio.to_thread(split_entries, body) if len(body) > _INLINE_SPLIT_BYTES
+                           else split_entries(body))
         peer = request.client.host if request.client else "unknown"
         peer_text = f"{peer}:{request.client.port}" if request.client else peer
         received = self.clock.now()

@@ -5,8 +5,10 @@ acknowledgement, so this receiver never reads further on a connection until what
 read is durably queued. When the queue is full it stops reading, and TCP flow control
 slows the sender. A sender that half-closes its side (``shutdown(SHUT_WR)``) and then
 waits for the server to close knows that every byte it sent was queued: the server closes
-only after the last frame is committed (the test of ``soc run`` uses exactly that). An
-abrupt close or a crash of the sender loses what TCP had not yet delivered.
+with an orderly FIN only after the last frame is committed; every other close (a stop
+before that, a crash, ``kill -9``) is a reset (``SO_LINGER`` 0), which the sender sees as
+an error (the test of ``soc run`` relies on exactly that). An abrupt close or a crash of
+the sender loses what TCP had not yet delivered.
 
 Event identity: ``source`` is ``syslog+tcp://<peer host>`` and ``offset`` is None, so
 the same line re-sent by the same host after a reconnect is stored once. Two
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
+import struct
 from datetime import datetime
 
 from ingest.metrics import Metrics
@@ -38,6 +42,13 @@ from soc_core.event import RawEvent
 
 READ_CHUNK_BYTES = 256 * 1024
 STOP_GRACE_SECS = 5.0
+
+
+def _set_linger(sock: socket.socket | None, abortive: bool) -> None:
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1 if abortive else 0, 0))
 
 
 class SyslogTcpReceiver:
@@ -117,6 +128,12 @@ class SyslogTcpReceiver:
         peer_text = f"{host}:{peer[1]}" if peer else host
         source = f"{self.scheme}://{host}"
         framer = SyslogFramer(self.max_frame_bytes)
+        sock = writer.get_extra_info("socket")
+        # Until the sender's last line is queued, any close of this socket (a stop, a
+        # bug, even the process being killed, since the kernel closes the socket then) is
+        # a reset, never an orderly FIN: the sender must not take it for an acknowledgement.
+        _set_linger(sock, abortive=True)
+        clean = False
         try:
             while not self._stopping.is_set():
                 self._reading.add(task)
@@ -131,9 +148,12 @@ class SyslogTcpReceiver:
                 if frames and not await self._deliver(frames, source, peer_text):
                     return
                 if not chunk:
+                    clean = True
                     break
         finally:
             self._handlers.discard(task)
+            if clean:
+                _set_linger(sock, abortive=False)  # everything queued: an orderly close
             writer.close()
             with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), STOP_GRACE_SECS)

@@ -44,7 +44,7 @@ _NO_EMBLEM: Final = re.compile(
     re.S,
 )
 # Zone abbreviations ASA appends to timestamps ("clock timezone"); others fall back to --tz.
-_ZONES: Final = {
+ZONES: Final = {
     name: timezone(timedelta(hours=hours)) for name, hours in (
         ("UTC", 0), ("GMT", 0), ("EST", -5), ("EDT", -4), ("CST", -6), ("CDT", -5), ("MST", -7),
         ("MDT", -6), ("PST", -8), ("PDT", -7), ("CET", 1), ("CEST", 2), ("BST", 1), ("IST", 5.5),
@@ -166,7 +166,7 @@ class CiscoAsaParser(BaseParser):
                 "priority": p, "facility": {"code": p >> 3}, "severity": {"code": p & 7},
             }
         ts: datetime | None = None
-        tz = _ZONES.get(m.group("zone") or "", self.options.tz)
+        tz = ZONES.get(m.group("zone") or "", self.options.tz)
         if m.group("iso"):
             ts = parse_iso(m.group("iso"), self.options.tz)
         elif m.group("mon"):
@@ -262,8 +262,12 @@ class CiscoAsaParser(BaseParser):
             if tag.isdigit():
                 cisco[f"{side}_username"] = user
                 cisco[f"{side}_user_security_group_tag"] = int(tag)
-            user = user.rsplit("\\", 1)[-1]
-            user, _, domain = user.partition("@")
+            # "AD\\bob" names a domain; "LOCAL\\bob" is the firewall's own user database.
+            parts = user.split("\\")
+            user = parts[-1]
+            domain = parts[-2] if len(parts) > 1 and parts[-2].upper() != "LOCAL" else ""
+            user, _, at_domain = user.partition("@")
+            domain = at_domain or domain
             event.setdefault(side, {}).setdefault("user", {})["name"] = user
             if domain:
                 event[side]["user"]["domain"] = domain
@@ -276,8 +280,11 @@ class CiscoAsaParser(BaseParser):
         ecs = event["event"]
         network = event.get("network", {})
         for key in ("transport", "protocol", "application", "direction"):
-            if isinstance(network.get(key), str):
-                network[key] = network[key].lower()
+            value = network.get(key)
+            if isinstance(value, str):
+                network[key] = value.lower()
+            elif isinstance(value, list):
+                network[key] = [v.lower() if isinstance(v, str) else v for v in value]
         transport = network.get("transport")
         if transport == "icmpv6":
             transport = network["transport"] = "ipv6-icmp"
@@ -336,7 +343,7 @@ class CiscoAsaParser(BaseParser):
             ecs["type"] = types
         if network:
             event["network"] = network
-        ecs["kind"] = "alert" if message_id in ("430001", "430005") else "event"
+        ecs["kind"] = "alert" if message_id in ("430001", "430004", "430005") else "event"
         self._addresses(event, cisco)
         if "duration" in ecs and "@timestamp" in event:
             end = datetime.fromisoformat(event["@timestamp"].replace("Z", "+00:00"))
@@ -350,7 +357,12 @@ class CiscoAsaParser(BaseParser):
         observer.update(vendor="Cisco", product=self.product, type="firewall")
         url = event.get("url", {}).get("original")
         if isinstance(url, str):
+            referenced = event["url"].get("domain")
             apply_url(event, url)
+            # FTD's ReferencedHost (host[:port]) and the URL's own host both name the site.
+            parsed = event["url"].get("domain")
+            if isinstance(referenced, str) and referenced != parsed:
+                event["url"]["domain"] = [referenced, parsed] if parsed else referenced
         self._related(event, cisco)
         event["cisco"] = {self.product: cisco}
         event["tags"] = [f"cisco-{self.product}", "forwarded"]
@@ -387,6 +399,8 @@ class CiscoAsaParser(BaseParser):
                     source.get("nat", {}).get("ip"), destination.get("nat", {}).get("ip"))
         add_related(event, "user", event.get("user", {}).get("name"), source.get("user", {}).get("name"),
                     destination.get("user", {}).get("name"))
+        sha256 = event.get("file", {}).get("hash", {}).get("sha256")
+        add_related(event, "hash", *(sha256 if isinstance(sha256, list) else [sha256]))
         add_related(event, "hosts", source.get("domain"), destination.get("domain"),
                     source.get("user", {}).get("domain"), destination.get("user", {}).get("domain"))
         network = event.get("network", {})
@@ -400,7 +414,7 @@ class CiscoAsaParser(BaseParser):
         )
         if cid is not None:
             network["community_id"] = cid
-        for kind in ("ip", "user", "hosts"):
+        for kind in ("ip", "user", "hosts", "hash"):
             if not event["related"].get(kind):
                 event["related"].pop(kind, None)
         if not event["related"]:

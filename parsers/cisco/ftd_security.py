@@ -11,7 +11,8 @@ from typing import Any, Final
 
 from soc_core.event import Event
 
-_SPLIT: Final = re.compile(r",(?=[A-Za-z1-9\s]+:)")
+# Filebeat splits on ",(?=[A-za-z1-9\s]+:)"; "A-z" spans "_" too, which keys like DNS_TTL need.
+_SPLIT: Final = re.compile(r",(?=[A-z1-9\s]+:)")
 _CONN: Final = ("430002", "430003")
 _FILE: Final = ("430004", "430005")
 _ALL3: Final = ("430001", "430002", "430003")

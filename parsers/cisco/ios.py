@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Final
 
 from parsers.base import BaseParser, ParserOptions
-from parsers.cisco.asa import IANA_NUMBERS
+from parsers.cisco.asa import IANA_NUMBERS, ZONES
 from parsers.community_id import community_id
 from parsers.grok import GrokPattern, default_library, set_fields
 from parsers.syslog import MONTHS, iso_utc, resolve_year_less
@@ -100,14 +100,19 @@ class CiscoIosParser(BaseParser):
         stamps = list(_STAMP.finditer(header))
         if stamps:
             stamp = stamps[-1]  # the device stamp is the one closest to the message
-            ts = _stamp(stamp, self.options.tz, self.options.clock.now())
+            # "Oct 6 03:32:04.114 gmt:" names a zone where other lines name a host.
+            after = _HOST_AFTER_STAMP.match(header, stamp.end())
+            word = after.group("host") if after is not None else None
+            tz = ZONES.get(word.upper(), self.options.tz) if word else self.options.tz
+            ts = _stamp(stamp, tz, self.options.clock.now())
             if ts is not None:
                 event["@timestamp"] = iso_utc(ts)
             host = _HOST_AFTER_STAMP.match(header, stamps[0].end())
-            if host is not None and host.group("host") and not host.group("host").isdigit():
-                event["host"] = {"hostname": host.group("host")}
-                event["observer"] = {"hostname": host.group("host")}
-                add_related(event, "hosts", host.group("host"))
+            name = host.group("host") if host is not None else None
+            if name and not name.isdigit() and name.upper() not in ZONES:
+                event["host"] = {"hostname": name}
+                event["observer"] = {"hostname": name}
+                add_related(event, "hosts", name)
         seq = _SEQUENCE.search(header)
         if seq is not None:
             ns["sequence"] = int(seq.group("seq"))

@@ -70,7 +70,7 @@ class CiscoAmpParser(BaseParser):
         severity = data.get("severity")
         if severity is None:
             ev["severity"] = 0
-        elif severity in SEVERITIES:
+        elif isinstance(severity, str) and severity in SEVERITIES:
             ev["severity"] = SEVERITIES[severity]
         put_value(event, "rule.name", data.get("detection"))
         self._computer(event, data.get("computer"))

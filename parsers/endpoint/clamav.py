@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import BinaryIO, ClassVar, Final
 
 from parsers.base import BaseParser, LineFramer
@@ -100,17 +100,21 @@ def _ctime(match: re.Match[str], tz: tzinfo) -> datetime | None:
         return None
     hh, mm, ss = (int(x) for x in match.group("time").split(":"))
     try:
-        return datetime(int(match.group("year")), month, int(match.group("day")), hh, mm, ss, tzinfo=tz)
-    except ValueError:
+        when = datetime(int(match.group("year")), month, int(match.group("day")), hh, mm, ss, tzinfo=tz)
+        when.astimezone(UTC)  # year 1 or 9999 may not fit once in UTC
+    except (ValueError, OverflowError):
         return None
+    return when
 
 
 def _summary_date(text: str, tz: tzinfo) -> datetime | None:
     """clamscan's ``Start Date: 2026:11:22 05:00:00`` (local time)."""
     try:
-        return datetime.strptime(text.strip(), "%Y:%m:%d %H:%M:%S").replace(tzinfo=tz)
-    except ValueError:
+        when = datetime.strptime(text.strip(), "%Y:%m:%d %H:%M:%S").replace(tzinfo=tz)
+        when.astimezone(UTC)  # year 1 or 9999 may not fit once in UTC
+    except (ValueError, OverflowError):
         return None
+    return when
 
 
 class ClamavParser(BaseParser):

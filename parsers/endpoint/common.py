@@ -49,7 +49,7 @@ def to_datetime(value: Any) -> datetime | None:
                 text = head + "." + tail[:6] + tail[digits:]
         try:
             return parse_timestamp(text)
-        except ValueError:
+        except (ValueError, OverflowError):  # malformed, or out of range once in UTC
             return None
     return None
 

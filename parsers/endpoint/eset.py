@@ -139,7 +139,13 @@ class EsetProtectParser(BaseParser):
             set_field(event, "host.ip", addresses)
             related(event, "ip", *addresses)
         put_text(event, "host.id", doc.get("source_uuid"))
-        getattr(self, f"_{kind.lower()}", self._other)(event, doc)
+        handlers = {
+            "Threat_Event": self._threat_event, "FirewallAggregated_Event": self._firewallaggregated_event,
+            "HipsAggregated_Event": self._hipsaggregated_event, "Audit_Event": self._audit_event,
+            "BlockedFiles_Event": self._blockedfiles_event,
+            "EnterpriseInspectorAlert_Event": self._enterpriseinspectoralert_event,
+        }
+        handlers.get(kind, self._other)(event, doc)
         set_field(event, "eset_protect.event", doc)
         return event
 

@@ -97,7 +97,7 @@ class SymantecEndpointParser(BaseParser):
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f"):
             try:
                 return format_timestamp(datetime.strptime(value.strip(), fmt).replace(tzinfo=self.options.tz))
-            except ValueError:
+            except (ValueError, OverflowError):  # malformed, or out of range once in UTC
                 continue
         return None
 

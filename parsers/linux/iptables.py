@@ -50,7 +50,8 @@ class IptablesParser(BaseParser):
 
     id = "iptables.log"
     syslog_programs: ClassVar[tuple[str, ...]] = ()
-    route_signals: ClassVar[tuple[str, ...]] = (" IN=", "]IN=")
+    # "IN=" alone: prefixes end in anything ("DROP(src wan)IN="); accepts() checks SRC=/PROTO=.
+    route_signals: ClassVar[tuple[str, ...]] = ("IN=",)
 
     def accepts(self, raw: RawEvent) -> bool:
         text = raw.message

@@ -60,7 +60,8 @@ class SystemAuthParser(SyslogHeaderParser):
     require_program = True
     syslog_programs: ClassVar[tuple[str, ...]] = (
         "sshd", "sudo", "su", "useradd", "userdel", "usermod", "groupadd", "groupdel", "groupmod",
-        "passwd", "chpasswd", "login", "systemd-logind", "polkitd", "pkexec", "doas", "chage",
+        "passwd", "chpasswd", "login", "systemd-logind", "polkitd", "pkexec", "doas", "chage", "vsftpd",
+        "unix_chkpwd", "sshd-session", "gdm-password", "chfn", "chsh",
     )
 
     def __init__(self, options: ParserOptions | None = None) -> None:

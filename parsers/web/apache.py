@@ -72,7 +72,7 @@ def split_client(text: str) -> tuple[str, int | None]:
     if ecs.as_ip(text) is not None:
         return text, None
     host, sep, port = text.rpartition(":")
-    if sep and port.isdigit() and host:
+    if sep and port.isdecimal() and host:
         return host.strip("[]"), int(port)
     return text, None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Final
 from urllib.parse import unquote, unquote_plus
 
@@ -138,6 +138,12 @@ def _user_agent_fields(original: str) -> tuple[tuple[str, str], ...]:
             fields.append(("os.version", os_version))
             fields.append(("os.full", f"{os.family} {os_version}"))
     return tuple(fields)
+
+
+@cache
+def warm_up_user_agents() -> None:
+    """Compile the user-agent regexes once per process, outside the per-line path."""
+    parse_user_agent("Mozilla/5.0")
 
 
 def set_user_agent(event: Event, original: str) -> None:

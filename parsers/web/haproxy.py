@@ -1,6 +1,7 @@
 """HAProxy parser: ``haproxy.log`` (syslog lines in the HTTP, TCP, connect and error layouts).
 
-Mapped as Elastic's Filebeat ``haproxy`` module does: timers and counters into
+Other messages of the program (server state changes, start-up) keep their text in
+``message``. Mapped as Elastic's Filebeat ``haproxy`` module does: timers and counters into
 ``haproxy.*``, the total time ``Tt`` (ms) into ``event.duration`` (ns), the client into
 ``source.*``, the request line into ``http.*``/``url.*``. The request date HAProxy writes
 (with its year) gives ``@timestamp``; the year-less syslog date is the fallback.
@@ -45,7 +46,7 @@ class HaproxyParser(GrokWebParser):
             self.set_time(event, syslog_date(syslog_time, tz, self.options.clock))
         set_timezone(event, tz)
         host = fields.pop("_host")
-        client = fields.pop("_client")
+        client = fields.pop("_client", None)
         destination = fields.pop("_destination", None)
         duration = fields.pop("_duration", None)
         request_headers = _headers(fields.pop("_request_headers", None))
@@ -54,10 +55,11 @@ class HaproxyParser(GrokWebParser):
         haproxy: dict[str, Any] = event.setdefault("haproxy", {})
         if ecs.as_ip(host) is not None:
             haproxy["source"] = host
-        address, port = split_client(client)
-        ecs.set_endpoint(event, "source", address)
-        if port is not None:
-            event["source"]["port"] = port
+        if client is not None:
+            address, port = split_client(client)
+            ecs.set_endpoint(event, "source", address)
+            if port is not None:
+                event["source"]["port"] = port
         if duration is not None:
             event["event"]["duration"] = duration * 1_000_000
         if request_headers is not None:

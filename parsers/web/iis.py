@@ -49,7 +49,7 @@ def _w3c_date_first(text: str) -> bool:
 def _httperr_shape(text: str) -> bool:
     # HTTPERR lines carry the client and server ports as the 4th and 6th fields.
     parts = text.split(" ", 6)
-    return len(parts) == 7 and parts[3].isdigit() and parts[5].isdigit()
+    return len(parts) == 7 and parts[3].isdecimal() and parts[5].isdecimal()
 
 
 W3C_FIELDS_KEY: Final = "w3c_fields"

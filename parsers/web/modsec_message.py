@@ -57,7 +57,7 @@ def parse_items(text: str) -> dict[str, Any]:
 
 def severity_number(value: str) -> int | None:
     """``CRITICAL`` or ``2`` to the syslog severity number."""
-    if value.isdigit():
+    if value.isdecimal():
         return int(value)
     return SEVERITIES.get(value.upper())
 
@@ -119,6 +119,8 @@ def apply_rules(event: Event, messages: list[dict[str, Any]]) -> None:
     severities = [n for n in (severity_number(m.get("severity", "")) for m in messages) if n is not None]
     if severities:
         event["event"]["severity"] = min(severities)
+    # The WAF is the observer that reported the finding (ECS observer.type "waf").
+    event["observer"] = {**event.get("observer", {}), "product": "ModSecurity", "type": "waf"}
     ev = event["event"]
     category = ev.get("category") or []
     if "intrusion_detection" not in category:

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Final
 
 import orjson
 
-from parsers.base import BaseParser, MultilineFramer
+from parsers.base import BaseParser, MultilineFramer, ParserOptions
 from parsers.web import ecs
 from parsers.web.modsec_message import anomaly_score, apply_rules, message_summary
 from parsers.web.timestamps import TimestampError, ctime_date, http_date
@@ -67,6 +67,10 @@ class ModsecAuditParser(BaseParser):
     framer = MultilineFramer(START)
     json_keys: ClassVar[tuple[str, ...]] = ("transaction",)
     route_signals: ClassVar[tuple[str, ...]] = ('{"transaction":', "-A--")
+
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        ecs.warm_up_user_agents()
 
     def accepts(self, raw: RawEvent) -> bool:
         text = raw.message.lstrip()
@@ -212,11 +216,11 @@ class ModsecAuditParser(BaseParser):
 
     def _set_time(self, event: Event, text: str) -> None:
         text = text.strip()
-        if text[:1].isdigit() and "/" in text:
+        if text[:1].isdecimal() and "/" in text:
             when: datetime = http_date(text, self.options.tz)  # 09/Jan/2008:12:27:56 +0000
         elif text[:1].isalpha():
             when = ctime_date(text, self.options.tz)  # Mon Nov 29 10:10:10 2021 (v3)
-        elif text.isdigit():
+        elif text.isdecimal():
             when = datetime.fromtimestamp(int(text[:10]), UTC)
         else:
             raise TimestampError(f"unknown audit time {text!r}")

@@ -171,4 +171,5 @@ class NginxErrorParser(GrokWebParser):
         ecs.web_kind(event, ["web"], ["error"])
         if "ModSecurity" in message:
             apply_modsec_message(event, message)
-        apply_error_context(event, message)
+        if ", client: " in message:  # a substring test spares most lines the regexes below
+            apply_error_context(event, message)

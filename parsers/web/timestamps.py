@@ -29,14 +29,17 @@ class TimestampError(ValueError):
 def _offset(text: str) -> tzinfo:
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
-    if len(digits) != 4 or not digits.isdigit():
+    if len(digits) != 4 or not digits.isdecimal():
         raise TimestampError(f"bad UTC offset {text!r}")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    except ValueError:
+        raise TimestampError(f"UTC offset out of range {text!r}") from None
 
 
 def _millis(fraction: str) -> int:
     # Cut (not round) to milliseconds, as Elasticsearch does.
-    if not fraction.isdigit():
+    if not fraction.isdecimal():
         raise TimestampError(f"bad fraction {fraction!r}")
     return int((fraction + "000")[:3]) * 1000
 
@@ -44,7 +47,7 @@ def _millis(fraction: str) -> int:
 def _build(year: int, month: int, day: int, clock_text: str, tz: tzinfo) -> datetime:
     hms, _, fraction = clock_text.partition(".")
     parts = hms.split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isdecimal() for p in parts):
         raise TimestampError(f"bad time of day {clock_text!r}")
     try:
         return datetime(year, month, day, int(parts[0]), int(parts[1]), int(parts[2]),
@@ -66,7 +69,7 @@ def http_date(text: str, tz: tzinfo) -> datetime:
     date, _, rest = text.partition(":")
     clock_text, _, offset = rest.partition(" ")
     pieces = date.split("/")
-    if len(pieces) != 3 or not pieces[0].isdigit() or not pieces[2].isdigit():
+    if len(pieces) != 3 or not pieces[0].isdecimal() or not pieces[2].isdecimal():
         raise TimestampError(f"bad date {date!r}")
     return _build(int(pieces[2]), _month(pieces[1]), int(pieces[0]), clock_text, _offset(offset) if offset else tz)
 
@@ -75,7 +78,7 @@ def http_date(text: str, tz: tzinfo) -> datetime:
 def ctime_date(text: str, tz: tzinfo) -> datetime:
     """``Mon Dec 26 16:15:55.103522 2016`` (Apache error log)."""
     pieces = text.split()
-    if len(pieces) != 5 or not pieces[2].isdigit() or not pieces[4].isdigit():
+    if len(pieces) != 5 or not pieces[2].isdecimal() or not pieces[4].isdecimal():
         raise TimestampError(f"bad date {text!r}")
     return _build(int(pieces[4]), _month(pieces[1]), int(pieces[2]), pieces[3], tz)
 
@@ -85,7 +88,7 @@ def slash_date(text: str, tz: tzinfo) -> datetime:
     """``2016/10/25 14:49:34`` (nginx error log) or ISO ``2018-01-01 08:09:10`` (IIS)."""
     date, _, clock_text = text.partition(" ")
     pieces = date.replace("-", "/").split("/")
-    if len(pieces) != 3 or not all(p.isdigit() for p in pieces):
+    if len(pieces) != 3 or not all(p.isdecimal() for p in pieces):
         raise TimestampError(f"bad date {date!r}")
     return _build(int(pieces[0]), int(pieces[1]), int(pieces[2]), clock_text.strip(), tz)
 
@@ -103,7 +106,7 @@ def syslog_date(text: str, tz: tzinfo, clock: Clock) -> datetime:
 @lru_cache(maxsize=2048)
 def _syslog_date(text: str, tz: tzinfo, now: datetime) -> datetime:
     pieces = text.split()
-    if len(pieces) != 3 or not pieces[1].isdigit():
+    if len(pieces) != 3 or not pieces[1].isdecimal():
         raise TimestampError(f"bad syslog date {text!r}")
     month, day = _month(pieces[0]), int(pieces[1])
     for year in range(now.year, now.year - 8, -1):

@@ -57,8 +57,8 @@ def winlog_to_ecs(winlog: dict[str, Any], event: Event, parser_id: str) -> None:
         ev["provider"] = provider
     created = winlog.get("time_created")
     if isinstance(created, str) and created:
-        # A malformed stamp keeps the receive time already set.
-        with contextlib.suppress(ValueError):
+        # A malformed (or out of range) stamp keeps the receive time already set.
+        with contextlib.suppress(ValueError, OverflowError):
             event["@timestamp"] = format_timestamp(parse_timestamp(created))
     if winlog.get("outcome") in ("success", "failure"):
         ev["outcome"] = winlog["outcome"]

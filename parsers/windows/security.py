@@ -398,3 +398,57 @@ def map_security(winlog: dict[str, Any], event: Event) -> None:
         winlog["logon"] = logon
     if code in ("4697",) or data.get("ServiceName") is not None:
         put(event, "service.name", data.get("ServiceName"))
+    if code in _OBJECT_ACCESS:
+        _object_access(event, code, data)
+
+
+# Object access, file share and filtering-platform events, which Elastic's pipeline
+# leaves without ECS fields; mapped here in the same spirit so that hunting on
+# user.*, source.*, file.* and process.* also finds them.
+_OBJECT_ACCESS: Final = frozenset({"4656", "4657", "4658", "4660", "4663", "5140", "5145", "5156", "5157",
+                                   "5158"})
+_DIRECTIONS: Final = {"%%14592": "ingress", "%%14593": "egress"}
+_PROTOCOLS: Final = {"6": "tcp", "17": "udp", "1": "icmp", "58": "ipv6-icmp"}
+
+
+def _object_access(event: Event, code: str, data: dict[str, Any]) -> None:
+    if _meaningful(data.get("SubjectUserName")):
+        _copy_user(event, "user", data, "SubjectUserSid")
+    if code in ("5140", "5145"):
+        ip = _meaningful(data.get("IpAddress"))
+        if ip:
+            set_field(event, "source.ip", ip.replace("::ffff:", ""))
+            related(event, "ip", event["source"]["ip"])
+        port = to_int(_meaningful(data.get("IpPort")))
+        if port is not None:
+            set_field(event, "source.port", port)
+        share = clean(data.get("ShareLocalPath")) or clean(data.get("ShareName"))
+        target = clean(data.get("RelativeTargetName"))
+        path = share.rstrip("\\") + "\\" + target if share and target else share
+        if path:
+            set_field(event, "file.path", path)
+            set_field(event, "file.name", path.rstrip("\\").rsplit("\\", 1)[-1])
+    elif code in ("5156", "5157", "5158"):
+        direction = _DIRECTIONS.get(str(data.get("Direction", "")))
+        if direction:
+            set_field(event, "network.direction", direction)
+        local, remote = ("Dest", "Source") if direction == "ingress" else ("Source", "Dest")
+        for side, prefix in (("source", local), ("destination", remote)):
+            ip = _meaningful(data.get(f"{prefix}Address"))
+            if ip:
+                set_field(event, f"{side}.ip", ip)
+                related(event, "ip", ip)
+            port = to_int(_meaningful(data.get(f"{prefix}Port")))
+            if port is not None:
+                set_field(event, f"{side}.port", port)
+        transport = _PROTOCOLS.get(str(data.get("Protocol", "")))
+        if transport:
+            set_field(event, "network.transport", transport)
+        put_process(event, "process", data.get("Application"), data.get("ProcessID"))
+    else:
+        if code == "4657":
+            put(event, "registry.path", data.get("ObjectName"))
+            put(event, "registry.value", data.get("ObjectValueName"))
+        elif data.get("ObjectType") == "File":
+            put(event, "file.path", data.get("ObjectName"))
+        put_process(event, "process", data.get("ProcessName"), data.get("ProcessId"))

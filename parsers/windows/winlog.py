@@ -20,6 +20,7 @@ mapped to ECS per channel as Elastic's ingest pipelines do (``ecs.py``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -33,9 +34,10 @@ from parsers.base import BaseParser, ParserOptions
 from parsers.windows.ecs import winlog_to_ecs
 from parsers.windows.record import is_nxlog, winlog_from_evtx, winlog_from_nxlog, winlog_from_winlogbeat
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, format_timestamp, pipeline_error
+from soc_core.event import Event, RawEvent, format_timestamp, parse_timestamp, pipeline_error
 
 EVTX_MAGIC = b"ElfFile\x00"
+_BLANKS = " \t\r\n\ufeff"  # between JSON values (a byte-order mark may lead the file)
 _ECS_OBJECTS = frozenset({
     "host", "user", "process", "source", "destination", "file", "group", "service", "registry", "dns",
     "network", "related", "threat", "rule", "powershell", "url", "error",
@@ -59,14 +61,19 @@ def _is_evtx(path: str) -> bool:
 def iter_evtx_raw(path: str, received: datetime) -> Iterator[RawEvent]:
     """One raw event per EVTX record, in record order (offset = the header's record number)."""
     source = os.path.abspath(path)
-    records = evtx.PyEvtxParser(source).records_json()
+    try:
+        records = evtx.PyEvtxParser(source).records_json()
+    except (RuntimeError, OSError) as exc:
+        # A header the evtx package cannot read (truncated or not an EVTX file): it
+        # reports those as RuntimeError or OSError.
+        raise ParseError("winlog", f"{source}: unreadable EVTX header: {exc}") from None
     while True:
         try:
             rec: Any = next(records)
         except StopIteration:
             return
-        except RuntimeError as exc:
-            # The evtx package reports a corrupt chunk or header as RuntimeError; name
+        except (RuntimeError, OSError) as exc:
+            # The evtx package reports a corrupt chunk as RuntimeError (or OSError); name
             # the file in our own error so the caller can report it and go on.
             raise ParseError("winlog", f"{source}: unreadable EVTX data: {exc}") from None
         if not rec:
@@ -79,13 +86,22 @@ def iter_evtx_raw(path: str, received: datetime) -> Iterator[RawEvent]:
 def _byte_offsets(text: str) -> Iterator[tuple[int, Any]]:
     """Decode consecutive JSON values (NDJSON, concatenated or pretty-printed objects),
     yielding each one's byte offset (the text is UTF-8) and value."""
+    lead = len(text) - len(text.lstrip(_BLANKS))
+    try:
+        # Fast path, and the usual case: the whole file is one object or array.
+        value = orjson.loads(text[lead:])
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        yield len(text[:lead].encode("utf-8")), value
+        return
     decoder = json.JSONDecoder()
     pos = 0
     byte_pos = 0
     length = len(text)
     while True:
         start = pos
-        while pos < length and text[pos] in " \t\r\n\ufeff":
+        while pos < length and text[pos] in _BLANKS:
             pos += 1
         byte_pos += len(text[start:pos].encode("utf-8"))
         if pos >= length:
@@ -94,6 +110,9 @@ def _byte_offsets(text: str) -> Iterator[tuple[int, Any]]:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise ParseError("winlog", f"invalid JSON at byte {byte_pos}: {exc.msg}") from None
+        except RecursionError:
+            # The stdlib decoder recurses per nesting level; absurd nesting is bad input.
+            raise ParseError("winlog", f"JSON nested too deeply at byte {byte_pos}") from None
         yield byte_pos, value
         byte_pos += len(text[pos:end].encode("utf-8"))
         pos = end
@@ -166,6 +185,11 @@ class WinlogParser(BaseParser):
             for key in ("event", "log"):
                 if isinstance(record.get(key), Mapping):
                     event[key] = {**record[key], **event.get(key, {})}
+            stamp = record.get("@timestamp")
+            if isinstance(stamp, str):
+                # The shipper's time stands unless winlog.time_created gives the real one.
+                with contextlib.suppress(ValueError, OverflowError):
+                    event["@timestamp"] = format_timestamp(parse_timestamp(stamp))
             winlog = winlog_from_winlogbeat(record["winlog"])
         elif is_nxlog(record):
             winlog = winlog_from_nxlog(record)
@@ -174,7 +198,9 @@ class WinlogParser(BaseParser):
                 # NXLog's EventTime is local time of the collector unless it says otherwise.
                 when = _local_time(created, self.options.tz)
                 if when is not None:
-                    winlog["time_created"] = format_timestamp(when)
+                    # Year 1 or 9999 near a zone offset does not fit in UTC: keep the text.
+                    with contextlib.suppress(OverflowError):
+                        winlog["time_created"] = format_timestamp(when)
         else:
             raise ParseError(self.id, "not an evtx record (Event), Winlogbeat document (winlog) or NXLog record")
         winlog_to_ecs(winlog, event, self.id)

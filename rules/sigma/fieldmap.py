@@ -166,6 +166,10 @@ def sigma_columns(event: Mapping[str, Any]) -> dict[str, Any]:
     event_data = winlog.get("event_data")
     if isinstance(event_data, dict):
         out.update((k, v) for k, v in event_data.items() if not isinstance(v, dict))
+    for key in [k for k in out if " " in k or "_" in k]:
+        # Defender and a few others name data items with spaces ("Threat Name", which
+        # Winlogbeat writes "Threat_Name"); Sigma rules use the name without them.
+        out.setdefault(key.replace(" ", "").replace("_", ""), out[key])
     # This runs once per Windows event on the hot path: read winlog.* directly.
     for name, key in _SYSTEM_KEYS:
         value = winlog.get(key)

@@ -23,6 +23,7 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.filters import SigmaFilter
+from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import Placeholder, SigmaRegularExpression, SigmaString, SigmaType
 
@@ -34,6 +35,10 @@ except AttributeError:  # libyaml missing: correct, only slower
     _Loader = yaml.SafeLoader
 
 RULE_SUFFIXES = (".yml", ".yaml")
+
+# The Sigma specification names ``utf16le`` as an alias of ``wide``; pySigma 1.5 knows
+# only ``wide``. Registering the alias (idempotent, same class) makes such rules load.
+modifier_mapping.setdefault("utf16le", SigmaWideModifier)
 
 
 @dataclass
@@ -100,9 +105,10 @@ def _line_of(error: Exception, text: str, doc_start: int) -> int:
     if isinstance(line, int) and line > 0:
         return line
     lines = text.splitlines()
-    for quoted in re.findall(r"'([^']{2,})'", str(error)):
+    for quoted in re.findall(r"'([^']{2,})'|(%[^%\s]+%)", str(error)):
+        needle = quoted[0] or quoted[1]
         for i in range(doc_start - 1, len(lines)):
-            if quoted in lines[i]:
+            if needle in lines[i]:
                 return i + 1
     return doc_start
 
@@ -178,7 +184,7 @@ def load_rules(paths: Sequence[str], placeholders: Mapping[str, list[str]] | Non
             for cond in rule.detection.parsed_condition:
                 _ = cond.parsed  # parse the condition now, so a bad one is a load error
         except RuleError as exc:
-            ruleset.errors.append(RuleError(exc.reason, path=path, line=doc_start))
+            ruleset.errors.append(RuleError(exc.reason, path=path, line=_line_of(exc, text, doc_start)))
             continue
         except SigmaError as exc:
             ruleset.errors.append(RuleError(str(exc), path=path, line=_line_of(exc, text, doc_start)))

@@ -83,6 +83,7 @@ class ReferenceEvaluator:
         self.rules = [(r, routes_for(r.logsource), [c.parsed for c in r.detection.parsed_condition])
                       for r in ruleset.rules]
         self._columns: dict[str, Any] = {}
+        self._regexes: dict[tuple[Any, ...], re.Pattern[str]] = {}  # compiling is the slow part
 
     def match(self, event: Event) -> list[SigmaRule]:
         kind, a, b = event_route_key(event)
@@ -142,7 +143,10 @@ class ReferenceEvaluator:
         if isinstance(value, SigmaExpansion):
             return any(self._value(v, raw, route, event, keyword) for v in value.values)
         if isinstance(value, SigmaString):
-            rx = _string_regex(value, keyword)
+            key = (tuple(value.s), keyword, isinstance(value, SigmaCasedString))
+            rx = self._regexes.get(key)
+            if rx is None:
+                rx = self._regexes[key] = _string_regex(value, keyword)
             return any(rx.fullmatch(t) for t in texts)
         if isinstance(value, SigmaBool):
             return any(t.lower() == str(value.boolean).lower() for t in texts)

@@ -4,8 +4,9 @@ TCP and 10,000 events over HTTP, restarted, and every acknowledged event stored 
 What "acknowledged" means here (docs/ingest.md):
 * HTTP: a 200 answer (sent only after the batch is durably queued);
 * TCP: syslog has no acknowledgement, so each connection ends with a close handshake:
-  the sender half-closes and waits for the server to close, which it does only after the
-  last line is queued. A connection cut by the kill is not acknowledged and is re-sent
+  the sender half-closes and waits for the server's orderly close (end-of-file), which
+  comes only after the last line is queued; any other close, the kernel's after the kill
+  included, is a reset. A connection cut by the kill is not acknowledged and is re-sent
   whole after the restart, as a sender with a retry would: the lines it had already
   queued then come again, and the deterministic event.id must keep them single.
 """

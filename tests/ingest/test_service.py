@@ -121,3 +121,23 @@ def test_a_store_that_cannot_open_stops_the_start(tmp_path: Path) -> None:
     service = Service([], DurableQueue(tmp_path / "q.db"), broken, make_parser)
     with pytest.raises(OSError, match="disk on fire"):
         asyncio.run(service.start())
+
+
+def test_a_port_in_use_stops_the_start_and_releases_the_rest(tmp_path: Path) -> None:
+    from soc_core.errors import ReceiverError
+
+    first = SyslogTcpReceiver("127.0.0.1", 0)
+    service = Service([first], DurableQueue(tmp_path / "q1.db"), lambda: SqliteStore(tmp_path / "s.db"), make_parser)
+
+    async def scenario() -> None:
+        await service.start()
+        assert first.bound_port
+        clash = SyslogTcpReceiver("127.0.0.1", first.bound_port)
+        other = Service([clash], DurableQueue(tmp_path / "q2.db"), lambda: SqliteStore(tmp_path / "s2.db"),
+                        make_parser)
+        with pytest.raises(ReceiverError, match="cannot listen"):
+            await other.start()
+        assert other._worker is not None and not other._worker.is_alive()
+        await service.stop()
+
+    asyncio.run(scenario())

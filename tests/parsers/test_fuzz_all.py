@@ -29,11 +29,16 @@ SAMPLES = [
     "SRC=203.0.113.36 DST=172.16.54.114 LEN=52 TOS=0x00 PREC=0x00 TTL=115 ID=15743 DF PROTO=TCP SPT=1 DPT=445",
     "type=SYSCALL msg=audit(1485893834.891:18877199): arch=c000003e syscall=44 success=yes exit=184 a0=9 "
     "comm=\"charon\" exe=2F7573722F6C6962 key=(null) msg='op=x acct=\"root\" res=success'",
-    "CEF:0|Elastic|Vaporware|1.0.0-alpha|18|Web request|low|eventId=3457 src=1.128.3.4 spt=33876 rt=Jan 17 2020 08:52:10",
+    "CEF:0|Elastic|Vaporware|1.0.0-alpha|18|Web request|low|eventId=3457 src=1.128.3.4 spt=33876 "
+    "rt=Jan 17 2020 08:52:10",
     "LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.5^sev=5^devTime=1579336073000",
     "Apr 29 2013 12:59:50: %ASA-6-302013: Built inbound TCP connection 1 for outside:1.2.3.4/5 (1.2.3.4/5) "
     "to inside:10.0.0.1/80 (10.0.0.1/80)",
-    "2019-08-15T16:03:31Z firepower  %FTD-1-430002: AccessControlRuleAction: Allow, SrcIP: 10.0.100.30, DstIP: 10.0.1.20",
+    "2019-08-15T16:03:31Z firepower  %FTD-1-430002: AccessControlRuleAction: Allow, SrcIP: 10.0.100.30, "
+    "DstIP: 10.0.1.20",
+    "39222: *Oct 6 03:32:02.070 gmt: %SEC-6-IPACCESSLOGP: list 167 denied udp 10.1.1.1(137) -> 10.2.2.2(137), 1 packet",
+    "<134>1 1563249630.774247467 MX84 flows src=192.168.1.186 dst=8.8.8.8 protocol=udp sport=1 dport=53 "
+    "pattern: allow all",
     '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "-" "Mozilla/4.08"',
     'date=2020-01-01 time=10:00:00 devname="FG" type="traffic" srcip=10.0.0.1 dstip=8.8.8.8 action="deny"',
     '{"@timestamp":"2020-01-01T00:00:00Z","event":{"code":4624},"winlog":{"channel":"Security"}}',
@@ -53,7 +58,8 @@ def check(name: str, data: bytes) -> None:
     try:
         event = parser.parse(raw)
     except ParseError as exc:
-        assert exc.reason
+        reason = exc.reason
+        assert reason, "a ParseError must say why"
         return
     assert isinstance(event, dict)
     assert event["event"]["kind"] in KINDS

@@ -1,5 +1,9 @@
 """A real HTTP proxy in front of osmem-server that answers chosen requests with errors
-(429, 5xx), to test retries without mocking the client."""
+(429, 5xx), to test retries without mocking the client.
+
+A fault ``("_bulk", ITEM_429)`` rejects only the first document of the next bulk: the
+proxy forwards the others and answers that one with a per-item 429, as a busy cluster
+does."""
 
 from __future__ import annotations
 
@@ -9,6 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+import orjson
+
+ITEM_429 = -429
 
 
 class FaultProxy(ThreadingHTTPServer):
@@ -38,6 +46,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             fault = next((f for f in self.server.faults if f[0] in self.path), None)
             if fault is not None:
                 self.server.faults.remove(fault)
+        rejected: bytes | None = None
+        if fault is not None and fault[1] == ITEM_429:
+            lines = body.split(b"\n")
+            rejected, body = lines[0], b"\n".join(lines[2:])
+            fault = None
         if fault is not None:
             self.server.seen.append((self.path, fault[1]))
             payload = b'{"error": {"type": "injected", "reason": "test"}, "status": %d}' % fault[1]
@@ -47,11 +60,22 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(payload)
             return
-        conn = http.client.HTTPConnection(self.server.upstream.hostname, self.server.upstream.port, timeout=30)
+        upstream = self.server.upstream
+        conn = http.client.HTTPConnection(upstream.hostname or "127.0.0.1", upstream.port, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
         conn.request(self.command, self.path, body=body or None, headers=headers)
         response = conn.getresponse()
         data = response.read()
+        if rejected is not None:
+            answer = orjson.loads(data)
+            action = orjson.loads(rejected)
+            op, meta = next(iter(action.items()))
+            answer["items"].insert(0, {op: {"_index": meta.get("_index"), "_id": meta.get("_id"), "status": 429,
+                                            "error": {"type": "es_rejected_execution_exception",
+                                                      "reason": "injected"}}})
+            answer["errors"] = True
+            data = orjson.dumps(answer)
+            self.server.seen.append((self.path, ITEM_429))
         self.server.seen.append((self.path, response.status))
         self.send_response(response.status)
         for k, v in response.getheaders():

@@ -15,7 +15,7 @@ from soc_core.contracts import ALL_TIME
 from soc_core.event import Event
 from soc_core.query import matches, parse_query
 from soc_store.elasticsearch import ElasticsearchStore, PlainJsonNode
-from tests.soc_store.fault_proxy import FaultProxy, fault_proxy
+from tests.soc_store.fault_proxy import ITEM_429, FaultProxy, fault_proxy
 from tests.soc_store.osmem import osmem_server  # noqa: F401 - a session fixture, used by name
 
 _prefixes = itertools.count()
@@ -66,6 +66,20 @@ def test_429_and_5xx_are_retried_with_growing_back_off(proxy: FaultProxy) -> Non
     assert [status for path, status in proxy.seen if "_bulk" in path] == [429, 503, 200]
     assert delays == [0.05, 0.1, 0.05]  # doubling per request, reset for the next one
     assert store.retries == 3
+    store.close()
+
+
+def test_a_document_answered_429_in_a_bulk_is_sent_again_alone(proxy: FaultProxy) -> None:
+    delays: list[float] = []
+    proxy.faults.append(("_bulk", ITEM_429))
+    store = ElasticsearchStore(proxy.url, index_prefix=f"soc-es-{next(_prefixes)}", backoff_start_secs=0.05,
+                               sleep=delays.append)
+    docs = [event(i) for i in range(5)]
+    result = store.write(docs)
+    assert (result.written, result.duplicates, result.failed) == (5, 0, [])
+    assert [s for p, s in proxy.seen if "_bulk" in p] == [ITEM_429, 200, 200]
+    assert delays == [0.05]
+    assert {e["event"]["id"] for e in store.search("events", parse_query("*")).events} == {f"e-{i}" for i in range(5)}
     store.close()
 
 
@@ -137,7 +151,8 @@ def test_retention_drops_old_indices(store: ElasticsearchStore) -> None:
 
     store.write([event(1, "2026-01-01T10:00:00Z"), event(2, "2026-01-02T10:00:00Z"), event(3, "2026-01-03T10:00:00Z")])
     assert store.purge_older_than(datetime(2026, 1, 2, 12, tzinfo=UTC)) == 2
-    names = sorted(r["index"] for r in store.client.cat.indices(index=f"{store.prefix}-*", format="json").body)
+    rows: list[dict[str, str]] = store.client.cat.indices(index=f"{store.prefix}-*", format="json").body  # type: ignore[assignment]
+    names = sorted(r["index"] for r in rows)
     assert names == [f"{store.prefix}-events-2026.01.02", f"{store.prefix}-events-2026.01.03"]
     assert store.count("events", parse_query("*")) == 1
 

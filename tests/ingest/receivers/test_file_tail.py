@@ -44,6 +44,17 @@ class Harness:
             await self.receiver.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self.task, 10)
+        if abrupt:
+            # A cancelled task leaves its queue commit running in a worker thread (a real
+            # kill -9 would not): let it land before the "restarted" receiver reads the
+            # checkpoint, or the test would race two receivers over one file.
+            last = -1
+            for _ in range(100):
+                now = self.queue.totals()["enqueued"]
+                if now == last:
+                    break
+                last = now
+                await asyncio.sleep(0.1)
 
     async def expect(self, total: int) -> None:
         def collected() -> bool:

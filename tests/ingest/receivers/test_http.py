@@ -7,6 +7,7 @@ import asyncio
 import gzip
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -21,7 +22,7 @@ KEY = "k-test-1"
 Scenario = Callable[[httpx.AsyncClient], Awaitable[None]]
 
 
-def serve(queue: DurableQueue, scenario: Scenario, **options: int) -> None:
+def serve(queue: DurableQueue, scenario: Scenario, **options: Any) -> None:
     async def main() -> None:
         receiver = HttpReceiver("127.0.0.1", 0, [KEY, "other-key"], parser="ecs.json", **options)
         await receiver.start(queue)

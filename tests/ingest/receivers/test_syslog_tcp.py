@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import pytest
+
 from ingest.metrics import Metrics
 from ingest.receivers.syslog_tcp import SyslogTcpReceiver
 from soc_core.event import compute_event_id
@@ -108,10 +110,43 @@ def test_stop_closes_idle_connections(tmp_path: Path) -> None:
         await writer.drain()
         await wait_until(lambda: queue.depth == 1)
         await receiver.stop()
-        assert await asyncio.wait_for(reader.read(), 10) == b""  # the server closed
+        # The sender never half-closed, so the server's close is a reset: what the
+        # sender might still have had in flight is not acknowledged.
+        with pytest.raises(ConnectionResetError):
+            await asyncio.wait_for(reader.read(), 10)
         writer.close()
         await asyncio.wait_for(task, 10)
 
     asyncio.run(scenario())
     assert [e.data for e in drain(queue)] == [b"<13>before stop"]
+    queue.close()
+
+
+def test_a_close_before_everything_is_queued_is_a_reset_not_an_acknowledgement(tmp_path: Path) -> None:
+    queue = new_queue(tmp_path, max_events=1)
+    outcome: list[object] = []
+
+    async def scenario() -> None:
+        receiver = SyslogTcpReceiver("127.0.0.1", 0)
+        await receiver.start(queue)
+        assert receiver.bound_port
+        task = asyncio.create_task(receiver.run(queue))
+        reader, writer = await asyncio.open_connection("127.0.0.1", receiver.bound_port)
+        writer.write(b"<13>fills the queue\n")
+        await writer.drain()
+        await wait_until(lambda: queue.depth == 1)
+        writer.write(b"<13>waits for room\n")  # refused: the queue is full
+        writer.write_eof()
+        await asyncio.sleep(0.2)
+        await receiver.stop()  # stopping while that line is still unqueued
+        try:
+            outcome.append(await asyncio.wait_for(reader.read(), 10))
+        except ConnectionResetError as exc:
+            outcome.append(exc)
+        writer.close()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(scenario())
+    assert len(outcome) == 1 and isinstance(outcome[0], ConnectionResetError)
+    assert [e.data for e in drain(queue)] == [b"<13>fills the queue"]
     queue.close()

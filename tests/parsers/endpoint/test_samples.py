@@ -295,3 +295,14 @@ def test_symantec_risk_log() -> None:
     assert event["file"]["size"] == 68
     assert event["symantec_endpoint"]["log"]["group_name"] == "My Company\\Default Group"
     assert event["symantec_endpoint"]["log"]["prevalence"] == "This file has been seen by fewer than 5 Symantec users."
+
+
+@pytest.mark.parametrize("line", [
+    "Mon Jan  1 00:00:00 0001 -> /tmp/a: Eicar-Test-Signature FOUND",
+    "Fri Dec 31 23:59:59 9999 -> SelfCheck: Database status OK.",
+])
+def test_clamav_out_of_range_years_keep_receive_time(line: str) -> None:
+    parser = ClamavParser(ParserOptions(tz=PLUS7 if "0001" in line else timezone(timedelta(hours=-7)),
+                                        clock=FrozenClock(FROZEN_AT)))
+    event = parser.parse(RawEvent(data=line.encode(), source="c", received=RECEIVED))
+    assert event["@timestamp"] == "2026-11-22T12:00:00.000Z"

@@ -43,7 +43,8 @@ def test_syslog_rejects_headerless_text() -> None:
     ("message", "expected"),
     [
         ("Accepted publickey for bob from 10.0.0.9 port 50022 ssh2: ED25519 SHA256:abc",
-         {"outcome": "success", "user": "bob", "ip": "10.0.0.9", "port": 50022, "category": ["authentication", "session"]}),
+         {"outcome": "success", "user": "bob", "ip": "10.0.0.9", "port": 50022,
+          "category": ["authentication", "session"]}),
         ("Failed password for invalid user admin from 203.0.113.5 port 4242 ssh2",
          {"outcome": "failure", "user": "admin", "ip": "203.0.113.5", "port": 4242, "category": ["authentication"]}),
         ("Invalid user test from 10.0.2.2", {"outcome": "failure", "user": "test", "ip": "10.0.2.2"}),
@@ -69,7 +70,8 @@ def test_auth_sudo_pam_and_useradd() -> None:
                             "COMMAND=/usr/bin/id -u"))
     assert sudo["user"] == {"name": "alice", "effective": {"name": "root"}}
     assert sudo["system"]["auth"]["sudo"]["command"] == "/usr/bin/id -u"
-    pam = parser.parse(raw("Nov 22 09:00:00 h su: pam_unix(su:session): session opened for user root by alice(uid=1000)"))
+    pam = parser.parse(raw("Nov 22 09:00:00 h su: pam_unix(su:session): session opened for user root "
+                           "by alice(uid=1000)"))
     assert pam["user"] == {"name": "alice", "id": "1000", "effective": {"name": "root"}}
     assert pam["message"].startswith("pam_unix")
     new_user = parser.parse(raw("Nov 22 09:00:00 h useradd[9]: new user: name=svc, UID=998, GID=998, "

@@ -138,8 +138,13 @@ def test_haproxy_year_comes_from_request_date_or_clock() -> None:
                                 "1.128.3.4:5000 (main/HTTP)"))
     assert connect["@timestamp"] == "2026-09-20T15:42:59.000Z"
     assert get_field(connect, "destination.port") == 5000
+    other = parser.parse(_raw("Sep 20 15:42:59 host haproxy[1]: Server be/web1 is DOWN, reason: Layer4 timeout"))
+    assert other["message"] == "Server be/web1 is DOWN, reason: Layer4 timeout"
+    assert get_field(other, "process.pid") == 1 and "source" not in other
     with pytest.raises(ParseError):
-        parser.parse(_raw("Sep 20 15:42:59 host haproxy[1]: Proxy main started."))
+        parser.parse(_raw("Sep 20 15:42:59 host haproxy[1]:"))
+    with pytest.raises(ParseError):  # a truncated traffic line is an error, not a message
+        parser.parse(_raw("Sep 20 15:44:23 h haproxy[2]: 127.0.0.1:40962 [20/Sep/2018:15:44:23.285] main app/<NOSRV>"))
 
 
 @pytest.mark.parametrize(("line", "dataset"), [

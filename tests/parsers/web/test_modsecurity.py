@@ -131,6 +131,7 @@ def test_native_multipart_framing_and_fields(parser: ModsecAuditParser, tmp_path
         "rule.description": ["SQL Injection Attack", "Host header is a numeric IP address"],
         "event.action": "access-denied", "event.severity": 2, "transaction.id": "OSD4l1BEUOkAAHZ8Y3QAAAAH",
         "modsec.audit.producer": "ModSecurity v2.5.0 (Apache 2.x; http://www.modsecurity.org/).",
+        "observer.type": "waf", "observer.product": "ModSecurity",
     }
     for path, value in expected.items():
         assert get_field(first, path) == value, path

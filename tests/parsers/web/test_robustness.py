@@ -88,6 +88,14 @@ def test_random_bytes(data: bytes) -> None:
     _check(data)
 
 
+def test_digit_lookalikes_are_not_numbers() -> None:
+    # "²" passes str.isdigit() but int() refuses it: such text must end in ParseError.
+    for sample in SAMPLES:
+        for digit in "0123456789":
+            _check(sample.replace(digit, "²").encode())
+            _check(sample.replace(digit, "٣").encode())  # an Arabic-Indic digit: int() accepts it
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(SAMPLES), st.integers(min_value=0, max_value=400), st.text(max_size=8))
 def test_corrupted_samples(sample: str, position: int, insert: str) -> None:
@@ -105,3 +113,36 @@ def test_each_sample_is_parsed_by_some_parser(sample: str) -> None:
         except ParseError:
             continue
     assert parsed, sample
+
+
+IIS_HEADER = ("date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status", "time-taken", "cs(User-Agent)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters=" \n"), max_size=12), min_size=8, max_size=8))
+def test_iis_header_driven_path(values: list[str]) -> None:
+    parser = make_parser("iis.access", UTC, FrozenClock(FROZEN_AT))
+    for text in (" ".join(values), "2021-03-04 05:06:07 " + " ".join(values[2:])):
+        raw = RawEvent.from_bytes(text.encode("utf-8", "surrogatepass"), "fuzz", FROZEN_AT,
+                                  extra={"w3c_fields": IIS_HEADER})
+        try:
+            event = parser.parse(raw)
+        except ParseError as exc:
+            assert exc.parser_id == "iis.access"  # noqa: PT017 - the error must name its parser
+            continue
+        assert event["event"]["dataset"] == "iis.access"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=20,
+)
+TX_KEYS = st.sampled_from(["client_ip", "time_stamp", "client_port", "host_ip", "request", "response", "messages",
+                           "time", "remote_address", "unique_id", "uri", "method", "headers", "details"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(TX_KEYS, JSON_VALUES, max_size=8), st.dictionaries(TX_KEYS, JSON_VALUES, max_size=4))
+def test_random_audit_json(transaction: dict[str, object], top: dict[str, object]) -> None:
+    _check(orjson.dumps({**top, "transaction": transaction}))

@@ -354,3 +354,54 @@ def test_powershell_classic_800_details() -> None:
     # Rules read the positional parameter and the lifted keys alike.
     assert event["winlog"]["event_data"]["HostApplication"] == "powershell.exe -nop -w hidden"
     assert event["winlog"]["event_data"]["param1"] == "Get-Item x"
+
+
+def test_share_and_firewall_events_get_network_fields() -> None:
+    share = _record({"EventID": 5145}, {
+        "SubjectUserSid": "S-1-5-21-1-2-3-1104", "SubjectUserName": "alice", "SubjectDomainName": "EXAMPLE",
+        "SubjectLogonId": "0x1", "ObjectType": "File", "IpAddress": "::ffff:172.16.66.25", "IpPort": "50251",
+        "ShareName": "\\\\*\\C$", "ShareLocalPath": "\\??\\C:\\", "RelativeTargetName": "Windows\\Temp\\x.exe"})
+    event = _parser().parse(_raw(share))
+    assert event["source"] == {"ip": "172.16.66.25", "port": 50251}
+    assert event["file"] == {"path": "\\??\\C:\\Windows\\Temp\\x.exe", "name": "x.exe"}
+    assert event["user"]["name"] == "alice"
+    connection = _record({"EventID": 5156}, {
+        "ProcessID": "4", "Application": "System", "Direction": "%%14592", "SourceAddress": "10.0.0.5",
+        "SourcePort": "445", "DestAddress": "10.0.0.9", "DestPort": "52000", "Protocol": "6"})
+    event = _parser().parse(_raw(connection))
+    # Inbound: the remote end (Dest* in the record's own terms is the peer) is the source.
+    assert event["network"] == {"direction": "ingress", "transport": "tcp"}
+    assert event["source"] == {"ip": "10.0.0.9", "port": 52000}
+    assert event["destination"] == {"ip": "10.0.0.5", "port": 445}
+
+
+def test_damaged_evtx_files_raise_parse_error(tmp_path: Path) -> None:
+    original = corpus_path("evtx", "AutomatedTestingTools", "WinDefender_Events_1117_1116_AtomicRedTeam.evtx")
+    data = original.read_bytes()
+    cases = {
+        "header-only.evtx": b"ElfFile\x00" + bytes(range(256)) * 8,
+        "chunk-overwritten.evtx": data[:4096] + bytes(60000) + data[64096:],
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(ParseError):
+            list(read_evtx(str(path)))
+    truncated = tmp_path / "truncated.evtx"
+    truncated.write_bytes(data[:70000])  # whole records before the cut still come out
+    assert len(list(read_evtx(str(truncated)))) > 0
+
+
+def test_winlogbeat_document_without_time_created_keeps_its_timestamp() -> None:
+    doc = {"@timestamp": "2021-04-15T19:03:52.909Z",
+           "winlog": {"channel": "Security", "event_id": 4634, "provider_name": "Microsoft-Windows-Security-Auditing"}}
+    event = _parser().parse(_raw(doc, offset=None))
+    assert event["@timestamp"] == "2021-04-15T19:03:52.909Z"
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_out_of_range_times_keep_receive_time(stamp: str) -> None:
+    record = _record({"TimeCreated": {"#attributes": {"SystemTime": stamp}}})
+    assert _parser().parse(_raw(record))["@timestamp"] == "2026-11-22T12:00:00.000Z"
+    doc = {"@timestamp": stamp, "winlog": {"event_id": 1, "time_created": stamp}}
+    assert _parser().parse(_raw(doc))["@timestamp"] == "2026-11-22T12:00:00.000Z"
