@@ -356,5 +356,3 @@ def ecs_network(event: Event) -> None:
     )
     if cid is not None:
         event.setdefault("network", {})["community_id"] = cid
-    if not event["related"]:
-        del event["related"]

@@ -162,8 +162,6 @@ class LeefParser(BaseParser):
                            destination.get("port"), event.get("network", {}).get("transport"))
         if cid is not None:
             event.setdefault("network", {})["community_id"] = cid
-        if not event["related"]:
-            del event["related"]
         return event
 
 

@@ -142,25 +142,25 @@ def parse_bsd_timestamp(text: str, tz: tzinfo, now: datetime) -> datetime | None
 
 
 def _timestamp(m: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
-    iso = m.group("iso")
+    # One group() call for all parts: this runs once per line on the hot path.
+    iso, mon, day, year, hh, mm, ss, frac = m.group("iso", "mon", "day", "year", "hh", "mm", "ss", "frac")
     if iso is not None:
         return parse_iso(iso, tz)
-    month = MONTHS.get(m.group("mon").lower())
+    month = MONTHS.get(mon.lower())
     if month is None:
         return None
-    day, hh, mm, ss = int(m.group("day")), int(m.group("hh")), int(m.group("mm")), int(m.group("ss"))
-    micro = _micros(m.group("frac"))
-    year = m.group("year")
+    d, h, mi, sec = int(day), int(hh), int(mm), int(ss)
+    micro = _micros(frac)
     if year is not None:
         try:
-            return datetime(int(year), month, day, hh, mm, ss, micro, tzinfo=tz)
+            return datetime(int(year), month, d, h, mi, sec, micro, tzinfo=tz)
         except ValueError:
             return None
-    if hh > 23 or mm > 59 or ss > 60:
+    if h > 23 or mi > 59 or sec > 60:
         return None
-    if ss == 60:  # a leap second: keep the instant's minute, like most collectors
-        ss = 59
-    return resolve_year_less(month, day, hh, mm, ss, micro, tz, now)
+    if sec == 60:  # a leap second: keep the instant's minute, like most collectors
+        sec = 59
+    return resolve_year_less(month, d, h, mi, sec, micro, tz, now)
 
 
 def split_rfc3164(text: str, tz: tzinfo, now: datetime, require_program: bool = False) -> SyslogHeader | None:

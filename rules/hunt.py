@@ -38,6 +38,7 @@ from sigma.pipelines.common import windows_logsource_mapping
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import FieldMappingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+from sigma.types import SigmaRegularExpression
 
 from rules.sigma import RuleSet
 from rules.sigma.compiler import Ctx, UnsupportedOnRoute, as_strings, compile_rule, field_access
@@ -320,6 +321,32 @@ def route_filter(route: Route, channels: dict[str, list[str]]) -> dict[str, Any]
     return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}}
 
 
+def unanchor_regexes(rule: SigmaRule) -> None:
+    """Make ``re`` values search anywhere, in place: Sigma's ``re`` is an unanchored search,
+    a Lucene regexp must match the whole term (and has no ``^``/``$``)."""
+
+    def fix(item: SigmaDetectionItem) -> None:
+        values: list[Any] = []
+        for value in item.value:
+            if isinstance(value, SigmaRegularExpression):
+                text = str(value.regexp)
+                head = text[1:] if text.startswith("^") else ".*" + text
+                tail = head[:-1] if head.endswith("$") and not head.endswith("\\$") else head + ".*"
+                value = SigmaRegularExpression(tail, value.flags)
+            values.append(value)
+        item.value = values
+
+    def walk(node: SigmaDetection | SigmaDetectionItem) -> None:
+        if isinstance(node, SigmaDetection):
+            for child in node.detection_items:
+                walk(child)
+        else:
+            fix(node)
+
+    for detection in rule.detection.detections.values():
+        walk(detection)
+
+
 def _keyword_fields(route: Route) -> list[str]:
     """Where a keyword (field-less) search looks, as the streaming matcher does: the Windows
     data and text System fields, or the ECS original text and message."""
@@ -350,7 +377,9 @@ class ElasticsearchHunter:
                     name: es_field(route, name) for name in detection_fields(rule) if name is not None}
                 pipeline = ProcessingPipeline(items=[ProcessingItem(FieldMappingTransformation(mapping))])
                 try:
-                    queries = LuceneBackend(pipeline).convert_rule(copy.deepcopy(rule))
+                    lucene_rule = copy.deepcopy(rule)
+                    unanchor_regexes(lucene_rule)
+                    queries = LuceneBackend(pipeline).convert_rule(lucene_rule)
                 except SigmaError as exc:
                     result.errors.append(RuleError(f"{rule.title}: no Lucene conversion: {exc}", path, line))
                     break

@@ -414,11 +414,6 @@ class CiscoAsaParser(BaseParser):
         )
         if cid is not None:
             network["community_id"] = cid
-        for kind in ("ip", "user", "hosts", "hash"):
-            if not event["related"].get(kind):
-                event["related"].pop(kind, None)
-        if not event["related"]:
-            del event["related"]
 
 
 class CiscoFtdParser(CiscoAsaParser):

@@ -22,6 +22,7 @@ from parsers.firewall._common import (
     finish_network,
     get,
     iso,
+    new_event,
     put,
     to_int,
 )
@@ -156,7 +157,7 @@ class CheckpointFirewallParser(BaseParser):
                 for k, v in _PAIR.findall(m.group(8)) if k not in _EXCLUDED}
         if not data:
             raise ParseError(self.id, "no key:value data in the structured part")
-        event = self.new_event(raw)
+        event = new_event(raw, self.id)
         stamp = _epoch_or_iso(data.get("time")) or _epoch_or_iso(m.group(3))
         if stamp is None:
             raise ParseError(self.id, f"bad timestamp {m.group(3)!r}")

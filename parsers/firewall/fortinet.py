@@ -20,6 +20,7 @@ from parsers.firewall._common import (
     get,
     iso,
     local_time,
+    new_event,
     parse_kv,
     put,
     strip_pri,
@@ -200,7 +201,7 @@ class FortinetFirewallParser(BaseParser):
         if "type" not in kv or "date" not in kv or "time" not in kv:
             raise ParseError(self.id, "not a FortiGate key=value log (type/date/time missing)")
         kv = {k: v for k, v in kv.items() if v not in ("N/A", "undefined")}
-        event = self.new_event(raw)
+        event = new_event(raw, self.id)
         self._timestamps(event, kv, body)
         put(event, "observer", {"vendor": "Fortinet", "product": "Fortigate", "type": "firewall"})
         kind = kv["type"]

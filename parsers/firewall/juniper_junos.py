@@ -15,11 +15,19 @@ import re
 from typing import Final
 
 from parsers.base import BaseParser
-from parsers.firewall._common import apply_map, finish_network, finish_related, put, to_int
+from parsers.firewall._common import (
+    apply_map,
+    finish_network,
+    finish_related,
+    iso,
+    new_event,
+    put,
+    to_int,
+)
 from parsers.firewall.juniper_srx import COMMON as SRX_FIELDS
 from parsers.syslog import split_syslog
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, format_timestamp
+from soc_core.event import Event, RawEvent
 
 _TAG: Final = re.compile(r"^\s*([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?:\[\d+\])?:?\s*(.*)$", re.S)
 _FLOW: Final = re.compile(
@@ -50,9 +58,9 @@ class JuniperJunosParser(BaseParser):
         header = split_syslog(raw.message, self.options.tz, self.options.clock.now())
         if header is None:
             raise ParseError(self.id, "no syslog header")
-        event = self.new_event(raw)
+        event = new_event(raw, self.id)
         if header.timestamp is not None:
-            event["@timestamp"] = format_timestamp(header.timestamp)
+            event["@timestamp"] = iso(header.timestamp)
         put(event, "observer", {"vendor": "Juniper", "product": "Junos", "type": "Routers"})
         put(event, "host.hostname", header.hostname)
         put(event, "host.name", header.hostname)

@@ -20,6 +20,7 @@ from parsers.firewall._common import (
     get,
     iso,
     local_time,
+    new_event,
     put,
     set_community_id,
     to_int,
@@ -198,7 +199,7 @@ class PanosParser(BaseParser):
             raise ParseError(self.id, "not a PAN-OS record (no receive time in column 2)")
         cols += [""] * (7 - len(cols))
         log_type, sub_type = cols[3], cols[4]
-        event = self.new_event(raw)
+        event = new_event(raw, self.id)
         tz = self._zone(cols[0])
         # The generated time, else the receive time; a record with neither readable keeps
         # the time it was received here (the record is still worth keeping).

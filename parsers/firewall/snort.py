@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Final
 
 from parsers.base import BaseParser
-from parsers.firewall._common import finish_network, finish_related, iso, put, to_int
+from parsers.firewall._common import finish_network, finish_related, iso, new_event, put, to_int
 from parsers.syslog import resolve_year_less
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent
@@ -97,7 +97,7 @@ class SnortLogParser(BaseParser):
         m = _HEADER.match(raw.message)
         if not m:
             raise ParseError(self.id, "no syslog timestamp")
-        event = self.new_event(raw)
+        event = new_event(raw, self.id)
         event["@timestamp"] = iso(self._stamp(m))
         put(event, "observer", {"vendor": "Snort", "product": "IDS", "type": "IDS"})
         rest = m.group("rest")

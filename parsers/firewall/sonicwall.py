@@ -18,6 +18,7 @@ from parsers.firewall._common import (
     finish_network,
     finish_related,
     iso,
+    new_event,
     parse_kv,
     put,
     to_int,
@@ -50,7 +51,7 @@ class SonicwallFirewallParser(BaseParser):
         kv = parse_kv(_SPACED.sub(r"\1=", text[start:]))
         if "sn" not in kv or "m" not in kv:
             raise ParseError(self.id, "not a SonicWall record (sn/m missing)")
-        event = self.new_event(raw)
+        event = new_event(raw, self.id)
         stamp = _time(kv.get("time", ""), self.options.tz)
         if stamp is None:
             raise ParseError(self.id, f"bad time {kv.get('time')!r}")

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from parsers.base import BaseParser
-from parsers.firewall._common import get, iso, put, set_community_id
+from parsers.firewall._common import get, iso, new_event, put, set_community_id
 from parsers.web.ecs import set_user_agent
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
@@ -49,7 +49,7 @@ class SuricataEveParser(BaseParser):
             raise ParseError(self.id, f"not JSON: {exc}") from None
         if not isinstance(eve, dict) or not isinstance(eve.get("event_type"), str):
             raise ParseError(self.id, "not an EVE record (no event_type)")
-        event = self.new_event(raw)
+        event = new_event(raw, self.id)
         stamp = _time(eve.get("timestamp"))
         if stamp is None:
             raise ParseError(self.id, f"bad timestamp {eve.get('timestamp')!r}")

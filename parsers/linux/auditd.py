@@ -343,5 +343,3 @@ class AuditdParser(BaseParser):
         event["auditd"] = {"log": log}
         user = event.get("user", {})
         add_related(event, "user", user.get("name"))
-        if not event["related"]:
-            del event["related"]

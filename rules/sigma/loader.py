@@ -113,6 +113,15 @@ def _line_of(error: Exception, text: str, doc_start: int) -> int:
     return doc_start
 
 
+def _message(error: Exception) -> str:
+    """pySigma's message without the `` in <file>`` it appends (the path is ours to add)."""
+    text = str(error)
+    source = getattr(error, "source", None)
+    if source is not None and text.endswith(f" in {source}"):
+        return text[: -len(f" in {source}")]
+    return text
+
+
 def _expand_placeholders(rule: SigmaRule, placeholders: Mapping[str, list[str]]) -> None:
     """Replace ``%name%`` stubs left by the ``expand`` modifier, in place."""
 
@@ -161,7 +170,7 @@ def load_rules(paths: Sequence[str], placeholders: Mapping[str, list[str]] | Non
         )
         broken = {id(r) for r in collection.rules if getattr(r, "errors", None)}
         for err in collection.errors:
-            ruleset.errors.append(RuleError(str(err), path=path, line=_line_of(err, text, starts[0])))
+            ruleset.errors.append(RuleError(_message(err), path=path, line=_line_of(err, text, starts[0])))
         for i, rule in enumerate(collection.rules):
             if id(rule) in broken:
                 continue
@@ -187,7 +196,7 @@ def load_rules(paths: Sequence[str], placeholders: Mapping[str, list[str]] | Non
             ruleset.errors.append(RuleError(exc.reason, path=path, line=_line_of(exc, text, doc_start)))
             continue
         except SigmaError as exc:
-            ruleset.errors.append(RuleError(str(exc), path=path, line=_line_of(exc, text, doc_start)))
+            ruleset.errors.append(RuleError(_message(exc), path=path, line=_line_of(exc, text, doc_start)))
             continue
         ruleset.rules.append(rule)
         ruleset.sources[id(rule)] = path

@@ -8,6 +8,7 @@ truncation / corruption of real lines of each format; each call must return an E
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 import orjson
 import pytest
@@ -21,6 +22,7 @@ from soc_core.contracts import Parser
 from soc_core.errors import ParseError
 from soc_core.event import RawEvent
 from tests.conftest import FROZEN_AT
+from tests.parsers.web.test_modsecurity import JSON_V3
 
 SAMPLES = [
     '192.168.33.1 - - [26/Dec/2016:16:22:13 +0000] "GET /hello?x=1 HTTP/1.1" 404 499 "-" "Mozilla/5.0 (X11)"',
@@ -134,7 +136,8 @@ def test_iis_header_driven_path(values: list[str]) -> None:
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=20,
 )
@@ -146,3 +149,17 @@ TX_KEYS = st.sampled_from(["client_ip", "time_stamp", "client_port", "host_ip", 
 @given(st.dictionaries(TX_KEYS, JSON_VALUES, max_size=8), st.dictionaries(TX_KEYS, JSON_VALUES, max_size=4))
 def test_random_audit_json(transaction: dict[str, object], top: dict[str, object]) -> None:
     _check(orjson.dumps({**top, "transaction": transaction}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(TX_KEYS, JSON_VALUES, st.sampled_from(["request", "response", "messages"]), TX_KEYS, JSON_VALUES)
+def test_audit_json_with_one_bad_part(key: str, value: Any, part: str, inner: str, inner_value: Any) -> None:
+    """A valid libmodsecurity record with one part replaced by arbitrary JSON."""
+    tx: dict[str, Any] = dict(JSON_V3["transaction"])
+    nested = tx[part]
+    if isinstance(nested, dict):
+        tx[part] = {**nested, inner: inner_value}
+    else:
+        tx[part] = [{**nested[0], inner: inner_value}]
+    tx[key] = value
+    _check(orjson.dumps({"transaction": tx}))

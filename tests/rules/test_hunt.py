@@ -1,0 +1,231 @@
+"""Retro-hunt equivalence: for the same stored events, ``soc hunt`` finds what the streaming
+matcher finds, on the embedded store (pySigma SQL) and on Elasticsearch (pySigma Lucene,
+against a real osmem-server)."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from ingest.files import read_file_events
+from ingest.pipeline import Pipeline
+from rules.hunt import hunt, rule_key, stored_events
+from rules.sigma import RuleSet, SigmaEngine, load_rules
+from soc_api.commands._common import make_parser
+from soc_api.commands.hunt import command as hunt_command
+from soc_core.contracts import ALL_TIME, Store, TimeRange
+from soc_core.event import Event, compute_event_id, parse_timestamp
+from soc_store.sqlite import SqliteStore
+from tests.conftest import FROZEN_AT, corpus_path
+
+HAS_OSMEM = importlib.util.find_spec("tests.soc_store.osmem") is not None
+if HAS_OSMEM:
+    from tests.soc_store.osmem import osmem_server  # noqa: F401 - a session fixture, used by name
+
+
+def streaming_hits(ruleset: RuleSet, events: list[Event]) -> set[tuple[str, str]]:
+    engine = SigmaEngine(ruleset)
+    return {(rule_key(r), e["event"]["id"]) for e in events for r in engine.match(e)}
+
+
+def hunt_hits(store: Store, ruleset: RuleSet, time_range: TimeRange = ALL_TIME) -> tuple[set[tuple[str, str]], Any]:
+    result = hunt(store, ruleset, time_range)
+    return {(h.rule_id, h.event_id) for h in result.hits}, result
+
+
+@pytest.fixture(scope="module")
+def evtx_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
+    """Every EVTX file of the corpus, parsed by the winlog parser, in an embedded store."""
+    folder = corpus_path("evtx")
+    store = SqliteStore(tmp_path_factory.mktemp("hunt") / "evtx.db")
+    parser = make_parser("winlog")
+    raws = (raw for path in sorted(folder.rglob("*.evtx")) for raw in read_file_events(str(path), parser, FROZEN_AT))
+    Pipeline(parser, store).run(raws)
+    yield store
+    store.close()
+
+
+def test_sql_hunt_equals_streaming_on_sigmahq_windows_rules_and_the_evtx_corpus(evtx_store: SqliteStore) -> None:
+    ruleset = load_rules([str(corpus_path("sigma", "sigmahq", "rules", "windows"))])
+    assert ruleset.errors == []
+    events = list(stored_events(evtx_store, ALL_TIME))
+    expected = streaming_hits(ruleset, events)
+    found, result = hunt_hits(evtx_store, ruleset)
+    assert result.backend == "sqlite"
+    assert result.events == len(events) > 5000
+    # Rules pySigma cannot turn into SQL (keyword searches) are named, with their file.
+    unconvertible = {e.reason.split(": no SQL conversion")[0] for e in result.errors}
+    assert all(e.path and e.path.endswith(".yml") for e in result.errors)
+    assert len(unconvertible) < 30
+    skipped = {rule_key(r) for r in ruleset.rules if r.title in unconvertible}
+    comparable = {hit for hit in expected if hit[0] not in skipped}
+    assert len(comparable) > 500
+    assert found == comparable
+
+
+def test_sql_hunt_honours_the_time_range(evtx_store: SqliteStore) -> None:
+    ruleset = load_rules([str(corpus_path("sigma", "sigmahq", "rules", "windows", "builtin", "security"))])
+    events = list(stored_events(evtx_store, ALL_TIME))
+    stamps = sorted(parse_timestamp(e["@timestamp"]) for e in events)
+    start, end = stamps[len(stamps) // 3], stamps[2 * len(stamps) // 3]
+    inside = [e for e in events if start <= parse_timestamp(e["@timestamp"]) < end]
+    found, result = hunt_hits(evtx_store, ruleset, TimeRange(start, end))
+    assert result.events == len(inside)
+    assert found == streaming_hits(ruleset, inside)
+    assert found  # the middle third of the corpus has security hits
+
+
+OWN_RULES = r"""
+title: Whoami Execution
+id: 0a7f3c2e-1111-4a1b-9c2d-000000000001
+logsource: {category: process_creation, product: windows}
+detection:
+    selection:
+        Image|endswith:
+            - '\whoami.exe'
+            - '\hostname.exe'
+        CommandLine|contains|all: ['/all', '/fo']
+    condition: selection
+level: medium
+---
+title: Encoded PowerShell
+id: 0a7f3c2e-1111-4a1b-9c2d-000000000002
+logsource: {category: process_creation, product: windows}
+detection:
+    selection:
+        CommandLine|re: '-enc(odedcommand)? [A-Za-z0-9+/=]{16}'
+    filter:
+        ParentImage|startswith: 'C:\Program Files\'
+    condition: selection and not filter
+level: high
+---
+title: Failed Logon Of Admin Account
+id: 0a7f3c2e-1111-4a1b-9c2d-000000000003
+logsource: {product: windows, service: security}
+detection:
+    selection:
+        EventID: 4625
+        TargetUserName|startswith: 'adm'
+    condition: selection
+level: low
+---
+title: SSH Failure
+id: 0a7f3c2e-1111-4a1b-9c2d-000000000004
+logsource: {product: linux, service: auth}
+detection:
+    selection:
+        process.name: sshd
+        event.outcome: failure
+    condition: selection
+level: low
+---
+title: Path Traversal In URI
+id: 0a7f3c2e-1111-4a1b-9c2d-000000000005
+logsource: {category: webserver}
+detection:
+    selection:
+        c-uri|contains: '../'
+    condition: selection
+level: medium
+"""
+
+
+def _event(n: int, **fields: Any) -> Event:
+    event: Event = {"@timestamp": (FROZEN_AT + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "event": {"id": compute_event_id("hunt-test", n, b""), "kind": "event"}}
+    event.update(fields)
+    return event
+
+
+def _sysmon(n: int, **data: str) -> Event:
+    return _event(n, winlog={"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1", "event_data": data})
+
+
+def _security(n: int, event_id: str, **data: str) -> Event:
+    return _event(n, winlog={"channel": "Security", "event_id": event_id, "event_data": data})
+
+
+def own_events() -> list[Event]:
+    return [
+        _sysmon(1, Image="C:\\Windows\\System32\\whoami.exe", CommandLine="whoami /all /fo list"),
+        _sysmon(2, Image="C:\\Windows\\System32\\whoami.exe", CommandLine="whoami /all"),
+        _sysmon(3, Image="C:\\Windows\\System32\\HOSTNAME.EXE", CommandLine="hostname /all /fo x"),
+        _security(4, "4688", NewProcessName="C:\\Windows\\System32\\whoami.exe", CommandLine="whoami /all /fo csv"),
+        _sysmon(5, Image="C:\\p\\powershell.exe", CommandLine="powershell -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBi",
+                ParentImage="C:\\Windows\\explorer.exe"),
+        _sysmon(6, Image="C:\\p\\powershell.exe", CommandLine="powershell -encodedcommand SQBFAFgAIAAoAE4AZQB3AC0A",
+                ParentImage="C:\\Program Files\\Agent\\agent.exe"),
+        _sysmon(7, Image="C:\\p\\powershell.exe", CommandLine="powershell -enc short"),
+        _security(8, "4625", TargetUserName="admin"),
+        _security(9, "4625", TargetUserName="bob"),
+        _security(10, "4624", TargetUserName="administrator"),
+        _event(11, event={"id": compute_event_id("hunt-test", 11, b""), "kind": "event", "dataset": "system.auth",
+                          "outcome": "failure"}, process={"name": "sshd"}),
+        _event(12, event={"id": compute_event_id("hunt-test", 12, b""), "kind": "event", "dataset": "system.auth",
+                          "outcome": "success"}, process={"name": "sshd"}),
+        _event(13, event={"id": compute_event_id("hunt-test", 13, b""), "kind": "event", "dataset": "nginx.access"},
+               url={"original": "/cgi-bin/../../etc/passwd"}),
+        _event(14, event={"id": compute_event_id("hunt-test", 14, b""), "kind": "event", "dataset": "nginx.access"},
+               url={"original": "/index.html"}),
+    ]
+
+
+@pytest.fixture
+def own_rules(tmp_path: Path) -> RuleSet:
+    path = tmp_path / "own.yml"
+    path.write_text(OWN_RULES)
+    ruleset = load_rules([str(path)])
+    assert ruleset.errors == []
+    return ruleset
+
+
+def test_both_hunts_equal_streaming_on_our_rules(tmp_path: Path, own_rules: RuleSet, request: pytest.FixtureRequest,
+                                                 ) -> None:
+    events = own_events()
+    expected = streaming_hits(own_rules, events)
+    assert len(expected) == 8  # 3 whoami, 1 encoded, 1 admin logon, 1 ssh, 1 traversal... and 4688 whoami
+    sqlite_store = SqliteStore(tmp_path / "own.db")
+    sqlite_store.write(events)
+    found, result = hunt_hits(sqlite_store, own_rules)
+    assert result.errors == []
+    assert found == expected
+    if not HAS_OSMEM:
+        pytest.skip("the osmem-server harness (tests/soc_store/osmem.py) is not present")
+    from soc_store.elasticsearch import ElasticsearchStore
+
+    es_store = ElasticsearchStore(request.getfixturevalue("osmem_server"), index_prefix="hunt-own")
+    try:
+        assert es_store.write(events).written == len(events)
+        found, result = hunt_hits(es_store, own_rules)
+        assert result.backend == "elasticsearch"
+        assert result.errors == []
+        assert found == expected
+    finally:
+        es_store.close()
+
+
+def test_cli_hunt_prints_alerts_and_stores_them_once(tmp_path: Path, own_rules: RuleSet) -> None:
+    db = tmp_path / "cli.db"
+    store = SqliteStore(db)
+    store.write(own_events())
+    store.close()
+    rules = tmp_path / "own.yml"
+    args = ["--store", f"sqlite:///{db}", "--rules", str(rules), "--from", "2026-11-22T12:02:00Z",
+            "--to", "2026-11-22T12:09:00Z", "--write"]
+    result = CliRunner().invoke(hunt_command, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    alerts = [orjson.loads(line) for line in result.stdout.splitlines()]
+    # Minutes 2..8: hostname (3), 4688 whoami (4), encoded (5), admin logon (8).
+    assert sorted(a["rule"]["name"] for a in alerts) == [
+        "Encoded PowerShell", "Failed Logon Of Admin Account", "Whoami Execution", "Whoami Execution"]
+    assert all(a["event"]["kind"] == "alert" and len(a["alert"]["event_ids"]) == 1 for a in alerts)
+    assert "sqlite: 5 rules over 7 events: 4 hits, 0 rules not run, stored 4 new alerts" in result.stderr
+    again = CliRunner().invoke(hunt_command, args, catch_exceptions=False)
+    assert "stored 0 new alerts (4 already present)" in again.stderr
