@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from parsers.base import BaseParser, MultilineFramer, ParserOptions
+from parsers.community_id import is_ip
 from parsers.grok import GrokPattern, default_library, set_fields
 from parsers.syslog import SyslogHeader, apply_header, split_syslog
 from soc_core.errors import ParseError
@@ -46,6 +47,28 @@ class SystemSyslogParser(SyslogHeaderParser):
         return event
 
 
+def _sshd_route(message: str) -> str | None:
+    """Pick the one sshd pattern that can match, from the message's wording."""
+    if message.startswith(("Disconnected from", "Connection closed by", "Connection reset by",
+                           "Received disconnect from")):
+        return "SSHD_CLIENT_CLOSED"
+    if message.startswith("Unable to negotiate"):
+        return "SSHD_NEGOTIATE"
+    if message.startswith("User ") and " not allowed " in message:
+        return "SSHD_NOT_ALLOWED"
+    if "Timeout before authentication" in message:
+        return "SSHD_TIMEOUT"
+    if "onnection from " in message:
+        return "SSHD_CONNECTION_FROM"
+    if " handshake from " in message:
+        return "SSHD_HANDSHAKE"
+    if message.startswith("refused connect from"):
+        return "SSHD_REFUSED"
+    if message.startswith("pam_unix(sshd:auth): authentication failure"):
+        return "SSHD_PAM_FAILURE"
+    return None
+
+
 _SSH_OUTCOMES = {"Accepted": "success", "Invalid": "failure", "Failed": "failure"}
 _IAM_TYPES = {
     "useradd": ("user", "creation"), "userdel": ("user", "deletion"), "usermod": ("user", "change"),
@@ -76,6 +99,12 @@ class SystemAuthParser(SyslogHeaderParser):
         self._pam_for_by = lib.compile("%{PAM_FOR_BY}")
         self._pam_for = lib.compile("%{PAM_FOR}")
         self._pam_by = lib.compile("%{PAM_BY}")
+        self._sshd_more = lib.router(_sshd_route, {
+            name: f"%{{{name}}}" for name in (
+                "SSHD_CLIENT_CLOSED", "SSHD_NEGOTIATE", "SSHD_NOT_ALLOWED", "SSHD_TIMEOUT", "SSHD_CONNECTION_FROM",
+                "SSHD_HANDSHAKE", "SSHD_REFUSED", "SSHD_PAM_FAILURE",
+            )
+        })
 
     def _specific(self, message: str) -> dict[str, Any] | None:
         """Route by a cheap test to the one pattern that can match."""
@@ -121,7 +150,9 @@ class SystemAuthParser(SyslogHeaderParser):
                 specific["source.address"] = specific["source.ip"]
             set_fields(event, specific)
         else:
-            pam = self._pam_users(message)
+            if header.program == "sshd":
+                self._sshd_client(event, message)
+            pam = self._pam_users(message) if "user" not in event else None
             if pam:
                 user = event.setdefault("user", {})
                 if "_by" in pam:
@@ -141,6 +172,19 @@ class SystemAuthParser(SyslogHeaderParser):
         add_related(event, "user", user.get("name"), user.get("effective", {}).get("name"))
         add_related(event, "ip", event.get("source", {}).get("ip"))
         return event
+
+    def _sshd_client(self, event: Event, message: str) -> None:
+        """Client address and user from the sshd messages Filebeat leaves as text."""
+        found = self._sshd_more.match(message)
+        if found is None:
+            return
+        fields = found[1]
+        address = fields.pop("source.address", None)
+        if isinstance(address, str) and is_ip(address):
+            fields["source.ip"] = address
+        if "source.ip" in fields:
+            fields["source.address"] = fields["source.ip"]
+        set_fields(event, fields)
 
     @staticmethod
     def _categorise(event: Event, program: str | None) -> None:
