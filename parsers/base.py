@@ -14,6 +14,7 @@ from datetime import UTC, tzinfo
 from typing import BinaryIO
 
 from soc_core.clock import Clock, SystemClock
+from soc_core.contracts import Framer
 from soc_core.event import Event, RawEvent, new_event
 
 MAX_EVENT_BYTES = 1 << 20  # a longer "line" is still one event, cut here and marked
@@ -77,7 +78,7 @@ class BaseParser(ABC):
     """Convenience base: holds options, frames by line, accepts everything."""
 
     id = "base"
-    framer: LineFramer | MultilineFramer = LINE_FRAMER
+    framer: Framer = LINE_FRAMER
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         self.options = options or ParserOptions()

@@ -75,14 +75,15 @@ def build_alert(
     """An alert for ``rule`` over ``event`` (for correlations: the last event, with
     ``event_ids`` listing every contributing event)."""
     alert: Event = copy.deepcopy(dict(event))
-    source_event = alert.get("event") if isinstance(alert.get("event"), dict) else {}
+    raw_event = alert.get("event")
+    source_event: dict[str, Any] = raw_event if isinstance(raw_event, dict) else {}
     source_id = str(source_event.get("id", ""))
     ids = list(event_ids) if event_ids is not None else ([source_id] if source_id else [])
     rid = rule_id(rule)
     ev: dict[str, Any] = dict(source_event)
     ev["kind"] = KIND_ALERT
     ev["id"] = alert_id(rid, ids)
-    level = str(rule.level).lower() if rule.level is not None else None
+    level = str(rule.level).lower() if rule.level is not None else ""
     if level in SEVERITY:
         ev["severity"] = SEVERITY[level]
     if created is not None:

@@ -17,11 +17,11 @@ from parsers.base import BaseParser, ParserOptions
 from parsers.cisco.ftd_security import apply_security_event
 from parsers.community_id import community_id
 from parsers.community_id import is_ip as _is_ip
-from parsers.grok import GrokPattern, default_library
+from parsers.grok import GrokPattern, default_library, set_fields
 from parsers.syslog import MONTHS, iso_utc, parse_iso, resolve_year_less
 from parsers.urls import apply_url
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, add_related, set_field
+from soc_core.event import Event, RawEvent, add_related
 
 _HEADER: Final = re.compile(
     r"(?:<(?P<pri>\d{1,3})>\s*)?"
@@ -202,11 +202,15 @@ class CiscoAsaParser(BaseParser):
 
     def _fields(self, event: Event, cisco: dict[str, Any], fields: dict[str, Any], message_id: str) -> None:
         ecs = event["event"]
+        ecs_fields: dict[str, Any] = {}
         for key, value in fields.items():
+            if key[0] == "_":
+                continue
             if key.startswith("cisco."):
                 cisco[key[6:]] = value
-            elif not key.startswith("_"):
-                set_field(event, key, value)
+            else:
+                ecs_fields[key] = value
+        set_fields(event, ecs_fields)
         if "list_id" in cisco:
             cisco["rule_name"] = cisco.pop("list_id")
         for side, key in (("source", "_mapped_src"), ("destination", "_mapped_dst")):

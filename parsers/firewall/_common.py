@@ -123,19 +123,25 @@ def _parts(path: str) -> tuple[str, ...]:
     return tuple(path.split("."))
 
 
+@lru_cache(maxsize=2048)
+def _split(path: str) -> tuple[tuple[str, ...], str]:
+    # (parents, leaf): the walk to the parent then one store, without slicing per call.
+    *parents, leaf = path.split(".")
+    return tuple(parents), leaf
+
+
 def put(event: Event, path: str, value: Any) -> None:
     """Set a dotted path unless the value is empty (vendors write ``""`` for absent)."""
     if value is None or value == "":
         return
-    parts = _parts(path)
+    parents, leaf = _split(path)
     cur = event
-    for part in parts[:-1]:
+    for part in parents:
         nxt = cur.get(part)
         if not isinstance(nxt, dict):
-            nxt = {}
-            cur[part] = nxt
+            nxt = cur[part] = {}
         cur = nxt
-    cur[parts[-1]] = value
+    cur[leaf] = value
 
 
 def get(event: Event, path: str) -> Any:
@@ -162,29 +168,58 @@ def append(event: Event, path: str, *values: str) -> None:
             current.append(v)
 
 
-def apply_map(event: Event, fields: dict[str, str], table: dict[str, tuple[str, str]]) -> None:
+Table = dict[str, tuple[str, str]]
+_STR, _INT, _FLOAT, _LOWER = 0, 1, 2, 3
+_KINDS: Final = {"str": _STR, "int": _INT, "float": _FLOAT, "lower": _LOWER}
+Row = tuple[str, tuple[str, ...], str, int]
+# table id -> (the table, its rows, vendor key -> row index); holding the table keeps
+# its id from being reused by another dict.
+_COMPILED: dict[int, tuple[Table, list[Row], dict[str, int]]] = {}
+
+
+def _compiled(table: Table) -> tuple[list[Row], dict[str, int]]:
+    """``table`` as (vendor key, parent path, leaf, kind code) rows plus each key's row
+    number, built once per table."""
+    hit = _COMPILED.get(id(table))
+    if hit is not None and hit[0] is table:
+        return hit[1], hit[2]
+    rows = [(key, *_split(path), _KINDS.get(kind, _STR)) for key, (path, kind) in table.items()]
+    index = {row[0]: i for i, row in enumerate(rows)}
+    if len(_COMPILED) < 256:  # module tables only in practice; never grow without bound
+        _COMPILED[id(table)] = (table, rows, index)
+    return rows, index
+
+
+def apply_map(event: Event, fields: dict[str, str], table: Table) -> None:
     """Copy vendor fields to ECS paths: ``table[vendor_key] = (ecs_path, kind)`` with
     kind ``str``, ``int``, ``float`` or ``lower``; earlier keys win over later ones for the
     same path (the ingest ``if: ctx.x == null`` fallbacks)."""
-    for key, (path, kind) in table.items():
+    if not table:
+        return
+    rows, index = _compiled(table)
+    if len(rows) > len(fields):
+        # A large table and a short record: visit only the rows whose key is present,
+        # still in table order (the order decides which key wins a shared path).
+        rows = [rows[i] for i in sorted([index[k] for k in fields.keys() & index.keys()])]
+    for key, parents, leaf, kind in rows:
         raw = fields.get(key)
         if not raw:
             continue
         value: Any = raw
-        if kind == "int":
-            value = to_int(raw)
-            if value is None:
-                continue
-        elif kind == "float":
-            value = to_float(raw)
-            if value is None:
-                continue
-        elif kind == "lower":
-            value = raw.lower()
+        if kind:
+            if kind == _INT:
+                value = to_int(raw)
+                if value is None:
+                    continue
+            elif kind == _FLOAT:
+                value = to_float(raw)
+                if value is None:
+                    continue
+            else:
+                value = raw.lower()
         # One walk both checks "already set" and creates the parents (hot path).
-        parts = _parts(path)
         cur = event
-        for part in parts[:-1]:
+        for part in parents:
             nxt = cur.get(part)
             if nxt is None:
                 nxt = cur[part] = {}
@@ -192,7 +227,8 @@ def apply_map(event: Event, fields: dict[str, str], table: dict[str, tuple[str, 
                 break
             cur = nxt
         else:
-            cur.setdefault(parts[-1], value)
+            if leaf not in cur:
+                cur[leaf] = value
 
 
 def finish_network(event: Event, community: bool = True, nat_related: bool = False) -> None:
@@ -254,15 +290,29 @@ def set_community_id(event: Event) -> None:
         put(event, "network.community_id", cid)
 
 
+def _at(obj: Any, *keys: str) -> Any:
+    """:func:`get` with the path already split (no cache lookup on the hot path)."""
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+        if obj is None:
+            return None
+    return obj
+
+
 def finish_related(event: Event) -> None:
     """``related.user``/``related.hosts`` from the usual places, empty buckets removed."""
-    for path in ("source.user.name", "destination.user.name", "user.name"):
-        add_related(event, "user", get(event, path))
-    for path in ("source.address", "destination.address", "source.domain",
-                 "destination.domain", "host.hostname", "dns.question.name"):
-        value = get(event, path)
-        if value and not _looks_ip(value):
-            add_related(event, "hosts", value)
+    source, destination = event.get("source"), event.get("destination")
+    add_related(event, "user", _at(source, "user", "name"), _at(destination, "user", "name"),
+                _at(event, "user", "name"))
+    hosts = [value for value in (
+        _at(source, "address"), _at(destination, "address"), _at(source, "domain"),
+        _at(destination, "domain"), _at(event, "host", "hostname"),
+        _at(event, "dns", "question", "name"),
+    ) if value and not _looks_ip(value)]
+    if hosts:
+        add_related(event, "hosts", *hosts)
     related = event.get("related")
     if isinstance(related, dict):
         for k in [k for k, v in related.items() if not v]:

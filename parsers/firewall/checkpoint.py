@@ -31,7 +31,9 @@ from soc_core.event import Event, RawEvent
 
 _HEADER: Final = re.compile(
     r"^<(\d{1,3})>(\d{1,2}) +(\S+) +(\S+) +(\S+) +(\S+) +(\S+) +\[(.*)\]\s*$", re.S)
-_PAIR: Final = re.compile(r'([\w\-.]+):+"((?:[^"\\]|\\.)*)"')
+# The value: plain runs and backslash escapes, "unrolled" (plain* (escape plain*)*): the
+# same text as (plain|escape)* at about twice the speed.
+_PAIR: Final = re.compile(r'([\w\-.]+):+"([^"\\]*(?:\\.[^"\\]*)*)"')
 _EXCLUDED: Final = frozenset({"flags", "layer_uuid", "originsicname", "__policy_id_tag",
                               "version", "rounded_bytes", "db_tag", "update_service"})
 
@@ -153,7 +155,8 @@ class CheckpointFirewallParser(BaseParser):
         m = _HEADER.match(raw.message.strip())
         if not m:
             raise ParseError(self.id, "not an RFC 5424 Check Point record")
-        data = {k: v.replace('\\"', '"').replace("\\]", "]")
+        # Most values hold no backslash: skip both replaces for them.
+        data = {k: v.replace('\\"', '"').replace("\\]", "]") if "\\" in v else v
                 for k, v in _PAIR.findall(m.group(8)) if k not in _EXCLUDED}
         if not data:
             raise ParseError(self.id, "no key:value data in the structured part")

@@ -7,7 +7,7 @@ Pure function, no state: other parser groups may import it.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import socket
 import struct
@@ -24,6 +24,10 @@ SCTP: Final = 132
 _ICMP4_PAIRS: Final = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17}
 _ICMP6_PAIRS: Final = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135,
                        130: 131, 131: 130, 139: 140, 140: 139, 144: 145, 145: 144}
+# Precompiled packers: struct.pack re-parses its format string on every call.
+_HEAD: Final = struct.Struct("!H")
+_PROTO: Final = struct.Struct("!BB")
+_PORTS: Final = struct.Struct("!BBHH")
 _PORTED: Final = frozenset((TCP, UDP, SCTP, ICMP, ICMP6))
 TRANSPORT_NUMBERS: Final = {"icmp": ICMP, "tcp": TCP, "udp": UDP, "ipv6-icmp": ICMP6,
                             "icmpv6": ICMP6, "sctp": SCTP}
@@ -72,7 +76,9 @@ def community_id(
             return None
     if not one_way and (sb, sport or 0) > (db, dport or 0):
         sb, db, sport, dport = db, sb, dport, sport
-    data = struct.pack("!H", seed) + sb + db + struct.pack("!BB", proto, 0)
     if proto in _PORTED:
-        data += struct.pack("!HH", sport, dport)
-    return "1:" + base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode()
+        data = _HEAD.pack(seed) + sb + db + _PORTS.pack(proto, 0, sport, dport)
+    else:
+        data = _HEAD.pack(seed) + sb + db + _PROTO.pack(proto, 0)
+    digest = hashlib.sha1(data, usedforsecurity=False).digest()
+    return "1:" + binascii.b2a_base64(digest, newline=False).decode("ascii")

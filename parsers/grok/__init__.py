@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from parsers.grok.library import CASTS, Definition, GrokError, GrokLibrary, GrokPattern, GrokRouter
-from soc_core.event import Event, set_field
+from soc_core.event import Event
 
 __all__ = [
     "CASTS",
@@ -48,7 +48,23 @@ def default_library() -> GrokLibrary:
     return library
 
 
+@lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def set_fields(event: Event, fields: dict[str, Any]) -> None:
-    """Copy ``{dotted.path: value}`` match results into a nested event."""
+    """Copy ``{dotted.path: value}`` match results into a nested event.
+
+    Same result as :func:`soc_core.event.set_field` per key; the split paths are cached
+    because the same few dozen paths come back on every line.
+    """
     for path, value in fields.items():
-        set_field(event, path, value)
+        parts = _parts(path)
+        cur = event
+        for part in parts[:-1]:
+            nxt = cur.get(part)
+            if not isinstance(nxt, dict):
+                nxt = cur[part] = {}
+            cur = nxt
+        cur[parts[-1]] = value

@@ -25,7 +25,7 @@ _RECORD: Final = re.compile(
 _SUB_MSG: Final = re.compile(r"(?P<head>.*?)\s*msg=(?P<q>['\"])(?P<sub>.*?)(?P=q)\s*(?P<tail>.*)", re.S)
 # A pair: quoted values end at their quote; bare values run to the next " key=" (so
 # "op=adding group to /etc/group id=1004" keeps its spaces, as auditd writes it).
-_PAIR: Final = re.compile(r"([\w\-\[\]]+)=(\"[^\"]*\"|'[^']*'|.*?)(?=\s+[\w\-\[\]]+=|\s*$)", re.S)
+_PAIR: Final = re.compile(r"(?:(?<=\s)|^)([\w\-\[\]]+)=(\"[^\"]*\"|'[^']*'|.*?)(?=\s+[\w\-\[\]]+=|\s*$)", re.S)
 _OLD_NEW: Final = re.compile(r"\b(old|new) (auid|ses)=")
 _ARG: Final = re.compile(r"a(\d+)(?:\[(\d+)\])?")
 

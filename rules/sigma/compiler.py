@@ -61,19 +61,24 @@ Atom = tuple[str, str]  # (field key, lower-cased literal that must occur in tha
 
 def as_strings(value: Any) -> tuple[str, ...]:
     """Every matchable text of a field value: scalars as text, list items flattened."""
+    if type(value) is str:
+        return (value,)
     if value is None:
         return ()
-    if isinstance(value, str):
-        return (value,)
+    if isinstance(value, list):
+        out: list[str] = []
+        for item in value:  # iterative for the common flat list: this is on the hot path
+            if type(item) is str:
+                out.append(item)
+            elif item is not None:
+                out.extend(as_strings(item))
+        return tuple(out)
     if isinstance(value, bool):
         return ("true" if value else "false",)
     if isinstance(value, (int, float)):
         return (str(value),)
-    if isinstance(value, list):
-        out: list[str] = []
-        for item in value:
-            out.extend(as_strings(item))
-        return tuple(out)
+    if isinstance(value, str):
+        return (value,)
     return ()
 
 

@@ -11,12 +11,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sigma.pipelines.windows.windows import generic_logsource_to_windows_audit_event_mapping
-
 from rules.alerts import rule_id
 from rules.sigma import sqlite_oracle
 from rules.sigma.engine import SigmaEngine
 from rules.sigma.loader import load_rules
+from rules.sigma.logsource import AUDIT_MAPPING
 from soc_core.event import Event
 
 Hit = tuple[str, str, str]  # (log.file.path, winlog.record_id, rule id)
@@ -90,14 +89,14 @@ def run_differential(events: Sequence[Event], rule_paths: Sequence[str]) -> Diff
     by_hit = {(_hit(e, "")[0], _hit(e, "")[1]): e for e in events}
     for side, hits in (("engine", engine_hits - sqlite_hits), ("sqlite", sqlite_hits - engine_hits)):
         for hit in sorted(hits):
-            rule = by_id.get(hit[2])
+            found = by_id.get(hit[2])
             event = by_hit.get((hit[0], hit[1]), {})
             reason = UNEXPLAINED
             if side == "engine" and hit[2] in result.unconverted:
                 reason = f"{UNCONVERTIBLE} ({result.unconverted[hit[2]][:120]})"
-            elif (side == "engine" and rule is not None
-                  and rule.logsource.category in generic_logsource_to_windows_audit_event_mapping
+            elif (side == "engine" and found is not None
+                  and found.logsource.category in AUDIT_MAPPING
                   and str(event.get("winlog", {}).get("channel", "")).lower() == "security"):
                 reason = AUDIT_ROUTE
-            result.differences.append(Difference(side, hit, rule.title if rule else "", reason))
+            result.differences.append(Difference(side, hit, found.title if found else "", reason))
     return result

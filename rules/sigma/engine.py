@@ -21,9 +21,11 @@ from rules.sigma.compiler import (
     Ctx,
     FieldAccess,
     UnsupportedOnRoute,
+    as_strings,
     compile_rule,
     condition_trees,
 )
+from rules.sigma.fieldmap import KEYWORD_FIELD
 from rules.sigma.loader import RuleSet
 from rules.sigma.logsource import Route, event_route_key, routes_for
 from soc_core.errors import RuleError
@@ -145,7 +147,13 @@ class SigmaEngine:
                         for _, ids in automaton.iter(text):
                             add(ids)
         for access, automaton in plan.indexes:
-            for text in ctx.lowered(access):
+            if access.key.endswith(KEYWORD_FIELD):
+                # The keyword haystack is every value: one pass over them joined (no
+                # needle holds NUL, so none spans two values).
+                texts: tuple[str, ...] = ("\x00".join(as_strings(access.get(ctx))).lower(),)
+            else:
+                texts = ctx.lowered(access)
+            for text in texts:
                 for _, ids in automaton.iter(text):
                     add(ids)
         candidates = set(plan.always)

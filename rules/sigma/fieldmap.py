@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-
 # Sigma names of the Windows ``System`` element -> the Winlogbeat path holding them.
 WINDOWS_SYSTEM_FIELDS: Final[Mapping[str, str]] = {
     "EventID": "winlog.event_id",
@@ -148,6 +147,7 @@ _SYSTEM_KEYS: Final = tuple(
     (name, path.split(".", 1)[1]) for name, path in WINDOWS_SYSTEM_FIELDS.items()
     if path.startswith("winlog.") and path.count(".") == 1
 )
+_SYSTEM_KEYS_LOWER: Final = tuple((name.lower(), key) for name, key in _SYSTEM_KEYS)
 
 
 def sigma_columns(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,8 +179,32 @@ def sigma_columns(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def windows_view(event: Mapping[str, Any]) -> dict[str, Any]:
-    """:func:`sigma_columns` keyed by lower-cased name (Sigma names are case-insensitive)."""
-    return {k.lower(): v for k, v in sigma_columns(event).items()}
+    """:func:`sigma_columns` keyed by lower-cased name (Sigma names are case-insensitive).
+
+    Built in one pass (this runs once per Windows event on the hot path); it must stay
+    equal to lower-casing :func:`sigma_columns`, which a test checks on the corpus.
+    """
+    winlog = event.get("winlog")
+    if not isinstance(winlog, dict):
+        return {}
+    out: dict[str, Any] = {}
+    aliased = False
+    for part in ("user_data", "event_data"):
+        data = winlog.get(part)
+        if isinstance(data, dict):
+            for k, v in data.items():
+                if not isinstance(v, dict):
+                    low = k.lower()
+                    out[low] = v
+                    aliased = aliased or " " in low or "_" in low
+    if aliased:
+        for key in [k for k in out if " " in k or "_" in k]:
+            out.setdefault(key.replace(" ", "").replace("_", ""), out[key])
+    for name, key in _SYSTEM_KEYS_LOWER:
+        value = winlog.get(key)
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def ecs_path(family: str | None, sigma_field: str) -> str:

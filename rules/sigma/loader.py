@@ -160,7 +160,7 @@ def load_rules(paths: Sequence[str], placeholders: Mapping[str, list[str]] | Non
             continue
         starts = _doc_lines(text)
         try:
-            docs = list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - a safe loader
+            docs = list(yaml.load_all(text, Loader=_Loader))
         except yaml.YAMLError as exc:
             ruleset.errors.append(RuleError(f"invalid YAML: {exc}", path=path, line=_line_of(exc, text, 1)))
             continue
@@ -187,7 +187,9 @@ def load_rules(paths: Sequence[str], placeholders: Mapping[str, list[str]] | Non
     for rule, path, text, doc_start in pending:
         try:
             for flt in ruleset.filters:
-                rule = flt.apply_on_rule(rule)  # type: ignore[assignment]
+                filtered = flt.apply_on_rule(rule)
+                if isinstance(filtered, SigmaRule):  # always, for a SigmaRule in
+                    rule = filtered
             if placeholders is not None or _has_placeholders(rule):
                 _expand_placeholders(rule, placeholders or {})
             for cond in rule.detection.parsed_condition:

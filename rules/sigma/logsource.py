@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sigma.pipelines.common import windows_logsource_mapping
 from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping
 from sigma.pipelines.windows.windows import (
-    generic_logsource_to_windows_audit_event_mapping,
+    generic_logsource_to_windows_audit_event_mapping as _audit_mapping,
+)
+from sigma.pipelines.windows.windows import (
     windows_generic_category_channel_mapping,
 )
 from sigma.rule import SigmaLogSource
@@ -34,7 +36,9 @@ try:  # fields pySigma's audit pipeline refuses for 4657 (no counterpart in that
 except ImportError:
     _REG_UNSUPPORTED = ["EventType", "NewName", "User"]
 
-SYSMON_CHANNEL: Final = windows_logsource_mapping["sysmon"]
+SYSMON_CHANNEL: Final = str(windows_logsource_mapping["sysmon"])
+# pySigma annotates this table with ``ast.Dict`` (a typo for typing.Dict): retype it.
+AUDIT_MAPPING: Final = cast("dict[str, dict[str, Any]]", _audit_mapping)
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def _channels(service: str) -> frozenset[str] | None:
     if source is None:
         return None
     values = source if isinstance(source, list) else [source]
-    return frozenset(v.lower() for v in values)
+    return frozenset(str(v).lower() for v in values)
 
 
 # Non-Windows logsources: (logsource keys to match, family, event.dataset prefixes).
@@ -125,8 +129,8 @@ def windows_routes(category: str | None, service: str | None) -> list[Route]:
             name=f"sysmon:{category}", windows=True, channels=frozenset({SYSMON_CHANNEL.lower()}),
             event_ids=_ids(sysmon_generic_logsource_eventid_mapping[category]),
         ))
-    if category and category in generic_logsource_to_windows_audit_event_mapping:
-        spec = dict(generic_logsource_to_windows_audit_event_mapping[category])
+    if category and category in AUDIT_MAPPING:
+        spec = dict(AUDIT_MAPPING[category])
         event_ids = _ids(spec.pop("EventID"))
         conditions = tuple(
             (name, tuple(str(v).lower() for v in (vals if isinstance(vals, list) else [vals])))

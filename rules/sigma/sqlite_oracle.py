@@ -14,12 +14,12 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sigma.backends.sqlite import sqliteBackend
+from sigma.backends.sqlite.sqlite import sqliteBackend
 from sigma.exceptions import SigmaError
-from sigma.pipelines.sysmon import sysmon_pipeline
-from sigma.pipelines.windows import windows_logsource_pipeline
+from sigma.pipelines.sysmon.sysmon import sysmon_pipeline
+from sigma.pipelines.windows.windows import windows_logsource_pipeline
 from sigma.rule import SigmaRule
 
 from rules.sigma.fieldmap import sigma_columns
@@ -38,7 +38,8 @@ class Converted:
 
 def convert(rules: Iterable[SigmaRule]) -> Converted:
     """Convert rules one by one (the pipelines modify a rule: pass copies you own)."""
-    backend = sqliteBackend(processing_pipeline=sysmon_pipeline() + windows_logsource_pipeline())
+    # The backend package is untyped: call it through Any.
+    backend: Any = cast(Any, sqliteBackend)(processing_pipeline=sysmon_pipeline() + windows_logsource_pipeline())
     out = Converted()
     for rule in rules:
         try:

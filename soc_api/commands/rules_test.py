@@ -42,7 +42,11 @@ def command(data_dirs: tuple[str, ...], placeholders_file: str | None, verbose: 
         title = next((r.title for r in engine.rules if str(r.id) == outcome.case.rule_id), "")
         line = (f"{status} {outcome.case.rule_id} {title!r} [{outcome.sample.name}] "
                 f"{outcome.matched}/{outcome.events} events matched")
-        click.echo(line + (f": {outcome.reason}" if outcome.reason else "") + (f" ({outcome.note})" if outcome.note else ""))
+        if outcome.reason:
+            line += f": {outcome.reason}"
+        if outcome.note:
+            line += f" ({outcome.note})"
+        click.echo(line)
     passed = len(report.outcomes) - len(report.failed)
     click.echo(f"samples: {passed} passed, {len(report.failed)} failed; rules: {len(ruleset.rules)} loaded, "
                f"{len(ruleset.errors)} broken, {len(report.untested_rules)} without samples")

@@ -23,7 +23,7 @@ def win_event(channel: str = SYSMON, event_id: int = 1, record_id: int = 1, **da
             "record_id": str(record_id),
             "provider_name": "Microsoft-Windows-Sysmon",
             "computer_name": "host1",
-            "event_data": {k: v for k, v in data.items()},
+            "event_data": dict(data),
         },
     }
 

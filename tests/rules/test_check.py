@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from rules.check.generate import DATA_DIR, generate, render
 from rules.check.validate import all_validators, check_paths
-from soc_api.commands.rules_check import command
+from soc_api.cli import cli
 from tests.conftest import corpus_path
 
 CLEAN = """title: Whoami Execution By Web Server Process
@@ -108,16 +108,16 @@ correlation:
 def test_cli_prints_file_line_and_fails(tmp_path: Path) -> None:
     good = tmp_path / "proc_creation_win_whoami_webserver_parent.yml"
     good.write_text(CLEAN)
-    result = CliRunner().invoke(command, [str(good)], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["rules", "check", str(good)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "1 files, 1 rules" in result.stderr
     bad = tmp_path / "proc_creation_win_bad.yml"
     bad.write_text(CLEAN.replace("level: high", "level: severe"))
-    result = CliRunner().invoke(command, [str(tmp_path)], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["rules", "check", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 1
     assert result.stdout.startswith(f"{bad}:")
     assert ": error: " in result.stdout
-    excluded = CliRunner().invoke(command, ["--exclude", "nosuch", str(good)])
+    excluded = CliRunner().invoke(cli, ["rules", "check", "--exclude", "nosuch", str(good)])
     assert excluded.exit_code == 2
     assert "unknown validator" in excluded.output
 

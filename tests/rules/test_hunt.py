@@ -18,8 +18,8 @@ from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
 from rules.hunt import hunt, rule_key, stored_events
 from rules.sigma import RuleSet, SigmaEngine, load_rules
+from soc_api.cli import cli
 from soc_api.commands._common import make_parser
-from soc_api.commands.hunt import command as hunt_command
 from soc_core.contracts import ALL_TIME, Store, TimeRange
 from soc_core.event import Event, compute_event_id, parse_timestamp
 from soc_store.sqlite import SqliteStore
@@ -219,7 +219,7 @@ def test_cli_hunt_prints_alerts_and_stores_them_once(tmp_path: Path, own_rules: 
     rules = tmp_path / "own.yml"
     args = ["--store", f"sqlite:///{db}", "--rules", str(rules), "--from", "2026-11-22T12:02:00Z",
             "--to", "2026-11-22T12:09:00Z", "--write"]
-    result = CliRunner().invoke(hunt_command, args, catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["hunt", *args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     alerts = [orjson.loads(line) for line in result.stdout.splitlines()]
     # Minutes 2..8: hostname (3), 4688 whoami (4), encoded (5), admin logon (8).
@@ -227,7 +227,7 @@ def test_cli_hunt_prints_alerts_and_stores_them_once(tmp_path: Path, own_rules: 
         "Encoded PowerShell", "Failed Logon Of Admin Account", "Whoami Execution", "Whoami Execution"]
     assert all(a["event"]["kind"] == "alert" and len(a["alert"]["event_ids"]) == 1 for a in alerts)
     assert "sqlite: 5 rules over 7 events: 4 hits, 0 rules not run, stored 4 new alerts" in result.stderr
-    again = CliRunner().invoke(hunt_command, args, catch_exceptions=False)
+    again = CliRunner().invoke(cli, ["hunt", *args], catch_exceptions=False)
     assert "stored 0 new alerts (4 already present)" in again.stderr
 
 

@@ -98,3 +98,20 @@ def test_ftd_security_event_without_message_id() -> None:
     assert event["cisco"]["ftd"]["rule_name"] == ["p", "r1"]
     assert event["user"] == {"id": "u1", "name": "u1"}
     assert event["tags"] == ["cisco-ftd", "forwarded"]
+
+
+def test_wazuh_cisco_asa_pass_lines_parse_and_route() -> None:
+    import re
+
+    from parsers.auto import AutoParser
+
+    ini = corpus_path("wazuh_ruleset_tests", "cisco_asa.ini").read_text()
+    lines = re.findall(r"^log \d+ pass = (.*)$", ini, flags=re.M)
+    assert len(lines) >= 50
+    parser, auto = CiscoAsaParser(OPTIONS), AutoParser(OPTIONS)
+    for line in lines:
+        event = parser.parse(raw(line))
+        message_id = re.search(r"%ASA-\d-(\d+)", line)
+        if message_id is not None:
+            assert event["event"]["code"] == int(message_id.group(1)), line
+        assert auto.parse(raw(line))["event"]["dataset"] == "cisco.asa", line

@@ -1,8 +1,8 @@
 """Golden tests: the web parsers against Elastic's own expected ECS output.
 
-Filebeat 8.7.2 module fixtures are scored with the lead's ``score_filebeat_fixture``
-(alignment by ``log.offset``). Elastic-integration fixtures carry no ``log.offset``, so
-they are aligned by order here (see ``_score_in_order``). Each dataset must reach its
+Filebeat 8.7.2 module fixtures and Elastic-integration fixtures are scored with
+``score_filebeat_fixture`` (aligned by ``log.offset``, by order for integration goldens,
+which carry none). Each dataset must reach its
 floor over all its fixtures; the floors sit a little under today's figures so a
 regression fails while the known, explained gaps do not (Elastic's older user-agent
 regexes print ``50.0.``; one IIS fixture lost its CRLF line ends, shifting offsets).
@@ -15,15 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import corpus_path
-from tests.parsers.golden import (
-    Score,
-    _same,
-    _scored_keys,
-    fixtures,
-    load_expected,
-    parse_fixture,
-    score_filebeat_fixture,
-)
+from tests.parsers.golden import Score, fixtures, parse_fixture, score_filebeat_fixture
 
 # dataset -> minimum share of expected ECS fields reproduced over all Filebeat fixtures.
 FILEBEAT_FLOORS = {
@@ -46,22 +38,6 @@ def _dataset_dir(root: str, dataset: str) -> Path:
     return corpus_path(root, module, fileset)
 
 
-def _score_in_order(dataset: str, log: Path, expected: Path) -> Score:
-    """Like ``score_filebeat_fixture`` but pairing the n-th expected and parsed events."""
-    want = load_expected(expected)
-    got = parse_fixture(dataset, log)
-    score = Score()
-    for i, e in enumerate(want):
-        g = got[i] if i < len(got) else None
-        for k in _scored_keys(e):
-            score.total += 1
-            if g is not None and _same(e[k], g.get(k), k):
-                score.hits += 1
-            else:
-                score.mismatches.append((i, k, e[k], None if g is None else g.get(k)))
-    return score
-
-
 @pytest.mark.parametrize("dataset", sorted(FILEBEAT_FLOORS))
 def test_filebeat_fixtures_reach_floor(dataset: str) -> None:
     pairs = fixtures(_dataset_dir("beats_filebeat", dataset))
@@ -81,7 +57,7 @@ def test_integration_fixtures_reach_floor(dataset: str) -> None:
     assert pairs
     total = Score()
     for log, expected in pairs:
-        score = _score_in_order(dataset, log, expected)
+        score = score_filebeat_fixture(dataset, log, expected)
         total.hits += score.hits
         total.total += score.total
         total.mismatches += score.mismatches

@@ -9,7 +9,7 @@ follow ``SecAuditLogFormat JSON`` of ModSecurity 2.9 and libmodsecurity 3's JSON
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import pytest
@@ -18,7 +18,6 @@ from ingest.files import read_file_events
 from parsers.base import ParserOptions
 from parsers.web.modsecurity import ModsecAuditParser
 from soc_core.clock import FrozenClock
-from soc_core.contracts import Parser
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, get_field
 from tests.conftest import FROZEN_AT
@@ -108,8 +107,7 @@ def parser() -> ModsecAuditParser:
 def _events(parser: ModsecAuditParser, tmp_path: Path, text: str) -> list[Event]:
     path = tmp_path / "modsec_audit.log"
     path.write_text(text)
-    as_parser = cast(Parser, parser)  # BaseParser's framer attribute is wider than the protocol's
-    return [parser.parse(raw) for raw in read_file_events(str(path), as_parser, FROZEN_AT)]
+    return [parser.parse(raw) for raw in read_file_events(str(path), parser, FROZEN_AT)]
 
 
 def _raw(text: str) -> RawEvent:
