@@ -19,6 +19,7 @@ import base64
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -32,7 +33,7 @@ KIND_PIPELINE_ERROR: Final = "pipeline_error"
 KINDS: Final = (KIND_EVENT, KIND_ALERT, KIND_PIPELINE_ERROR)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawEvent:
     """One input event before parsing.
 
@@ -50,10 +51,15 @@ class RawEvent:
     receiver: str | None = None
     decode_error: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Decoded once, on first use: parsers read ``message`` several times per event.
+    # (Not frozen, for speed on the hot path: treat a RawEvent as immutable.)
+    _text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def message(self) -> str:
-        return self.data.decode("utf-8", errors="replace")
+        if self._text is None:
+            self._text = self.data.decode("utf-8", errors="replace")
+        return self._text
 
     @classmethod
     def from_bytes(
@@ -66,12 +72,14 @@ class RawEvent:
     ) -> RawEvent:
         """Build a raw event, noting (not raising) when the bytes are not UTF-8."""
         decode_error: str | None = None
+        text: str | None
         try:
-            data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             decode_error = f"invalid UTF-8 at byte {exc.start}: {exc.reason}"
+            text = None
         return cls(data=data, source=source, received=received, offset=offset,
-                   decode_error=decode_error, **kw)
+                   decode_error=decode_error, _text=text, **kw)
 
     @property
     def event_id(self) -> str:
@@ -89,8 +97,12 @@ def compute_event_id(source: str, offset: int | None, original: bytes) -> str:
     return h.hexdigest()
 
 
+@lru_cache(maxsize=4096)
 def format_timestamp(dt: datetime) -> str:
-    """Render an aware datetime as ECS ``@timestamp`` text in UTC (``...Z``)."""
+    """Render an aware datetime as ECS ``@timestamp`` text in UTC (``...Z``).
+
+    Cached: a file's events share one receipt time and logs repeat their stamps.
+    """
     if dt.tzinfo is None:
         raise ValueError("naive datetime: every timestamp must carry a timezone")
     dt = dt.astimezone(UTC)

@@ -17,6 +17,7 @@ from parsers.base import BaseParser
 from parsers.firewall._common import (
     UNSPECIFIED_V4,
     append,
+    dig,
     get,
     iso,
     local_time,
@@ -144,9 +145,10 @@ _FLAGS: Final = {
     "container_page": 0x00008000, "temporary_match": 0x00002000,
     "symmetric_return": 0x00000800,
 }
-# The tables with each ECS path split once, for the per-record loop.
+# The tables with each ECS path split once into (parents, leaf), for the per-record loop.
 _COMPILED: Final = {
-    log_type: tuple((index, tuple(tuple(path.split(".")) for path in paths), kind)
+    log_type: tuple((index, tuple((tuple(path.split(".")[:-1]), path.rsplit(".", 1)[-1])
+                                  for path in paths), kind)
                     for index, paths, kind in table)
     for log_type, table in _TABLES.items()
 }
@@ -220,14 +222,14 @@ class PanosParser(BaseParser):
                 value = to_int(value)
                 if value is None:
                     continue
-            for parts in paths:
+            for parents, leaf in paths:
                 cur = event
-                for part in parts[:-1]:
+                for part in parents:
                     nxt = cur.get(part)
                     if nxt is None:
                         nxt = cur[part] = {}
                     cur = nxt
-                cur[parts[-1]] = value
+                cur[leaf] = value
         if log_type == "TRAFFIC" and n > 35:
             start = _time(cols[35], tz)
             if start is not None:
@@ -397,14 +399,17 @@ class PanosParser(BaseParser):
             put(event, "file.extension", _extension(name))
 
     def _related(self, event: Event) -> None:
-        for path in ("source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip"):
-            add_related(event, "ip", get(event, path))
-        for path in ("client.user.name", "source.user.name", "server.user.name",
-                     "destination.user.name", "url.username"):
-            add_related(event, "user", get(event, path))
-        add_related(event, "hash", get(event, "panw.panos.file.hash"))
-        add_related(event, "hosts", get(event, "observer.hostname"), get(event, "url.domain"))
-        add_related(event, "hosts", get(event, "host.name"))
+        # One add_related per bucket, paths read with the split-once _at (hot path).
+        source, destination = event.get("source"), event.get("destination")
+        client, server, url = event.get("client"), event.get("server"), event.get("url")
+        add_related(event, "ip", dig(source, "ip"), dig(destination, "ip"),
+                    dig(source, "nat", "ip"), dig(destination, "nat", "ip"))
+        add_related(event, "user", dig(client, "user", "name"), dig(source, "user", "name"),
+                    dig(server, "user", "name"), dig(destination, "user", "name"),
+                    dig(url, "username"))
+        add_related(event, "hash", dig(event, "panw", "panos", "file", "hash"))
+        add_related(event, "hosts", dig(event, "observer", "hostname"), dig(url, "domain"),
+                    dig(event, "host", "name"))
         related = event.get("related", {})
         for k in [k for k, v in related.items() if not v]:
             del related[k]

@@ -17,6 +17,7 @@ event's values; ``null`` means the field is absent; lists match when any item do
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -54,6 +55,11 @@ from rules.sigma.fieldmap import KEYWORD_FIELD, ecs_path, windows_column, window
 from rules.sigma.logsource import Route
 from soc_core.errors import RuleError
 from soc_core.event import Event, get_field
+
+# The stdlib regex parser (private, but what ``re`` itself uses) finds the literals a
+# regular expression cannot match without. Imported by name: ``sre_parse`` warns.
+_sre_parser: Any = importlib.import_module("re._parser")
+_sre_constants: Any = importlib.import_module("re._constants")
 
 Pred = Callable[["Ctx"], bool]
 Atom = tuple[str, str]  # (field key, lower-cased literal that must occur in that field)
@@ -479,7 +485,33 @@ def _value_atoms(key: str, value: SigmaType, keyword: bool) -> frozenset[Atom] |
         return frozenset({(key, needle)}) if needle else None
     if isinstance(value, SigmaNumber):
         return frozenset({(key, str(value.number).lower())})
+    if isinstance(value, SigmaRegularExpression):
+        needle = regex_needle(str(value.regexp))
+        return frozenset({(key, needle)}) if needle else None
     return None
+
+
+def regex_needle(pattern: str) -> str:
+    """The longest literal run at the top level of a regex (lower-cased), or ``""``.
+
+    Every match contains it, whatever the flags (the prefilter runs on lower-cased text,
+    so case does not matter); alternations, groups and repeats are not looked into.
+    """
+    try:
+        parsed = _sre_parser.parse(pattern, 0)
+    except re.error:
+        return ""
+    best, run = "", []
+    for op, arg in parsed:
+        if op is _sre_constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    if len(run) > len(best):
+        best = "".join(run)
+    return best.lower()
 
 
 @dataclass(frozen=True)

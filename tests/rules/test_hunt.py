@@ -231,13 +231,18 @@ def test_cli_hunt_prints_alerts_and_stores_them_once(tmp_path: Path, own_rules: 
     assert "stored 0 new alerts (4 already present)" in again.stderr
 
 
-def test_elasticsearch_compares_keywords_with_their_case(tmp_path: Path, own_rules: RuleSet,
-                                                         request: pytest.FixtureRequest) -> None:
-    """A known difference, pinned: Sigma (streaming, SQL) ignores case, keyword fields do not.
-    Closing it needs lower-cased sub-fields in the index mapping (see the hunt docstring)."""
-    events = [_sysmon(1, Image="C:\\Windows\\System32\\HOSTNAME.EXE", CommandLine="HOSTNAME /ALL /FO x")]
+def test_every_hunt_ignores_case_as_sigma_does(tmp_path: Path, own_rules: RuleSet,
+                                               request: pytest.FixtureRequest) -> None:
+    """Sigma strings match in any case; keyword fields in the index do not, so the Lucene
+    path folds case itself (letters become [aA] classes in a whole-term regexp)."""
+    events = [
+        _sysmon(1, Image="C:\\Windows\\System32\\HOSTNAME.EXE", CommandLine="HOSTNAME /ALL /FO x"),
+        _security(2, "4625", TargetUserName="ADMIN"),
+        _event(3, event={"id": compute_event_id("hunt-test", 3, b""), "kind": "event", "dataset": "system.auth",
+                         "outcome": "FAILURE"}, process={"name": "SSHD"}),
+    ]
     expected = streaming_hits(own_rules, events)
-    assert len(expected) == 1
+    assert len(expected) == 3
     sqlite_store = SqliteStore(tmp_path / "case.db")
     sqlite_store.write(events)
     assert hunt_hits(sqlite_store, own_rules)[0] == expected
@@ -248,6 +253,6 @@ def test_elasticsearch_compares_keywords_with_their_case(tmp_path: Path, own_rul
     es_store = ElasticsearchStore(request.getfixturevalue("osmem_server"), index_prefix="hunt-case")
     try:
         es_store.write(events)
-        assert hunt_hits(es_store, own_rules)[0] == set()
+        assert hunt_hits(es_store, own_rules)[0] == expected
     finally:
         es_store.close()

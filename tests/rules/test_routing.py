@@ -68,3 +68,17 @@ def test_sigma_columns_view_of_a_windows_event() -> None:
     assert fieldmap.sigma_columns({"event": {"kind": "event"}}) == {}
     # Every System field is read straight under winlog (the hot path relies on it).
     assert all(p.count(".") == 1 for p in fieldmap.WINDOWS_SYSTEM_FIELDS.values())
+
+
+def test_windows_view_equals_lowercased_sigma_columns_on_the_corpus(evtx_events: list[dict[str, object]]) -> None:
+    for event in evtx_events:
+        expected = {k.lower(): v for k, v in fieldmap.sigma_columns(event).items()}
+        assert fieldmap.windows_view(event) == expected
+
+
+def test_sigma_detector_is_registered() -> None:
+    from soc_core.registry import build_registry
+
+    from rules.sigma import SigmaDetector
+
+    assert build_registry(include_entry_points=False).get("detector", "sigma") is SigmaDetector

@@ -1,0 +1,52 @@
+"""Retro-hunt: run Sigma rules over stored events, converted by pySigma for each store.
+
+``sql`` serves the embedded store, ``lucene`` Elasticsearch/OpenSearch, ``common`` both.
+
+* Embedded store (SQLite): each rule is converted to SQL by ``pysigma-backend-sqlite``;
+  the stored events of the time range are read through the Store contract and flattened
+  into in-memory tables of Sigma-named columns, one table per logsource route, each
+  column read exactly as the streaming matcher reads it (``rules.sigma.compiler.
+  field_access``: Windows columns with the route's renames, ECS paths per family). Columns
+  are ``NUMERIC COLLATE NOCASE`` so that ``=`` is case-insensitive and ``'4688'`` equals
+  ``4688``, as in Sigma; a list value becomes one row per item (any item may match);
+  ``REGEXP`` is Python's ``re.search``.
+* Elasticsearch/OpenSearch: each rule is converted to a Lucene ``query_string`` by
+  ``pysigma-backend-elasticsearch`` with a field mapping per route (Windows names to
+  ``winlog.event_data.*``/``winlog.*``, Sigma taxonomy to ECS), run with the time range
+  on the events indices, pre-filtered on the route's event ids/channels/datasets. Two
+  rewrites keep Sigma's semantics on keyword fields: string values become whole-term
+  regexps with both cases of each letter (keywords compare case-sensitively), and ``re``
+  values are unanchored (a Lucene regexp must match the whole term). Hits are kept only
+  when the rule's route accepts the event (channel names are case-folded in routing).
+
+Rules a backend cannot convert (keyword-only rules for SQL, for instance) are reported as
+errors with their file, never silently skipped. The result lists (rule, event) hits.
+"""
+
+from __future__ import annotations
+
+from rules.hunt.common import Hit, Hunter, HuntResult, detection_fields, rule_key, rule_routes, stored_events
+from rules.hunt.lucene import ElasticsearchHunter
+from rules.hunt.sql import SqliteHunter
+from rules.sigma import RuleSet
+from soc_core.contracts import ALL_TIME, Store, TimeRange
+from soc_core.errors import ConfigError
+
+__all__ = [
+    "ElasticsearchHunter", "Hit", "HuntResult", "Hunter", "SqliteHunter", "detection_fields", "hunt", "hunter_for",
+    "rule_key", "rule_routes", "stored_events",
+]
+
+
+def hunter_for(store: Store) -> Hunter:
+    """The retro-hunt implementation for a store (by its ``name``)."""
+    if store.name == "sqlite":
+        return SqliteHunter(store)
+    if store.name == "elasticsearch":
+        return ElasticsearchHunter(store)
+    raise ConfigError(f"retro-hunt does not support the {store.name!r} store")
+
+
+def hunt(store: Store, ruleset: RuleSet, time_range: TimeRange = ALL_TIME) -> HuntResult:
+    """Run every rule of ``ruleset`` over the events of ``store`` in ``time_range``."""
+    return hunter_for(store).run(ruleset, time_range)
