@@ -132,6 +132,12 @@ def _json_type(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
+_COLUMNS = ["id", "ts", *HOT_COLUMNS.values(), "message", "doc"]
+_INSERT_SQL: dict[str, str] = {
+    table: f"INSERT OR IGNORE INTO {table} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+    for table in COLLECTIONS
+}
+
 # Every hot field is two levels deep (``source.ip``): looked up directly on the hot path.
 _HOT_PATHS: tuple[tuple[str, tuple[str, str]], ...] = tuple(
     (name, (name.split(".")[0], name.split(".")[1])) for name in HOT_COLUMNS
@@ -210,26 +216,36 @@ class SqliteStore:
 
     def write(self, events: Sequence[Event]) -> WriteResult:
         result = WriteResult()
+        plain: dict[Collection, list[list[Any]]] = {}
+        with_multi: list[tuple[Collection, list[Any], list[tuple[str, str, Any]]]] = []
+        for event in events:
+            try:
+                values, multi = self._row(event)
+            except (ValueError, TypeError) as exc:
+                result.failed.append((event, f"invalid document: {exc}"))
+                continue
+            table = collection_of(event)
+            if multi:
+                with_multi.append((table, values, multi))
+            else:
+                plain.setdefault(table, []).append(values)
         with self._tx() as db:
-            for event in events:
-                try:
-                    row = self._row(event)
-                except (ValueError, TypeError) as exc:
-                    result.failed.append((event, f"invalid document: {exc}"))
-                    continue
-                table = collection_of(event)
-                cols = ["id", "ts", *HOT_COLUMNS.values(), "message", "doc"]
-                cur = db.execute(
-                    f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    row[0],
-                )
+            # One executemany per collection for the common case; the summed row count
+            # tells new documents from ones already stored (INSERT OR IGNORE).
+            for table, rows in plain.items():
+                cur = db.executemany(_INSERT_SQL[table], rows)
+                result.written += cur.rowcount
+                result.duplicates += len(rows) - cur.rowcount
+            # Documents with list-valued hot fields also need their side-table rows,
+            # and only when they are new: one by one.
+            for table, values, multi in with_multi:
+                cur = db.execute(_INSERT_SQL[table], values)
                 if cur.rowcount == 1:
                     result.written += 1
-                    if row[1]:
-                        db.executemany(
-                            f"INSERT INTO {table}_multi (rid, field, type, value) VALUES (?, ?, ?, ?)",
-                            [(cur.lastrowid, *m) for m in row[1]],
-                        )
+                    db.executemany(
+                        f"INSERT INTO {table}_multi (rid, field, type, value) VALUES (?, ?, ?, ?)",
+                        [(cur.lastrowid, *m) for m in multi],
+                    )
                 else:
                     result.duplicates += 1
         return result

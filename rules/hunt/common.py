@@ -3,6 +3,7 @@ routing decisions (which rules run on which events), reused so that the three pa
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -122,6 +123,15 @@ def stored_events(store: Store, time_range: TimeRange) -> Iterator[Event]:
 def source_of(ruleset: RuleSet, rule: SigmaRule) -> tuple[str | None, int | None]:
     path = ruleset.source_of(rule) or (str(rule.source.path) if rule.source is not None else None)
     return path, None
+
+
+def convertible_copy(rule: SigmaRule) -> SigmaRule:
+    """A copy to hand to a pySigma backend: conversion applies processing to the rule in
+    place, and a rule that a correlation references has its output disabled (backends then
+    return no query), while retro-hunt, like the streaming matcher, runs every base rule."""
+    clone = copy.deepcopy(rule)
+    clone._output = True  # pySigma has disable_output() but no public way back
+    return clone
 
 
 def make_hit(rule: SigmaRule, event: Event) -> Hit:

@@ -12,7 +12,6 @@ case-folded in routing).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +28,7 @@ from rules.hunt.common import (
     PAGE_SIZE,
     Hit,
     HuntResult,
+    convertible_copy,
     detection_fields,
     make_hit,
     route_accepts,
@@ -192,7 +192,7 @@ class ElasticsearchHunter:
                     name: es_field(route, name) for name in detection_fields(rule) if name is not None}
                 pipeline = ProcessingPipeline(items=[ProcessingItem(FieldMappingTransformation(mapping))])
                 try:
-                    lucene_rule = copy.deepcopy(rule)
+                    lucene_rule = convertible_copy(rule)
                     unanchor_regexes(lucene_rule)
                     casefold_strings(lucene_rule)
                     queries = LuceneBackend(pipeline).convert_rule(lucene_rule)

@@ -11,7 +11,6 @@ one row per item (any item may match); ``REGEXP`` is Python's ``re.search``.
 
 from __future__ import annotations
 
-import copy
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from sigma.rule import SigmaRule
 from rules.hunt.common import (
     Hit,
     HuntResult,
+    convertible_copy,
     detection_fields,
     make_hit,
     route_accepts,
@@ -97,8 +97,7 @@ class SqliteHunter:
         for rule in ruleset.rules:
             path, line = source_of(ruleset, rule)
             try:
-                # convert_rule applies processing to the rule it is given: hand it a copy.
-                queries = backend.convert_rule(copy.deepcopy(rule))  # type: ignore[no-untyped-call]
+                queries = backend.convert_rule(convertible_copy(rule))  # type: ignore[no-untyped-call]
             except SigmaError as exc:
                 result.errors.append(RuleError(f"{rule.title}: no SQL conversion: {exc}", path, line))
                 continue

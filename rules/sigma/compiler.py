@@ -47,6 +47,7 @@ from sigma.types import (
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
+    SigmaTimestampPart,
     SigmaType,
     SpecialChars,
 )
@@ -302,6 +303,9 @@ class RuleCompiler:
             if cased:
                 return lambda ctx: any(test(s) for s in ctx.texts(acc))
             return lambda ctx: any(test(s) for s in ctx.lowered(acc))
+        if isinstance(value, SigmaTimestampPart):
+            # Checked before SigmaNumber, its base class: equality would be wrong.
+            raise RuleError("timestamp part modifiers (minute, hour, day, week, month, year) are not supported")
         if isinstance(value, SigmaBool):
             text = "true" if value.boolean else "false"
             return lambda ctx: text in ctx.lowered(acc)

@@ -34,6 +34,7 @@ from sigma.types import (
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
+    SigmaTimestampPart,
     SigmaType,
     SpecialChars,
 )
@@ -148,6 +149,8 @@ class ReferenceEvaluator:
             if rx is None:
                 rx = self._regexes[key] = _string_regex(value, keyword)
             return any(rx.fullmatch(t) for t in texts)
+        if isinstance(value, SigmaTimestampPart):
+            raise RuleError("timestamp part modifiers are not supported")
         if isinstance(value, SigmaBool):
             return any(t.lower() == str(value.boolean).lower() for t in texts)
         if isinstance(value, SigmaNumber):

@@ -126,6 +126,16 @@ detection:
     condition: selection
 level: low
 ---
+title: SSH Failures From One Source
+id: 0a7f3c2e-1111-4a1b-9c2d-000000000006
+correlation:
+    type: event_count
+    rules: 0a7f3c2e-1111-4a1b-9c2d-000000000004
+    group-by: [source.ip]
+    timespan: 5m
+    condition:
+        gte: 5
+---
 title: Path Traversal In URI
 id: 0a7f3c2e-1111-4a1b-9c2d-000000000005
 logsource: {category: webserver}

@@ -77,8 +77,7 @@ def test_windows_view_equals_lowercased_sigma_columns_on_the_corpus(evtx_events:
 
 
 def test_sigma_detector_is_registered() -> None:
-    from soc_core.registry import build_registry
-
     from rules.sigma import SigmaDetector
+    from soc_core.registry import build_registry
 
     assert build_registry(include_entry_points=False).get("detector", "sigma") is SigmaDetector

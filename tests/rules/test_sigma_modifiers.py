@@ -105,6 +105,8 @@ CASES: list[tuple[str, dict[str, str], dict[str, str]]] = [
      {"Image": "y", "CommandLine": "w"}, {"Image": "x", "CommandLine": "z"}),
     ("    sel:\n        - Image: 'x'\n        - CommandLine: 'y'\n    condition: sel",
      {"CommandLine": "y"}, {"Image": "y"}),
+    ("    sel:\n        Image|neq: 'C:\\a.exe'\n    condition: sel",
+     {"Image": "C:\\b.exe"}, {"Image": "c:\\A.EXE"}),
     ("    sel:\n        CommandLine|contains: '*'\n    condition: sel",
      {"CommandLine": ""}, {"Image": "x"}),
 ]
@@ -133,3 +135,12 @@ def test_unresolved_placeholder_is_a_rule_error_with_its_line(tmp_path: Path) ->
     assert err.path == str(tmp_path / "rule.yml")
     assert err.line == 9  # the line holding %admins%
     assert "%admins%" in str(err)
+
+
+def test_timestamp_part_modifiers_are_refused_not_misread(tmp_path: Path) -> None:
+    from rules.sigma import SigmaEngine
+
+    ruleset = load_text(tmp_path, rule_yaml("    sel:\n        UtcTime|hour: 3\n    condition: sel"))
+    engine = SigmaEngine(ruleset)
+    assert engine.match(win_event(UtcTime="3")) == []
+    assert len(engine.errors) == 1 and "timestamp part" in str(engine.errors[0])
