@@ -11,11 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
 
-from soc_core.event import Event, RawEvent
+from soc_core.event import KIND_ALERT, KIND_PIPELINE_ERROR, Event, RawEvent, get_field
 from soc_core.query.ast import Node
 
 Collection = Literal["events", "alerts", "dead_letters"]
 COLLECTIONS: tuple[Collection, ...] = ("events", "alerts", "dead_letters")
+_KIND_TO_COLLECTION: dict[str, Collection] = {KIND_ALERT: "alerts", KIND_PIPELINE_ERROR: "dead_letters"}
+
+
+def collection_of(event: Event) -> Collection:
+    """Which collection a document belongs to, by its ``event.kind``."""
+    return _KIND_TO_COLLECTION.get(str(get_field(event, "event.kind")), "events")
 Order = Literal["asc", "desc"]
 
 

@@ -46,11 +46,10 @@ from soc_core.contracts import (
     Record,
     TimeRange,
     WriteResult,
+    collection_of,
 )
 from soc_core.errors import NotFound, StoreError, VersionConflict
 from soc_core.event import (
-    KIND_ALERT,
-    KIND_PIPELINE_ERROR,
     Event,
     format_timestamp,
     get_field,
@@ -65,7 +64,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-_KIND_TO_COLLECTION: dict[str, Collection] = {KIND_ALERT: "alerts", KIND_PIPELINE_ERROR: "dead_letters"}
 _COMPOSITE_PAGE = 5000
 
 
@@ -86,9 +84,6 @@ class PlainJsonNode(Urllib3HttpNode):
                     headers[name] = "application/" + value.split("+", 1)[1].split(";", 1)[0].strip()
         return super().perform_request(method, target, body=body, headers=headers, request_timeout=request_timeout)
 
-
-def collection_of(event: Event) -> Collection:
-    return _KIND_TO_COLLECTION.get(str(get_field(event, "event.kind")), "events")
 
 
 class ElasticsearchStore:

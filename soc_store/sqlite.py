@@ -30,11 +30,10 @@ from soc_core.contracts import (
     Record,
     TimeRange,
     WriteResult,
+    collection_of,
 )
 from soc_core.errors import NotFound, StoreError, VersionConflict
 from soc_core.event import (
-    KIND_ALERT,
-    KIND_PIPELINE_ERROR,
     Event,
     dumps,
     format_timestamp,
@@ -44,13 +43,6 @@ from soc_core.event import (
 )
 from soc_core.query.ast import Node
 from soc_store.sql_compile import HOT_COLUMNS, compile_query, json_path
-
-_KIND_TO_COLLECTION: dict[str, Collection] = {KIND_ALERT: "alerts", KIND_PIPELINE_ERROR: "dead_letters"}
-
-
-def collection_of(event: Event) -> Collection:
-    """Which collection an event belongs to, by ``event.kind``."""
-    return _KIND_TO_COLLECTION.get(str(get_field(event, "event.kind")), "events")
 
 
 @lru_cache(maxsize=512)

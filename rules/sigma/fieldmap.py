@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from soc_core.event import flatten
+
 # Sigma names of the Windows ``System`` element -> the Winlogbeat path holding them.
 WINDOWS_SYSTEM_FIELDS: Final[Mapping[str, str]] = {
     "EventID": "winlog.event_id",
@@ -211,6 +213,25 @@ def ecs_path(family: str | None, sigma_field: str) -> str:
     """The ECS path a Sigma field name stands for in one logsource family."""
     table = ECS_FIELDS.get(family or "", {})
     return table.get(sigma_field) or ECS_COMMON.get(sigma_field) or sigma_field
+
+
+def flat_columns(event: Mapping[str, Any], family: str | None = None) -> dict[str, Any]:
+    """Any event as Sigma-named flat columns (for SQL retro-hunts over stored events).
+
+    Windows events: :func:`sigma_columns`. Others: every dotted ECS path, plus the Sigma
+    names of ``family`` (``webserver``, ``proxy``, ``network``, ``host``; all families
+    when ``None``) for the paths present.
+    """
+    if isinstance(event.get("winlog"), dict):
+        return sigma_columns(event)
+    out: dict[str, Any] = dict(flatten(event))
+    tables = [ECS_FIELDS[family]] if family in ECS_FIELDS else list(ECS_FIELDS.values())
+    for table in [*tables, ECS_COMMON]:
+        for name, path in table.items():
+            value = out.get(path)
+            if value is not None:
+                out.setdefault(name, value)
+    return out
 
 
 def windows_column(sigma_field: str, renames: Mapping[str, str]) -> str:

@@ -81,3 +81,12 @@ def test_sigma_detector_is_registered() -> None:
     from soc_core.registry import build_registry
 
     assert build_registry(include_entry_points=False).get("detector", "sigma") is SigmaDetector
+
+
+def test_flat_columns_names_ecs_fields_the_sigma_way() -> None:
+    event = {"event": {"id": "x", "dataset": "nginx.access"}, "url": {"original": "/a?b"},
+             "http": {"request": {"method": "GET"}}, "source": {"ip": "10.0.0.1"}}
+    columns = fieldmap.flat_columns(event, "webserver")
+    assert columns["c-uri"] == "/a?b" and columns["cs-method"] == "GET" and columns["c-ip"] == "10.0.0.1"
+    assert columns["url.original"] == "/a?b"
+    assert fieldmap.flat_columns(win_event(Image="x"))["Image"] == "x"

@@ -10,11 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from soc_core.contracts import ALL_TIME, COLLECTIONS, Store, TimeRange
+from soc_core.contracts import ALL_TIME, COLLECTIONS, Store, TimeRange, collection_of
 from soc_core.errors import NotFound, VersionConflict
 from soc_core.event import format_timestamp, get_field, parse_timestamp
 from soc_core.query import matches, parse_query
-from soc_store.sqlite import collection_of
 from tests.soc_store.sample import BASE, sample_events
 
 QUERIES = [

@@ -95,6 +95,11 @@ def test_apply_map_on_few_keys_keeps_table_order() -> None:
 
 
 def test_firewall_kv_is_the_shared_splitter() -> None:
-    for text in ('a=1 b="x \\"y\\"" c= a=2 d="open', 'k.e-y=v  z="" w=\'q\'', ""):
-        assert parse_kv(text) == shared_parse_kv(text, quotes='"', key_chars=r"\w\-.",
-                                                 keep_empty=True)
+    rng = random.Random(5)
+    texts = ['a=1 b="x \\"y\\"" c= a=2 d="open', 'k.e-y=v  z="" w=\'q\'', "", "x=y=z a:b=c"]
+    texts += ["".join(rng.choice('ab=" \\.-:\t1') for _ in range(rng.randrange(30)))
+              for _ in range(3000)]
+    for text in texts:
+        ours = parse_kv(text)
+        shared = shared_parse_kv(text, quotes='"', key_chars=r"\w\-.", keep_empty=True)
+        assert ours == shared and list(ours) == list(shared), text
