@@ -7,38 +7,66 @@ last word. Lines nobody claims go to generic syslog (``system.syslog``) when the
 a syslog header, else they become a ``ParseError``. The event's ``event.dataset`` names
 the parser that produced it.
 
-``AutoParser`` is also a file reader: ``.evtx`` files go to the registered ``winlog``
-parser, other files are framed by line (lines starting with whitespace continue the
-previous event, as in multi-line syslog).
+Ties, decided the same way every time:
+
+* signals: the longest signal found wins. Formats that share their signals (Apache and
+  nginx write the *same* "combined" access log: no line can tell them apart) are then
+  ordered by the file path: a candidate whose product (``nginx`` in ``nginx.access``)
+  appears in the event's source goes first; otherwise the dataset name decides, so an
+  anonymous combined line is ``apache.access``. The choice is a convention, not a
+  detection: name the parser (``--parser nginx.access``) when it matters.
+* a syslog program claimed by several parsers (``sshd`` by ``system.auth`` and
+  ``juniper.junos``): parsers whose ``accepts`` can refuse a line are asked first, the
+  ones that take everything (``system.auth``) last.
+
+``AutoParser`` is also a file reader. The first bytes of a file are sniffed once:
+``.evtx`` files (or the EVTX magic) and JSON exports of Windows events go to the
+parser registered as ``winlog``. Other files are framed by line; a line starting
+with whitespace continues the previous event only when the parser that event routes
+to frames multi-line events itself (syslog's indented continuation lines), so unrelated
+lines are never glued together.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final
 
 import ahocorasick
 import orjson
 
-from parsers.base import MAX_EVENT_BYTES, BaseParser, MultilineFramer, ParserOptions
-from parsers.syslog import program_of
+from parsers.base import (
+    LINE_FRAMER,
+    BaseParser,
+    MultilineFramer,
+    ParserOptions,
+    frame_file,
+)
+from parsers.syslog import program_of, split_syslog
 from soc_core.contracts import FileReader, Parser
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, get_field
 from soc_core.registry import Registry, default_registry
 
-FALLBACK = "system.syslog"
-EVTX_PARSER = "winlog"
-_FRAMER = MultilineFramer(r"\S")
+FALLBACK: Final = "system.syslog"
+EVTX_PARSER: Final = "winlog"
+# ``RawEvent.extra`` key naming the parser whose file reader produced the event.
+READ_BY: Final = "read_by"
+EVTX_MAGIC: Final = b"ElfFile\x00"
+SNIFF_BYTES: Final = 4096
+# Keys only Windows event exports carry (evtx-JSON, Winlogbeat, NXLog, Get-WinEvent).
+_WINDOWS_JSON_KEYS: Final = (b'"EventRecordID"', b'"EventID"', b'"winlog"', b'"Event"', b'"RecordId"')
+_JSON_LEAD: Final = b"\xef\xbb\xbf \t\r\n"
+_INDENT: Final = (32, 9)  # a line starting with a space or a tab may continue an event
 
 
 class _Candidate:
     """A parser known by its class's routing hints, built on first use."""
 
-    __slots__ = ("factory", "instance", "json_keys", "name", "programs", "signals")
+    __slots__ = ("factory", "instance", "json_keys", "name", "product", "programs", "signals", "strict")
 
     def __init__(self, name: str, factory: Any) -> None:
         self.name = name
@@ -47,13 +75,19 @@ class _Candidate:
         self.programs: tuple[str, ...] = tuple(getattr(factory, "syslog_programs", ()) or ())
         self.signals: tuple[str, ...] = tuple(getattr(factory, "route_signals", ()) or ())
         self.json_keys: tuple[str, ...] = tuple(getattr(factory, "json_keys", ()) or ())
+        # The product part of the dataset ("nginx" of "nginx.access"): a file-path hint.
+        self.product = name.split(".", 1)[0].lower()
+        # Whether accepts() can refuse a line (BaseParser's takes everything).
+        self.strict = getattr(factory, "accepts", None) is not BaseParser.accepts
 
 
 class AutoParser(BaseParser):
     """Routes each line to the parser its signals point at (see the module docstring)."""
 
     id = "auto"
-    framer = _FRAMER
+    # Receivers that frame a stream themselves (tailing) get plain lines; read_file
+    # below adds continuation lines where the routed parser wants them.
+    framer = LINE_FRAMER
 
     def __init__(self, options: ParserOptions | None = None, registry: Registry | None = None) -> None:
         super().__init__(options)
@@ -75,13 +109,18 @@ class AutoParser(BaseParser):
             if candidate.json_keys:
                 json_candidates.append(candidate)
         for signal, owners in signal_owners.items():
-            self._automaton.add_word(signal, (len(signal), owners))
+            self._automaton.add_word(signal, (len(signal), tuple(owners)))
         self._has_signals = bool(signal_owners)
         if self._has_signals:
             self._automaton.make_automaton()
-        self._by_program = by_program
+        # Parsers that can refuse a line are asked before the ones that take everything.
+        self._by_program: dict[str, tuple[_Candidate, ...]] = {
+            program: tuple(sorted(owners, key=lambda c: (not c.strict, c.name)))
+            for program, owners in by_program.items()
+        }
         # More specific JSON shapes (more required keys) are tried first.
         self._json = sorted(json_candidates, key=lambda c: -len(c.json_keys))
+        self._fallback = self._candidates.get(FALLBACK)
 
     # --- routing -----------------------------------------------------------------------
 
@@ -90,34 +129,19 @@ class AutoParser(BaseParser):
             candidate.instance = candidate.factory(self.options)
         return candidate.instance
 
-    def _signal_candidates(self, text: str) -> list[_Candidate]:
-        """Owners of the literal signals found in ``text``, longest (most specific) first."""
+    def _signal_candidates(self, text: str, source: str) -> list[_Candidate]:
+        """Owners of the literal signals found in ``text``: longest signal first, then
+        the one whose product the source path names, then by name (deterministic)."""
         found: dict[str, tuple[int, _Candidate]] = {}
         for _, (length, owners) in self._automaton.iter(text):
             for owner in owners:
                 known = found.get(owner.name)
                 if known is None or known[0] < length:
                     found[owner.name] = (length, owner)
-        if len(found) == 1:
-            return [next(iter(found.values()))[1]]
-        # The name breaks ties, so that routing is deterministic.
-        return [c for _, c in sorted(found.values(), key=lambda lc: (-lc[0], lc[1].name))]
-
-    def _ordered(self, text: str) -> Iterator[_Candidate]:
-        """Candidates in routing order, computed lazily: the syslog program is only
-        looked at when no JSON shape or signal produced a taker."""
-        if text[:1] == "{":
-            yield from self._json_candidates(text)
-        if self._has_signals:
-            yield from self._signal_candidates(text)
-        if self._by_program:
-            program = program_of(text[:512])
-            if program:
-                yield from self._by_program.get(program.rsplit("/", 1)[-1], ())
-
-    def candidates(self, raw: RawEvent) -> list[str]:
-        """The parser names this line's signals point at, best first (for tests and --explain)."""
-        return list(dict.fromkeys(c.name for c in self._ordered(raw.message)))
+        if len(found) < 2:
+            return [c for _, c in found.values()]
+        where = source.lower()
+        return [c for _, c in sorted(found.values(), key=lambda lc: (-lc[0], lc[1].product not in where, lc[1].name))]
 
     def _json_candidates(self, text: str) -> list[_Candidate]:
         if not self._json:
@@ -130,26 +154,53 @@ class AutoParser(BaseParser):
             return []
         return [c for c in self._json if all(get_field(doc, key) is not None for key in c.json_keys)]
 
+    def _ordered(self, raw: RawEvent) -> Iterator[_Candidate]:
+        """Candidates in routing order, computed lazily: the syslog program is only
+        looked at when no JSON shape or signal produced a taker."""
+        text = raw.message
+        if text[:1] == "{":
+            yield from self._json_candidates(text)
+        if self._has_signals:
+            yield from self._signal_candidates(text, raw.source)
+        if self._by_program:
+            program = program_of(text[:512])
+            if program:
+                yield from self._by_program.get(program.rsplit("/", 1)[-1], ())
+
+    def candidates(self, raw: RawEvent) -> list[str]:
+        """The parser names this line's signals point at, best first (for tests and --explain)."""
+        return list(dict.fromkeys(c.name for c in self._ordered(raw)))
+
+    def route(self, raw: RawEvent) -> Parser | None:
+        """The parser that accepts ``raw`` (``None``: only the syslog fallback is left)."""
+        read_by = raw.extra.get(READ_BY) if raw.extra else None
+        if read_by is not None or raw.source[-5:].lower() == ".evtx":
+            # Records a parser's own file reader produced go back to it.
+            owner = self._candidates.get(read_by or EVTX_PARSER)
+            if owner is not None:
+                parser = self._parser(owner)
+                if parser.accepts(raw):
+                    return parser
+        tried: list[str] = []  # a handful at most: a list beats a set here
+        for candidate in self._ordered(raw):
+            if candidate.name in tried:
+                continue
+            tried.append(candidate.name)
+            parser = candidate.instance or self._parser(candidate)
+            if parser.accepts(raw):
+                return parser
+        return None
+
     def accepts(self, raw: RawEvent) -> bool:
         return True
 
     def parse(self, raw: RawEvent) -> Event:
-        if raw.source.lower().endswith(".evtx") and EVTX_PARSER in self._candidates:
-            # Records read by the winlog reader above go back to it.
-            return self._parser(self._candidates[EVTX_PARSER]).parse(raw)
-        tried: set[str] = set()
-        for candidate in self._ordered(raw.message):
-            if candidate.name in tried:
-                continue
-            tried.add(candidate.name)
-            parser = self._parser(candidate)
-            if parser.accepts(raw):
-                return parser.parse(raw)
-        fallback = self._candidates.get(FALLBACK)
-        if fallback is not None:
-            parser = self._parser(fallback)
+        parser = self.route(raw)
+        if parser is not None:
+            return parser.parse(raw)
+        if self._fallback is not None:
             try:
-                return parser.parse(raw)
+                return self._parser(self._fallback).parse(raw)
             except ParseError:
                 pass  # no syslog header either: say so as auto, below
         raise ParseError(self.id, "no parser recognises this line (no JSON keys, signal, syslog program or header)")
@@ -157,27 +208,82 @@ class AutoParser(BaseParser):
     # --- files -------------------------------------------------------------------------
 
     def read_file(self, path: str, received: datetime) -> Iterator[RawEvent]:
-        """``.evtx`` through the ``winlog`` parser; any other file framed by line."""
-        if path.lower().endswith(".evtx"):
+        """Windows event files through the ``winlog`` reader; any other file framed by
+        line, with continuation lines only where the routed parser wants them."""
+        if self._is_windows_file(path):
             candidate = self._candidates.get(EVTX_PARSER)
             if candidate is None:
                 raise ParseError(self.id, f"no '{EVTX_PARSER}' parser registered to read {path}")
             reader = self._parser(candidate)
             if not isinstance(reader, FileReader):
                 raise ParseError(self.id, f"parser '{EVTX_PARSER}' cannot read files")
-            yield from reader.read_file(path, received)
+            for raw in reader.read_file(path, received):
+                yield replace(raw, extra={**raw.extra, READ_BY: EVTX_PARSER})
             return
-        source = os.path.abspath(path)
-        with _open(path) as stream:
-            for offset, data in self.framer.frames(stream):
-                extra: dict[str, Any] = {}
-                if len(data) > MAX_EVENT_BYTES:
-                    extra = {"truncated_from": len(data)}
-                    data = data[:MAX_EVENT_BYTES]
-                yield RawEvent.from_bytes(data, source, received, offset, extra=extra)
+        yield from frame_file(path, _ContinuationFramer(self, os.path.abspath(path), received), received)
+
+    @staticmethod
+    def _is_windows_file(path: str) -> bool:
+        """EVTX by name or magic, or JSON whose first bytes carry Windows event keys."""
+        if path.lower().endswith(".evtx"):
+            return True
+        if path.endswith(".gz"):
+            return False  # the winlog reader opens plain files only
+        try:
+            with open(path, "rb") as stream:
+                head = stream.read(SNIFF_BYTES)
+        except OSError:
+            return False  # let the line reader report it, as for any other file
+        if head.startswith(EVTX_MAGIC):
+            return True
+        head = head.lstrip(_JSON_LEAD)
+        return head[:1] in (b"{", b"[") and any(key in head for key in _WINDOWS_JSON_KEYS)
+
+    def continuation_framer(self, first_line: bytes, source: str, received: datetime) -> MultilineFramer | None:
+        """The multi-line framer of the parser ``first_line`` routes to, if it has one."""
+        raw = RawEvent.from_bytes(first_line, source, received, 0)
+        parser = self.route(raw)
+        if parser is None:
+            if self._fallback is None:
+                return None
+            # The syslog fallback only takes lines with a syslog header.
+            if split_syslog(raw.message, self.options.tz, self.options.clock.now()) is None:
+                return None
+            parser = self._parser(self._fallback)
+        framer = getattr(parser, "framer", None)
+        return framer if isinstance(framer, MultilineFramer) else None
 
 
-def _open(path: str) -> BinaryIO:
-    if path.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+class _ContinuationFramer:
+    """Line framing where an indented line joins the previous event only when that
+    event's parser frames multi-line events (and its rule says the line continues)."""
+
+    def __init__(self, auto: AutoParser, source: str, received: datetime) -> None:
+        self._auto = auto
+        self._source = source
+        self._received = received
+
+    def frames(self, stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+        offset = 0
+        current: list[bytes] = []
+        current_start = 0
+        # The current event's multi-line framer: decided lazily (routing costs), on the
+        # first indented line after it; ``False`` until asked.
+        framer: MultilineFramer | bool | None = False
+        for line in stream:
+            start = offset
+            offset += len(line)
+            body = line.rstrip(b"\r\n")
+            if not body.strip():
+                continue
+            if current and body[0] in _INDENT:
+                if framer is False:
+                    framer = self._auto.continuation_framer(current[0], self._source, self._received)
+                if isinstance(framer, MultilineFramer) and not framer.starts_event(body):
+                    current.append(body)
+                    continue
+            if current:
+                yield current_start, b"\n".join(current)
+            current, current_start, framer = [body], start, False
+        if current:
+            yield current_start, b"\n".join(current)

@@ -6,12 +6,14 @@ only saves repetition. Parsers are named by the ``event.dataset`` they produce.
 
 from __future__ import annotations
 
+import gzip
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, tzinfo
-from typing import BinaryIO
+from datetime import UTC, datetime, tzinfo
+from typing import Any, BinaryIO
 
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Framer
@@ -51,6 +53,10 @@ class MultilineFramer:
     def __init__(self, start: str) -> None:
         self._start = re.compile(start.encode())
 
+    def starts_event(self, line: bytes) -> bool:
+        """Whether ``line`` (without its newline) opens a new event."""
+        return self._start.match(line) is not None
+
     def frames(self, stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
         offset = 0
         current: list[bytes] = []
@@ -72,6 +78,30 @@ class MultilineFramer:
 
 
 LINE_FRAMER = LineFramer()
+
+
+def open_log(path: str) -> BinaryIO:
+    """Open a log file for reading bytes; ``.gz`` files are decompressed on the fly."""
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def frame_file(path: str, framer: Framer, received: datetime) -> Iterator[RawEvent]:
+    """The raw events of one file as ``framer`` splits it (gzip read transparently).
+
+    ``source`` is the absolute path and ``offset`` the byte offset of each event's first
+    byte in the (decompressed) file, so re-reading gives the same event ids. An event
+    longer than :data:`MAX_EVENT_BYTES` is cut there and carries ``extra.truncated_from``.
+    """
+    source = os.path.abspath(path)
+    with open_log(path) as stream:
+        for offset, data in framer.frames(stream):
+            extra: dict[str, Any] = {}
+            if len(data) > MAX_EVENT_BYTES:
+                extra = {"truncated_from": len(data)}
+                data = data[:MAX_EVENT_BYTES]
+            yield RawEvent.from_bytes(data, source, received, offset, extra=extra)
 
 
 class BaseParser(ABC):

@@ -6,10 +6,10 @@ The same flow seen by two sensors gets the same ``network.community_id``, as Fil
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import ipaddress
 import struct
+from binascii import b2a_base64
 from functools import lru_cache
 from typing import Any, Final
 
@@ -18,6 +18,10 @@ _PORTED: Final = frozenset({6, 17, 132})
 # ICMP type -> the type of its reply, so both directions of an exchange hash alike.
 _ICMP4_PAIRS: Final = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10}
 _ICMP6_PAIRS: Final = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130}
+# Precompiled layouts (seed; protocol + padding; ports): cheaper than struct.pack("!..").
+_SEED: Final = struct.Struct("!H")
+_PROTO: Final = struct.Struct("!BB")
+_PORTS: Final = struct.Struct("!HH")
 
 
 @lru_cache(maxsize=65536)
@@ -78,8 +82,8 @@ def community_id(
         return None
     if not one_way and (a, sport) > (b, dport):
         a, b, sport, dport = b, a, dport, sport
-    data = struct.pack("!H", seed) + a + b + struct.pack("!BB", proto, 0)
+    data = _SEED.pack(seed) + a + b + _PROTO.pack(proto, 0)
     if proto in _PORTED or proto in (1, 58):
-        data += struct.pack("!HH", sport, dport)
+        data += _PORTS.pack(sport, dport)
     digest = hashlib.sha1(data, usedforsecurity=False).digest()
-    return "1:" + base64.b64encode(digest).decode("ascii")
+    return "1:" + b2a_base64(digest, newline=False).decode("ascii")

@@ -111,15 +111,31 @@ def resolve_year_less(
     Looks back up to 8 years so that ``Feb 29`` finds a leap year; ``None`` for a date
     that exists in no year (``Feb 30``).
     """
-    year = now.astimezone(tz).year
-    for candidate in range(year, year - 9, -1):
-        try:
-            dt = datetime(candidate, month, day, hour, minute, second, micro, tzinfo=tz)
-        except ValueError:
-            continue
+    for dt in year_less_occurrences(month, day, hour, minute, second, micro, tz, now.year):
         if dt <= now:
             return dt
     return None
+
+
+@lru_cache(maxsize=8192)
+def year_less_occurrences(
+    month: int, day: int, hour: int, minute: int, second: int, micro: int, tz: tzinfo, year: int
+) -> tuple[datetime, ...]:
+    """Every valid datetime with these fields in ``tz``, latest first, from ``year + 1``
+    back to ``year - 8``.
+
+    Cached because logs repeat their stamps and building aware datetimes is a large share
+    of a cheap parser's time. ``year`` is the reference time's own year; one more year on
+    top covers a ``tz`` already in the next year, so picking the first occurrence not after
+    the reference time gives what a year-by-year search from ``tz``'s year gives.
+    """
+    out: list[datetime] = []
+    for candidate in range(year + 1, year - 9, -1):
+        try:
+            out.append(datetime(candidate, month, day, hour, minute, second, micro, tzinfo=tz))
+        except ValueError:
+            continue
+    return tuple(out)
 
 
 def _micros(frac: str | None) -> int:
@@ -128,6 +144,12 @@ def _micros(frac: str | None) -> int:
 
 def parse_iso(text: str, tz: tzinfo) -> datetime | None:
     """An ISO-8601 stamp; one without an offset is read in ``tz``. ``None`` if invalid."""
+    return _parse_iso(text, tz)
+
+
+@lru_cache(maxsize=8192)
+def _parse_iso(text: str, tz: tzinfo) -> datetime | None:
+    # Cached: the same stamps come back line after line (datetimes are immutable).
     try:
         dt = datetime.fromisoformat(text.replace(",", "."))
     except ValueError:
@@ -145,22 +167,40 @@ def _timestamp(m: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
     # One group() call for all parts: this runs once per line on the hot path.
     iso, mon, day, year, hh, mm, ss, frac = m.group("iso", "mon", "day", "year", "hh", "mm", "ss", "frac")
     if iso is not None:
-        return parse_iso(iso, tz)
+        return _parse_iso(iso, tz)
+    fixed, occurrences = _bsd_stamp(mon, day, year, hh, mm, ss, frac, tz, now.year)
+    if fixed:
+        return occurrences[0] if occurrences else None
+    for dt in occurrences:
+        if dt <= now:
+            return dt
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _bsd_stamp(
+    mon: str, day: str, year: str | None, hh: str, mm: str, ss: str, frac: str | None, tz: tzinfo, now_year: int
+) -> tuple[bool, tuple[datetime, ...]]:
+    """A BSD stamp's parts as ``(fixed, datetimes)``: with a year, the one datetime (or
+    none if invalid); year-less, its occurrences latest first (see :func:`year_less_occurrences`).
+
+    Keyed on the text parts so a repeated stamp costs one cache lookup, not a parse.
+    """
     month = MONTHS.get(mon.lower())
     if month is None:
-        return None
+        return True, ()
     d, h, mi, sec = int(day), int(hh), int(mm), int(ss)
     micro = _micros(frac)
     if year is not None:
         try:
-            return datetime(int(year), month, d, h, mi, sec, micro, tzinfo=tz)
+            return True, (datetime(int(year), month, d, h, mi, sec, micro, tzinfo=tz),)
         except ValueError:
-            return None
+            return True, ()
     if h > 23 or mi > 59 or sec > 60:
-        return None
+        return True, ()
     if sec == 60:  # a leap second: keep the instant's minute, like most collectors
         sec = 59
-    return resolve_year_less(month, d, h, mi, sec, micro, tz, now)
+    return False, year_less_occurrences(month, d, h, mi, sec, micro, tz, now_year)
 
 
 def split_rfc3164(text: str, tz: tzinfo, now: datetime, require_program: bool = False) -> SyslogHeader | None:

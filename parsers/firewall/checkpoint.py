@@ -22,7 +22,6 @@ from parsers.firewall._common import (
     finish_network,
     get,
     iso,
-    new_event,
     put,
     to_int,
 )
@@ -160,7 +159,7 @@ class CheckpointFirewallParser(BaseParser):
                 for k, v in _PAIR.findall(m.group(8)) if k not in _EXCLUDED}
         if not data:
             raise ParseError(self.id, "no key:value data in the structured part")
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         stamp = _epoch_or_iso(data.get("time")) or _epoch_or_iso(m.group(3))
         if stamp is None:
             raise ParseError(self.id, f"bad timestamp {m.group(3)!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from parsers.base import BaseParser
 from parsers.firewall._common import (
@@ -20,7 +20,6 @@ from parsers.firewall._common import (
     get,
     iso,
     local_time,
-    new_event,
     parse_kv,
     put,
     strip_pri,
@@ -173,6 +172,9 @@ _DROP: Final = frozenset(
      "qname", "qtype", "qclass", "xid", "ipaddr", "dir", "direction", "filename", "filesize",
      "filetype", "logdesc", "profile", "catdesc", "srcmac", "ref", "dtype",
      "scertcname", "scertissuer"})
+# Vendor fields Elastic keeps under fortinet.firewall besides moving them to ECS (never
+# in _DROP, which a test checks).
+_KEEP: Final = frozenset({"action", "subtype", "type", "sessionid"})
 _SPLIT_TIME: Final = re.compile(r"\btime=(\d{1,2}:\s?\d{2}:\d{2})")
 _ALLOWED: Final = frozenset({"pass", "passthrough", "exempt"})
 _DENIED: Final = frozenset({"block", "blocked", "deny", "close", "server-rst", "dropped"})
@@ -201,7 +203,7 @@ class FortinetFirewallParser(BaseParser):
         if "type" not in kv or "date" not in kv or "time" not in kv:
             raise ParseError(self.id, "not a FortiGate key=value log (type/date/time missing)")
         kv = {k: v for k, v in kv.items() if v not in ("N/A", "undefined")}
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         self._timestamps(event, kv, body)
         put(event, "observer", {"vendor": "Fortinet", "product": "Fortigate", "type": "firewall"})
         kind = kv["type"]
@@ -233,8 +235,8 @@ class FortinetFirewallParser(BaseParser):
         for ip in get(event, "dns.resolved_ip") or []:
             add_related(event, "ip", ip)
         finish_related(event)
-        vendor = {k: v for k, v in kv.items() if k not in _DROP}
-        put(event, "fortinet.firewall", {**vendor, **_keep(kv)})
+        # _KEEP's fields are never in _DROP, so this copy already holds them, in order.
+        put(event, "fortinet.firewall", {k: v for k, v in kv.items() if k not in _DROP})
         return event
 
     def _timestamps(self, event: Event, kv: dict[str, str], raw_text: str) -> None:
@@ -331,8 +333,3 @@ class FortinetFirewallParser(BaseParser):
         if kv.get("filehash"):
             put(event, "fortinet.file.hash.crc32", kv["filehash"])
             add_related(event, "hash", kv["filehash"])
-
-
-def _keep(kv: dict[str, str]) -> dict[str, Any]:
-    """Vendor fields Elastic keeps under ``fortinet.firewall`` besides moving them to ECS."""
-    return {k: kv[k] for k in ("action", "subtype", "type", "sessionid") if k in kv}

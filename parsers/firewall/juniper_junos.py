@@ -20,7 +20,6 @@ from parsers.firewall._common import (
     finish_network,
     finish_related,
     iso,
-    new_event,
     put,
     to_int,
 )
@@ -58,7 +57,7 @@ class JuniperJunosParser(BaseParser):
         header = split_syslog(raw.message, self.options.tz, self.options.clock.now())
         if header is None:
             raise ParseError(self.id, "no syslog header")
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         if header.timestamp is not None:
             event["@timestamp"] = iso(header.timestamp)
         put(event, "observer", {"vendor": "Juniper", "product": "Junos", "type": "Routers"})

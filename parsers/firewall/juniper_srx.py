@@ -23,7 +23,6 @@ from parsers.firewall._common import (
     finish_network,
     get,
     iso,
-    new_event,
     parse_kv,
     put,
     to_int,
@@ -140,7 +139,7 @@ class JuniperSrxParser(BaseParser):
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=self.options.tz)
         kv = {k.replace("-", "_"): v for k, v in parse_kv(body).items() if v not in _EMPTY}
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         event["@timestamp"] = iso(stamp)
         severity = int(pri)
         put(event, "event.severity", severity)

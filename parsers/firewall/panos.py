@@ -21,7 +21,6 @@ from parsers.firewall._common import (
     get,
     iso,
     local_time,
-    new_event,
     put,
     set_community_id,
     to_int,
@@ -152,6 +151,9 @@ _COMPILED: Final = {
                     for index, paths, kind in table)
     for log_type, table in _TABLES.items()
 }
+# Characters the csv module treats specially (quoting, line ends, NUL): a line with none
+# of them is split on commas directly, a tenth of the cost of a csv.reader.
+_CSV_SPECIAL: Final = frozenset('"\r\n\x00')
 _ALLOWED: Final = frozenset({"alert", "allow", "continue"})
 _DENIED: Final = frozenset({"deny", "drop", "reset-client", "reset-server", "reset-both",
                             "block-url", "block-ip", "random-drop", "sinkhole", "block"})
@@ -191,17 +193,21 @@ class PanosParser(BaseParser):
         return any(sig in raw.message for sig in self.route_signals)
 
     def parse(self, raw: RawEvent) -> Event:
-        try:
-            cols = next(csv.reader([raw.message]))
-        except (csv.Error, StopIteration):
-            raise ParseError(self.id, "not a CSV record") from None
+        text = raw.message
+        if text and not _CSV_SPECIAL.intersection(text):
+            cols = text.split(",")  # what the csv module returns for a line without them
+        else:
+            try:
+                cols = next(csv.reader([text]))
+            except (csv.Error, StopIteration):
+                raise ParseError(self.id, "not a CSV record") from None
         if len(cols) < 4 or not cols[3].isupper() or not cols[3].isalpha():
             raise ParseError(self.id, "not a PAN-OS record (no log type in column 4)")
         if not any(ch.isdigit() for ch in cols[1]):
             raise ParseError(self.id, "not a PAN-OS record (no receive time in column 2)")
         cols += [""] * (7 - len(cols))
         log_type, sub_type = cols[3], cols[4]
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         tz = self._zone(cols[0])
         # The generated time, else the receive time; a record with neither readable keeps
         # the time it was received here (the record is still worth keeping).

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from parsers.base import BaseParser
-from parsers.firewall._common import finish_network, iso, new_event, put, to_int
+from parsers.firewall._common import finish_network, iso, put, to_int
 from parsers.firewall.community_id import community_id
 from parsers.syslog import split_syslog
 from soc_core.errors import ParseError
@@ -50,7 +50,7 @@ class PfsenseLogParser(BaseParser):
         fields = header.message.strip().split(",")
         if len(fields) < 9 or fields[8] not in ("4", "6"):
             raise ParseError(self.id, "filterlog record without an IP version in field 9")
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         if header.timestamp is not None:
             event["@timestamp"] = iso(header.timestamp)
         put(event, "host.hostname", header.hostname)

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Final
 
 from parsers.base import BaseParser
-from parsers.firewall._common import finish_network, finish_related, iso, new_event, put, to_int
+from parsers.firewall._common import finish_network, finish_related, iso, put, to_int
 from parsers.syslog import resolve_year_less
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent
@@ -97,7 +97,7 @@ class SnortLogParser(BaseParser):
         m = _HEADER.match(raw.message)
         if not m:
             raise ParseError(self.id, "no syslog timestamp")
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         event["@timestamp"] = iso(self._stamp(m))
         put(event, "observer", {"vendor": "Snort", "product": "IDS", "type": "IDS"})
         rest = m.group("rest")
@@ -240,12 +240,15 @@ class SnortLogParser(BaseParser):
 
 def _endpoint(event: Event, side: str, text: str) -> None:
     """``ip`` or ``ip:port`` (IPv6 keeps its colons when no port follows)."""
-    try:
-        ipaddress.ip_address(text)
-        put(event, f"{side}.ip", text)
-        return
-    except ValueError:
-        pass
+    # One colon is never an address (IPv4 has none, IPv6 at least two): skip the parse
+    # and its raised ValueError for the common "ip:port".
+    if text.count(":") != 1:
+        try:
+            ipaddress.ip_address(text)
+            put(event, f"{side}.ip", text)
+            return
+        except ValueError:
+            pass
     host, _, port = text.rpartition(":")
     if host and port.isdigit():
         put(event, f"{side}.ip", host)

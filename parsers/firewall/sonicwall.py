@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Final
 
 from parsers.base import BaseParser
@@ -18,7 +19,6 @@ from parsers.firewall._common import (
     finish_network,
     finish_related,
     iso,
-    new_event,
     parse_kv,
     put,
     to_int,
@@ -29,6 +29,8 @@ from soc_core.event import Event, RawEvent
 # "key= value" (a space after '=') occurs in SonicOS output; glue it for the splitter.
 _SPACED: Final = re.compile(r"(\w)= (?=\S)")
 _TIME_FORMATS: Final = ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")
+# Both formats with two-digit fields, as most records write them.
+_STAMP: Final = re.compile(r"([0-9]{4})([/-])([0-9]{2})\2([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
 
 
 class SonicwallFirewallParser(BaseParser):
@@ -48,10 +50,11 @@ class SonicwallFirewallParser(BaseParser):
         start = text.find("id=")
         if start < 0:
             raise ParseError(self.id, "no id= field")
-        kv = parse_kv(_SPACED.sub(r"\1=", text[start:]))
+        body = text[start:]
+        kv = parse_kv(_SPACED.sub(r"\1=", body) if "= " in body else body)
         if "sn" not in kv or "m" not in kv:
             raise ParseError(self.id, "not a SonicWall record (sn/m missing)")
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         stamp = _time(kv.get("time", ""), self.options.tz)
         if stamp is None:
             raise ParseError(self.id, f"bad time {kv.get('time')!r}")
@@ -89,7 +92,8 @@ class SonicwallFirewallParser(BaseParser):
         if not value:
             return
         parts = value.split(":")
-        if len(parts) > 4 or _is_ip(value):  # a bare (IPv6) address: nothing to split
+        if len(parts) > 4 or (_may_be_ipv6(value) and _is_ip(value)):
+            # a bare (IPv6) address: nothing to split
             put(event, f"{side}.ip", value)
             return
         put(event, f"{side}.ip", parts[0])
@@ -99,6 +103,15 @@ class SonicwallFirewallParser(BaseParser):
             put(event, iface_path, parts[2])
         if len(parts) > 3 and not side.endswith("nat"):
             put(event, f"{side}.address", parts[3])
+
+
+def _may_be_ipv6(text: str) -> bool:
+    """Whether ``ip_address`` could accept a text already split on ``:`` (cheap, and it
+    spares the raised ValueError for every ``IP:port:zone`` endpoint): IPv6 needs two
+    colons before any scope id and dots only after the last one (an embedded IPv4);
+    without a colon the text is ``parts[0]`` either way."""
+    address = text.partition("%")[0]  # a scope id ("%eth0") may hold any character
+    return address.count(":") >= 2 and "." not in address[:address.rfind(":")]
 
 
 def _is_ip(text: str) -> bool:
@@ -116,7 +129,18 @@ def _note_protocol(note: str) -> str | None:
     return note[marker + 9:].split()[0] if note[marker + 9:].split() else None
 
 
+@lru_cache(maxsize=1024)  # consecutive records mostly share their second
 def _time(text: str, tz: tzinfo) -> datetime | None:
+    m = _STAMP.fullmatch(text)
+    if m:
+        # The common layout without strptime (which costs more than the rest of a parse);
+        # anything else, or a value out of range, takes the strptime path below.
+        year, _, month, day, hour, minute, second = m.groups()
+        try:
+            return datetime(int(year), int(month), int(day), int(hour), int(minute),
+                            int(second), tzinfo=tz)
+        except ValueError:
+            pass
     for fmt in _TIME_FORMATS:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=tz)

@@ -18,7 +18,6 @@ from parsers.firewall._common import (
     get,
     iso,
     local_time,
-    new_event,
     parse_kv,
     put,
     set_community_id,
@@ -176,7 +175,7 @@ class SophosXgParser(BaseParser):
         log_type = kv.get("log_type")
         if log_type is None or "log_id" not in kv:
             raise ParseError(self.id, "not a Sophos XG record (log_type/log_id missing)")
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         self._time(event, kv)
         log_id = kv["log_id"]
         message_id = log_id[7:]

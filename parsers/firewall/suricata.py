@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import orjson
 
 from parsers.base import BaseParser
-from parsers.firewall._common import get, iso, new_event, put, set_community_id
+from parsers.firewall._common import get, iso, put, set_community_id
 from parsers.web.ecs import set_user_agent
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
@@ -49,7 +50,7 @@ class SuricataEveParser(BaseParser):
             raise ParseError(self.id, f"not JSON: {exc}") from None
         if not isinstance(eve, dict) or not isinstance(eve.get("event_type"), str):
             raise ParseError(self.id, "not an EVE record (no event_type)")
-        event = new_event(raw, self.id)
+        event = self.new_event(raw)
         stamp = _time(eve.get("timestamp"))
         if stamp is None:
             raise ParseError(self.id, f"bad timestamp {eve.get('timestamp')!r}")
@@ -315,8 +316,11 @@ class SuricataEveParser(BaseParser):
 
 
 def _private(ip: Any) -> bool | None:
-    if not isinstance(ip, str):
-        return None
+    return _private_text(ip) if isinstance(ip, str) else None
+
+
+@lru_cache(maxsize=8192)  # hosts recur across flows; ipaddress parsing is the slow part
+def _private_text(ip: str) -> bool | None:
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +68,31 @@ class GrokPattern:
     whole match fail, so numbers are always numbers.
     """
 
-    __slots__ = ("_fullmatch", "_slots", "regex", "text")
+    __slots__ = ("_casts", "_dups", "_fast", "_fullmatch", "_paths", "_pick", "_slots", "regex", "text")
 
     def __init__(self, text: str, regex: re.Pattern[str], slots: list[tuple[int, str, Cast | None]]) -> None:
         self.text = text
         self.regex = regex
         self._fullmatch = regex.fullmatch
         self._slots = tuple(slots)
+        # The fast path of match(): pick the capture slots out of m.groups() in C, build
+        # the dict in one comprehension, then settle the (few) repeated paths and casts.
+        # It needs every slot of one path to share one cast; otherwise the slot loop runs.
+        paths = [path for _, path, _ in slots]
+        indexes = [index for index, _, _ in slots]
+        self._paths = tuple(paths)
+        self._pick: Callable[[tuple[str | Any, ...]], tuple[str | Any, ...]] = (
+            itemgetter(*indexes) if len(indexes) > 1 else (lambda groups: tuple(groups[i] for i in indexes))
+        )
+        casts: dict[str, set[Cast | None]] = {}
+        for _, path, cast in slots:
+            casts.setdefault(path, set()).add(cast)
+        self._fast = all(len(kinds) == 1 for kinds in casts.values())
+        self._casts = tuple((path, cast) for path, kinds in casts.items() for cast in kinds if cast is not None)
+        self._dups = tuple(
+            (path, tuple(k for k, other in enumerate(paths) if other == path))
+            for path in casts if paths.count(path) > 1
+        )
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -84,7 +103,29 @@ class GrokPattern:
         m = self._fullmatch(text)
         if m is None:
             return None
-        groups = m.groups()
+        if not self._fast:
+            return self._match_slots(m.groups())
+        values = self._pick(m.groups())
+        # Empty captures are left out; a path keeps the position of its first non-empty slot.
+        out = {path: value for path, value in zip(self._paths, values, strict=False) if value}
+        for path, positions in self._dups:
+            if path in out:
+                # Several slots name this path: the first that matched wins.
+                for k in positions:
+                    if values[k]:
+                        out[path] = values[k]
+                        break
+        for path, cast in self._casts:
+            value = out.get(path)
+            if value is not None:
+                try:
+                    out[path] = cast(value)
+                except ValueError:
+                    return None
+        return out
+
+    def _match_slots(self, groups: tuple[str | Any, ...]) -> dict[str, Any] | None:
+        """The general case, slot by slot (paths captured with different casts)."""
         out: dict[str, Any] = {}
         for index, path, cast in self._slots:
             value = groups[index]

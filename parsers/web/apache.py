@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
+from parsers.base import ParserOptions
 from parsers.web import ecs
-from parsers.web.common import GrokWebParser, set_timezone
+from parsers.web.common import GrokWebParser, Groups, capture_groups, ctime_stamp, http_stamp, layout_reader
 from parsers.web.modsec_message import apply_modsec_message
-from parsers.web.timestamps import ctime_date, http_date
 from soc_core.event import Event, RawEvent
 
 # Levels Elastic's apache pipelines map to event.type "error"; the rest are "info".
@@ -43,28 +43,116 @@ class ApacheAccessParser(GrokWebParser):
         head = text.split(" - ", 1)[0]
         return '"' in text and "[" in text and ", " not in head
 
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        pattern = self._pattern
+        self._combined = layout_reader(pattern, _COMBINED)
+        self._ssl = layout_reader(pattern, _SSL, start=capture_groups(pattern)["_time"][1])
+        self._combined_time = capture_groups(pattern)["_time"][0]
+
+    def build_groups(self, event: Event, groups: Groups) -> None:
+        # Read the groups of whichever layout matched by position: no captures dict.
+        if groups[self._combined_time] is not None:
+            domain, port, client, user, time, method, target, version, status, size, referrer, agent = (
+                self._combined(groups))
+            protocol = cipher = None
+        else:
+            time, client, protocol, cipher, method, target, version, size = self._ssl(groups)
+            domain = port = user = status = referrer = agent = None
+        self.fill(event, time or "", client or "", domain, int(port) if port else None, user, method, target,
+                  version, int(status) if status else None, int(size) if size else None, referrer, agent,
+                  protocol, cipher)
+
     def build(self, event: Event, fields: dict[str, Any]) -> None:
-        self.set_time(event, http_date(fields.pop("_time"), self.options.tz))
-        client = fields.pop("_client")
-        protocol = fields.pop("_ssl_protocol", None)
-        cipher = fields.pop("_ssl_cipher", None)
-        set_request(event, fields)
-        agent = fields.pop("user_agent.original", None)
-        self.apply(event, fields)
-        if ecs.set_endpoint(event, "source", client) is None and client != "-":
-            event["source"]["domain"] = client
-        domain = fields.get("destination.domain")
+        get = fields.get
+        self.fill(event, fields["_time"], fields["_client"], get("destination.domain"), get("destination.port"),
+                  get("user.name"), get("http.request.method"), get("_url"), get("http.version"),
+                  get("http.response.status_code"), get("http.response.body.bytes"),
+                  get("http.request.referrer"), get("user_agent.original"), get("_ssl_protocol"),
+                  get("_ssl_cipher"))
+
+    def fill(self, event: Event, time: str, client: str, domain: str | None, port: int | None,
+             user: str | None, method: str | None, target: str | None, version: str | None,
+             status: int | None, size: int | None, referrer: str | None, agent: str | None,
+             protocol: str | None, cipher: str | None) -> None:
+        """Write the ECS objects of one access line (empty texts count as absent).
+
+        The nested objects are written directly, in the key order the generic ``apply``
+        gave them: this runs for every line, and dotted-path setters and ``setdefault``
+        chains cost more than the regex match itself.
+        """
+        event["@timestamp"] = http_stamp(time, self.options.tz)
+        if target:
+            event["url"] = ecs.url_fields(target)
+        if domain:
+            destination: dict[str, Any] = {"domain": domain}
+            if port is not None:
+                destination["port"] = port
+            event["destination"] = destination
+        elif port is not None:  # the pattern only allows a port after a host
+            event["destination"] = {"port": port}
+        if user:
+            event["user"] = {"name": user}
+        http = http_object(method, version, status, size, referrer)
+        if http:
+            event["http"] = http
+        ip = ecs.as_ip(client)
+        if ip is not None:
+            event["source"] = {"address": client, "ip": ip}
+            event["related"] = {"ip": [ip]}
+        elif client != "-":
+            event["source"] = {"address": client, "domain": client}
+        else:
+            event["source"] = {"address": client}
         if domain:
             event.setdefault("url", {})["domain"] = domain
         if protocol:
-            event.setdefault("apache", {}).setdefault("access", {})["ssl"] = {"protocol": protocol, "cipher": cipher}
+            event["apache"] = {"access": {"ssl": {"protocol": protocol, "cipher": cipher}}}
             ecs.tls_from_protocol(event, protocol, cipher)
         if agent:
-            ecs.set_user_agent(event, agent)
-        status = fields.get("http.response.status_code")
+            event["user_agent"] = ecs.user_agent(agent)
+        ev = event["event"]
         if status is not None:
-            event["event"]["outcome"] = ecs.outcome(status)
-        ecs.web_kind(event, ["web"], ["access"])
+            ev["outcome"] = "failure" if status >= 400 else "success"  # ecs.outcome, inlined
+        ev["category"] = ["web"]
+        ev["type"] = ["access"]
+
+
+# Capture paths of the two APACHE_ACCESS_LINE layouts, in the order build_groups reads them.
+_COMBINED: Final = (
+    "destination.domain", "destination.port", "_client", "user.name", "_time", "http.request.method", "_url",
+    "http.version", "http.response.status_code", "http.response.body.bytes", "http.request.referrer",
+    "user_agent.original",
+)
+_SSL: Final = (
+    "_time", "_client", "_ssl_protocol", "_ssl_cipher", "http.request.method", "_url", "http.version",
+    "http.response.body.bytes",
+)
+
+
+def http_object(method: str | None, version: str | None, status: int | None, size: int | None,
+                referrer: str | None) -> dict[str, Any]:
+    """The ``http`` object of an access line (empty when nothing is set), keys in the
+    order the captures come in the combined layout."""
+    http: dict[str, Any] = {}
+    request: dict[str, Any] = {}
+    if method:
+        request["method"] = method
+        http["request"] = request
+    if version:
+        http["version"] = version
+    if status is not None:
+        response: dict[str, Any] = {"status_code": status}
+        if size is not None:
+            response["body"] = {"bytes": size}
+        http["response"] = response
+    elif size is not None:
+        http["response"] = {"body": {"bytes": size}}
+    if referrer:
+        request["referrer"] = referrer
+        if "request" not in http:
+            http["request"] = request
+    return http
 
 
 def split_client(text: str) -> tuple[str, int | None]:
@@ -101,8 +189,9 @@ class ApacheErrorParser(GrokWebParser):
         tz = self.options.tz
         when = fields.pop("_time", None)
         if when is not None:  # else @timestamp stays the time of reception
-            self.set_time(event, ctime_date(when, tz))
-            set_timezone(event, tz)
+            event["@timestamp"] = ctime_stamp(when, tz)
+            if self._zone:  # set_timezone, with the zone text worked out once
+                event["event"]["timezone"] = self._zone
         client = fields.pop("_client", None)
         self.apply(event, fields)
         if client:

@@ -95,12 +95,19 @@ def _split_url_uncached(original: str) -> dict[str, Any]:
     return out
 
 
+def url_fields(original: str) -> dict[str, Any]:
+    """A new ``url`` object: ``original`` and the parts ``uri_parts`` derives from it."""
+    url: dict[str, Any] = {"original": original}
+    url.update(_split_url(original))  # the cached pairs, without an intermediate dict
+    return url
+
+
 def set_url(event: Event, original: str, *, with_original: bool = True) -> None:
     """Set ``url.original`` and the parts ``uri_parts`` derives from it."""
     url: dict[str, Any] = event.setdefault("url", {})
     if with_original:
         url["original"] = original
-    url.update(split_url(original))
+    url.update(_split_url(original))
 
 
 def decode_query(text: str) -> str:
@@ -118,7 +125,6 @@ def _version(*parts: str | None) -> str | None:
     return ".".join(out) if out else None
 
 
-@lru_cache(maxsize=4096)
 def _user_agent_fields(original: str) -> tuple[tuple[str, str], ...]:
     result = parse_user_agent(original)
     fields: list[tuple[str, str]] = []
@@ -146,20 +152,39 @@ def warm_up_user_agents() -> None:
     parse_user_agent("Mozilla/5.0")
 
 
+@lru_cache(maxsize=4096)
+def _user_agent_parts(original: str) -> tuple[str, str | None, str, tuple[tuple[str, str], ...]]:
+    # (name, version, device name, os pairs): the nested shape decided once per agent, so
+    # that building the event's objects below is only a few dict displays.
+    name, version, device = "Other", None, "Other"
+    os: list[tuple[str, str]] = []
+    for path, value in _user_agent_fields(original):
+        if path == "name":
+            name = value
+        elif path == "version":
+            version = value
+        elif path == "device":
+            device = value
+        else:
+            os.append((path[3:], value))
+    return name, version, device, tuple(os)
+
+
+def user_agent(original: str) -> dict[str, Any]:
+    """A new ``user_agent`` object from the header text (parse cached: logs repeat agents)."""
+    name, version, device, os = _user_agent_parts(original)
+    ua: dict[str, Any] = {"original": original, "name": name}
+    if version:
+        ua["version"] = version
+    ua["device"] = {"name": device}
+    if os:
+        ua["os"] = dict(os)
+    return ua
+
+
 def set_user_agent(event: Event, original: str) -> None:
     """``user_agent.*`` from the header text (results cached: logs repeat their agents)."""
-    ua: dict[str, Any] = {"original": original}
-    os: dict[str, str] = {}
-    for path, value in _user_agent_fields(original):
-        if path == "device":
-            ua["device"] = {"name": value}
-        elif path.startswith("os."):
-            os[path[3:]] = value
-        else:
-            ua[path] = value
-    if os:
-        ua["os"] = os
-    event["user_agent"] = ua
+    event["user_agent"] = user_agent(original)
 
 
 def outcome(status: int) -> str:

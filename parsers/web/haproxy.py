@@ -9,12 +9,13 @@ Other messages of the program (server state changes, start-up) keep their text i
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
+from parsers.base import ParserOptions
 from parsers.web import ecs
 from parsers.web.apache import split_client
-from parsers.web.common import GrokWebParser, set_timezone
-from parsers.web.timestamps import http_date, syslog_date
+from parsers.web.common import GrokWebParser, Groups, capture_groups, http_stamp, layout_reader
+from parsers.web.timestamps import syslog_date
 from soc_core.event import Event, RawEvent
 
 
@@ -36,36 +37,96 @@ class HaproxyParser(GrokWebParser):
     def accepts(self, raw: RawEvent) -> bool:
         return "haproxy" in raw.message
 
-    def build(self, event: Event, fields: dict[str, Any]) -> None:
-        tz = self.options.tz
-        request_date = fields.pop("_request_date", None)
-        syslog_time = fields.pop("_syslog_time")
-        if request_date:
-            self.set_time(event, http_date(request_date, tz))
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        pattern = self._pattern
+        clients = capture_groups(pattern)["_client"]
+        self._head = layout_reader(pattern, _HEAD)
+        # One getter per layout (alternative) of HAPROXY_LINE, in its order in web.grok.
+        self._http = layout_reader(pattern, _HTTP, start=clients[0])
+        self._tcp = layout_reader(pattern, _TCP, start=clients[1])
+        self._connect = layout_reader(pattern, _CONNECT, start=clients[2])
+        self._error = layout_reader(pattern, _ERROR, start=clients[3])
+        self._clients = clients
+        self._message = capture_groups(pattern)["message"][0]
+
+    def build_groups(self, event: Event, groups: Groups) -> None:
+        # Objects are written directly from the groups of the layout that matched, keys in
+        # the order the generic ``apply`` of the captures dict gave them (golden output).
+        syslog_time, host, program, pid = self._head(groups)
+        process: dict[str, Any] = {"name": program} if program else {}
+        if pid:
+            process["pid"] = int(pid)
+        http_at, tcp_at, connect_at, error_at = self._clients
+        haproxy: dict[str, Any]
+        request_date = destination = request_line = None
+        status = duration = None
+        request_headers = response_headers = None
+        if groups[http_at] is not None:
+            (client, request_date, frontend, backend, server, tq, tw, tc, tr, duration, status, size, cookie_in,
+             cookie_out, state, active, fe_conn, be_conn, srv_conn, retries, srv_queue, be_queue,
+             request_headers, response_headers, request_line) = self._http(groups)
+            request: dict[str, Any] = {"time_wait_ms": int(tq or 0), "time_wait_without_data_ms": int(tr or 0),
+                                       "captured_cookie": cookie_in}
+            if request_line:
+                request["raw_request_line"] = request_line
+            haproxy = {
+                "frontend_name": frontend, "backend_name": backend, "server_name": server,
+                "http": {"request": request, "response": {"captured_cookie": cookie_out}},
+                "total_waiting_time_ms": int(tw or 0), "connection_wait_time_ms": int(tc or 0),
+                "bytes_read": int(size or 0), "termination_state": state,
+                "connections": _connections(active, fe_conn, be_conn, srv_conn, retries),
+                "server_queue": int(srv_queue or 0), "backend_queue": int(be_queue or 0),
+            }
+        elif groups[tcp_at] is not None:
+            (client, request_date, frontend, backend, server, tw, tc, duration, size, state, active, fe_conn,
+             be_conn, srv_conn, retries, srv_queue, be_queue) = self._tcp(groups)
+            haproxy = {
+                "frontend_name": frontend, "backend_name": backend, "server_name": server,
+                "total_waiting_time_ms": int(tw or 0), "connection_wait_time_ms": int(tc or 0),
+                "bytes_read": int(size or 0), "termination_state": state,
+                "connections": _connections(active, fe_conn, be_conn, srv_conn, retries),
+                "server_queue": int(srv_queue or 0), "backend_queue": int(be_queue or 0),
+            }
+        elif groups[connect_at] is not None:
+            client, destination, frontend, mode = self._connect(groups)
+            haproxy = {"frontend_name": frontend, "mode": mode}
+        elif groups[error_at] is not None:
+            client, request_date, frontend, bind, error = self._error(groups)
+            haproxy = {"frontend_name": frontend, "bind_name": bind}
+            if error:
+                haproxy["error_message"] = error
         else:
-            self.set_time(event, syslog_date(syslog_time, tz, self.options.clock))
-        set_timezone(event, tz)
-        host = fields.pop("_host")
-        client = fields.pop("_client", None)
-        destination = fields.pop("_destination", None)
-        duration = fields.pop("_duration", None)
-        request_headers = _headers(fields.pop("_request_headers", None))
-        response_headers = _headers(fields.pop("_response_headers", None))
-        self.apply(event, fields)
-        haproxy: dict[str, Any] = event.setdefault("haproxy", {})
-        if ecs.as_ip(host) is not None:
+            client = None
+            haproxy = {}
+        tz = self.options.tz
+        if request_date:
+            event["@timestamp"] = http_stamp(request_date, tz)
+        else:
+            self.set_time(event, syslog_date(syslog_time or "", tz, self.options.clock))
+        if self._zone:  # set_timezone, with the zone text worked out once
+            event["event"]["timezone"] = self._zone
+        if process:
+            event["process"] = process
+        message = groups[self._message]
+        if message:
+            event["message"] = message
+        event["haproxy"] = haproxy
+        if status:
+            event["http"] = {"response": {"status_code": int(status)}}
+        if ecs.as_ip(host or "") is not None:
             haproxy["source"] = host
         if client is not None:
             address, port = split_client(client)
             ecs.set_endpoint(event, "source", address)
             if port is not None:
                 event["source"]["port"] = port
-        if duration is not None:
-            event["event"]["duration"] = duration * 1_000_000
-        if request_headers is not None:
-            haproxy.setdefault("http", {}).setdefault("request", {})["captured_headers"] = request_headers
-        if response_headers is not None:
-            haproxy.setdefault("http", {}).setdefault("response", {})["captured_headers"] = response_headers
+        if duration:
+            event["event"]["duration"] = int(duration) * 1_000_000
+        if request_headers:
+            haproxy["http"]["request"]["captured_headers"] = _headers(request_headers)
+        if response_headers:
+            haproxy["http"]["response"]["captured_headers"] = _headers(response_headers)
         if destination:
             dest_address, dest_port = split_client(destination)
             ip = ecs.as_ip(dest_address)
@@ -77,12 +138,11 @@ class HaproxyParser(GrokWebParser):
             if dest_port is not None:
                 event["destination"]["port"] = dest_port
             ecs.web_kind(event, ["network", "web"], ["connection"])
-        status = fields.get("http.response.status_code")
-        if status is not None:
-            event["http"].setdefault("response", {})["bytes"] = fields["haproxy.bytes_read"]
-            event["event"]["outcome"] = ecs.outcome(status)
+        if status:
+            event["http"]["response"]["bytes"] = haproxy["bytes_read"]
+            event["event"]["outcome"] = ecs.outcome(int(status))
             ecs.web_kind(event, ["web"])
-            self._request_line(event, fields.get("haproxy.http.request.raw_request_line", ""))
+            self._request_line(event, request_line or "")
 
     @staticmethod
     def _request_line(event: Event, line: str) -> None:
@@ -95,3 +155,33 @@ class HaproxyParser(GrokWebParser):
             if version:
                 event["http"]["version"] = version[5:]
             ecs.set_url(event, target)
+
+
+def _connections(active: str | None, frontend: str | None, backend: str | None, server: str | None,
+                 retries: str | None) -> dict[str, int]:
+    # The five counters HAPROXY_CONNECTIONS always captures (INT groups: never empty).
+    return {"active": int(active or 0), "frontend": int(frontend or 0), "backend": int(backend or 0),
+            "server": int(server or 0), "retries": int(retries or 0)}
+
+
+# Capture paths of each HAPROXY_LINE layout, in the order build_groups reads them.
+_HEAD: Final = ("_syslog_time", "_host", "process.name", "process.pid")
+_HTTP: Final = (
+    "_client", "_request_date", "haproxy.frontend_name", "haproxy.backend_name", "haproxy.server_name",
+    "haproxy.http.request.time_wait_ms", "haproxy.total_waiting_time_ms", "haproxy.connection_wait_time_ms",
+    "haproxy.http.request.time_wait_without_data_ms", "_duration", "http.response.status_code",
+    "haproxy.bytes_read", "haproxy.http.request.captured_cookie", "haproxy.http.response.captured_cookie",
+    "haproxy.termination_state", "haproxy.connections.active", "haproxy.connections.frontend",
+    "haproxy.connections.backend", "haproxy.connections.server", "haproxy.connections.retries",
+    "haproxy.server_queue", "haproxy.backend_queue", "_request_headers", "_response_headers",
+    "haproxy.http.request.raw_request_line",
+)
+_TCP: Final = (
+    "_client", "_request_date", "haproxy.frontend_name", "haproxy.backend_name", "haproxy.server_name",
+    "haproxy.total_waiting_time_ms", "haproxy.connection_wait_time_ms", "_duration", "haproxy.bytes_read",
+    "haproxy.termination_state", "haproxy.connections.active", "haproxy.connections.frontend",
+    "haproxy.connections.backend", "haproxy.connections.server", "haproxy.connections.retries",
+    "haproxy.server_queue", "haproxy.backend_queue",
+)
+_CONNECT: Final = ("_client", "_destination", "haproxy.frontend_name", "haproxy.mode")
+_ERROR: Final = ("_client", "_request_date", "haproxy.frontend_name", "haproxy.bind_name", "haproxy.error_message")

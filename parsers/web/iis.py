@@ -18,10 +18,10 @@ from typing import Any, BinaryIO, ClassVar, Final, cast
 
 from parsers.base import LINE_FRAMER, MAX_EVENT_BYTES, LineFramer
 from parsers.web import ecs
-from parsers.web.common import GrokWebParser
-from parsers.web.timestamps import TimestampError, slash_date
+from parsers.web.common import GrokWebParser, slash_stamp
+from parsers.web.timestamps import TimestampError
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent
+from soc_core.event import Event, RawEvent, format_timestamp
 
 
 class W3CFramer(LineFramer):
@@ -147,6 +147,8 @@ class IisAccessParser(GrokWebParser):
             self.build(event, fields)
         except TimestampError as exc:
             raise ParseError(self.id, f"bad timestamp: {exc}") from None
+        if event["@timestamp"] is None:  # the skeleton leaves it to the build
+            event["@timestamp"] = format_timestamp(raw.received)
         return event
 
     def read_file(self, path: str, received: datetime) -> Iterator[RawEvent]:
@@ -165,7 +167,7 @@ class IisAccessParser(GrokWebParser):
                 yield RawEvent.from_bytes(body, path, received, offset, extra=extra)
 
     def build(self, event: Event, fields: dict[str, Any]) -> None:
-        self.set_time(event, slash_date(fields.pop("_time"), UTC))
+        event["@timestamp"] = slash_stamp(fields.pop("_time"), UTC)
         server = _value(fields, "_server")
         client = _value(fields, "_client")
         path = _value(fields, "_path")
@@ -184,7 +186,7 @@ class IisAccessParser(GrokWebParser):
         if path is not None:
             url: dict[str, Any] = event.setdefault("url", {})
             url["original"] = path
-            parts = ecs.split_url(path)
+            parts = ecs.split_url(path)  # cached
             url["path"] = parts.get("path", path)
             if "extension" in parts:
                 url["extension"] = parts["extension"]
@@ -202,7 +204,7 @@ class IisAccessParser(GrokWebParser):
         if forwarded is not None:
             event.setdefault("network", {})["forwarded_ip"] = forwarded
         if agent is not None:
-            ecs.set_user_agent(event, agent.replace("+", " "))
+            event["user_agent"] = ecs.user_agent(agent.replace("+", " "))
         status = fields.get("http.response.status_code")
         if status is not None:
             event["event"]["outcome"] = ecs.outcome(status)
@@ -235,7 +237,7 @@ class IisErrorParser(GrokWebParser):
         return super().parse(raw)
 
     def build(self, event: Event, fields: dict[str, Any]) -> None:
-        self.set_time(event, slash_date(fields.pop("_time"), UTC))
+        event["@timestamp"] = slash_stamp(fields.pop("_time"), UTC)
         server = _value(fields, "_server")
         client = _value(fields, "_client")
         target = _value(fields, "_url")

@@ -12,12 +12,18 @@ import contextlib
 import re
 from typing import Any, ClassVar, Final
 
-from parsers.base import MultilineFramer
+from parsers.base import MultilineFramer, ParserOptions
 from parsers.web import ecs
-from parsers.web.apache import set_request, split_client
-from parsers.web.common import GrokWebParser, set_timezone
+from parsers.web.apache import http_object, split_client
+from parsers.web.common import (
+    GrokWebParser,
+    Groups,
+    capture_groups,
+    http_stamp,
+    layout_reader,
+    slash_stamp,
+)
 from parsers.web.modsec_message import apply_modsec_message
-from parsers.web.timestamps import http_date, slash_date
 from soc_core.event import Event, RawEvent
 
 _LIST_SEPARATOR: Final = re.compile(r'"?,?\s+"?')
@@ -76,35 +82,98 @@ class NginxAccessParser(GrokWebParser):
         text = raw.message
         return '"' in text and "[" in text and not (len(text) > 8 and text[4] == "/" and text[7] == "/")
 
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        self._read = layout_reader(self._pattern, _ACCESS)
+        self._other_host = capture_groups(self._pattern)["_dest_host"][1]
+
+    def build_groups(self, event: Event, groups: Groups) -> None:
+        # Read the groups by position (one layout): no captures dict on the hot path.
+        (host, port, ip_list, address, user, time, method, target, version, status, size, referrer,
+         agent) = self._read(groups)
+        self.fill(event, time or "", host or groups[self._other_host], int(port) if port else None, ip_list,
+                  address, user, method, target, version, int(status or 0), int(size) if size else None,
+                  referrer, agent)
+
     def build(self, event: Event, fields: dict[str, Any]) -> None:
-        tz = self.options.tz
-        self.set_time(event, http_date(fields.pop("_time"), tz))
-        set_timezone(event, tz)
-        ip_list = fields.pop("_ip_list", None)
-        dest_host = fields.pop("_dest_host", None)
-        if dest_host:
-            fields["destination.ip" if ecs.as_ip(dest_host) else "destination.domain"] = dest_host
-        set_request(event, fields)
-        agent = fields.pop("user_agent.original", None)
-        self.apply(event, fields)
+        get = fields.get
+        self.fill(event, fields["_time"], get("_dest_host"), get("destination.port"), get("_ip_list"),
+                  get("source.address"), get("user.name"), get("http.request.method"), get("_url"),
+                  get("http.version"), fields["http.response.status_code"], get("http.response.body.bytes"),
+                  get("http.request.referrer"), get("user_agent.original"))
+
+    def fill(self, event: Event, time: str, host: str | None, port: int | None, ip_list: str | None,
+             address: str | None, user: str | None, method: str | None, target: str | None,
+             version: str | None, status: int, size: int | None, referrer: str | None,
+             agent: str | None) -> None:
+        """Write the ECS objects of one access line (empty texts count as absent).
+
+        Objects are built directly, keys in the order the generic ``apply`` gave them
+        (the ``$host`` capture came last), as :meth:`ApacheAccessParser.fill` does.
+        """
+        event["@timestamp"] = http_stamp(time, self.options.tz)
+        ev = event["event"]
+        if self._zone:
+            ev["timezone"] = self._zone
+        if target:
+            event["url"] = ecs.url_fields(target)
+        dest_ip = dest_domain = None
+        if host:
+            if ecs.as_ip(host):
+                dest_ip = host
+            else:
+                dest_domain = host
+        destination: dict[str, Any] | None = None
+        if port is not None:
+            destination = event["destination"] = {"port": port}
+        source: dict[str, Any] = {}
+        if address:
+            source = event["source"] = {"address": address}
+        if user:
+            event["user"] = {"name": user}
+        event["http"] = http_object(method, version, status, size, referrer)
+        if host:
+            if destination is None:
+                destination = event["destination"] = {}
+            if dest_ip:
+                destination["ip"] = dest_ip
+            else:
+                destination["domain"] = dest_domain
         if ip_list:
             addresses = [a for a in _LIST_SEPARATOR.split(ip_list.strip('"')) if a]
-            event.setdefault("nginx", {})[self.vendor_key] = {"remote_ip_list": addresses}
+            event["nginx"] = {self.vendor_key: {"remote_ip_list": addresses}}
             address = pick_client(addresses)
-        else:
-            address = fields.get("source.address", "")
-        ecs.set_endpoint(event, "source", address)
-        ecs.add_ip(event, fields.get("destination.ip"))
-        domain = fields.get("destination.domain")
-        if domain:
-            event.setdefault("url", {})["domain"] = domain
-        user = fields.get("user.name")
+        elif not address:
+            address = ""
+        if not source:
+            source = event["source"] = {}
+        source["address"] = address
+        related: list[str] = []
+        ip = ecs.as_ip(address)
+        if ip is not None:
+            source["ip"] = ip
+            related.append(ip)
+        if dest_ip:
+            related.append(dest_ip)
+        if related:
+            event["related"] = {"ip": related}
+        if dest_domain:
+            event.setdefault("url", {})["domain"] = dest_domain
         if user:
-            event.setdefault("related", {}).setdefault("user", []).append(user)
+            event.setdefault("related", {})["user"] = [user]
         if agent:
-            ecs.set_user_agent(event, agent)
-        event["event"]["outcome"] = ecs.outcome(fields["http.response.status_code"])
-        ecs.web_kind(event, ["web"], ["access"])
+            event["user_agent"] = ecs.user_agent(agent)
+        ev["outcome"] = "failure" if status >= 400 else "success"  # ecs.outcome, inlined
+        ev["category"] = ["web"]
+        ev["type"] = ["access"]
+
+
+# Capture paths of NGINX_ACCESS_LINE, in the order build_groups reads them.
+_ACCESS: Final = (
+    "_dest_host", "destination.port", "_ip_list", "source.address", "user.name", "_time", "http.request.method",
+    "_url", "http.version", "http.response.status_code", "http.response.body.bytes", "http.request.referrer",
+    "user_agent.original",
+)
 
 
 def _split_list(text: str | None) -> list[str]:
@@ -118,6 +187,10 @@ class NginxIngressParser(NginxAccessParser):
     pattern_name = "NGINX_INGRESS_LINE"
     vendor_key = "ingress_controller"
     route_signals: ClassVar[tuple[str, ...]] = ()  # same signals as nginx.access: chosen by name only
+
+    def build_groups(self, event: Event, groups: Groups) -> None:
+        # The ingress layout has its own groups: take the captures dict of the base class.
+        GrokWebParser.build_groups(self, event, groups)
 
     def build(self, event: Event, fields: dict[str, Any]) -> None:
         alternative = fields.pop("_alternative", "")
@@ -161,9 +234,9 @@ class NginxErrorParser(GrokWebParser):
         return len(text) > 20 and text[4] == "/" and text[7] == "/"
 
     def build(self, event: Event, fields: dict[str, Any]) -> None:
-        tz = self.options.tz
-        self.set_time(event, slash_date(fields.pop("_time"), tz))
-        set_timezone(event, tz)
+        event["@timestamp"] = slash_stamp(fields.pop("_time"), self.options.tz)
+        if self._zone:  # set_timezone, with the zone text worked out once
+            event["event"]["timezone"] = self._zone
         self.apply(event, fields)
         message = fields.get("message", "")
         if "\n" in message:

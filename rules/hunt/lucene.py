@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError
 from sigma.backends.elasticsearch.elasticsearch_lucene import LuceneBackend
 from sigma.exceptions import SigmaError
@@ -42,6 +43,10 @@ from rules.sigma.logsource import Route
 from soc_core.contracts import Store, TimeRange
 from soc_core.errors import RuleError
 from soc_core.event import Event, format_timestamp, get_field
+
+# Folded (any-case) regexps can be slow on small servers; a rule whose query takes longer
+# is reported, not waited for.
+DEFAULT_QUERY_TIMEOUT_SECS = 60.0
 
 
 def es_field(route: Route, sigma_field: str) -> str:
@@ -174,10 +179,12 @@ def _keyword_fields(route: Route) -> list[str]:
 class ElasticsearchHunter:
     """Retro-hunt over the Elasticsearch/OpenSearch store with pySigma's Lucene backend."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, query_timeout_secs: float = DEFAULT_QUERY_TIMEOUT_SECS) -> None:
         # The store's client and index prefix: a raw query_string search is not part of the
         # Store contract (it speaks our own query language), so the hunter asks the client.
-        self.client: Any = getattr(store, "client")  # noqa: B009 - the ES store's public client
+        self.query_timeout_secs = query_timeout_secs
+        client: Any = getattr(store, "client")  # noqa: B009 - the ES store's public client
+        self.client: Any = client.options(request_timeout=query_timeout_secs)
         self.index = f"{getattr(store, 'prefix')}-events-*"  # noqa: B009
         self._channels = _channel_names()
 
@@ -208,6 +215,10 @@ class ElasticsearchHunter:
                                 hits.add(make_hit(rule, event))
                 except ApiError as exc:  # the server refused this rule's query: report the rule, go on
                     result.errors.append(RuleError(f"{rule.title}: query refused: {exc.message}", path, line))
+                    break
+                except ConnectionTimeout:  # one slow query must not stop the hunt: report the rule
+                    result.errors.append(RuleError(
+                        f"{rule.title}: query timed out after {self.query_timeout_secs:g} s", path, line))
                     break
         result.hits = sorted(hits)
         result.events = len(seen)

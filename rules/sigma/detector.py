@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from rules.alerts import build_alert
 from rules.attack import AttackTable, load_attack_table
 from rules.sigma.engine import SigmaEngine
+from rules.sigma.loader import load_rules
 from soc_core.clock import Clock, SystemClock
 from soc_core.event import KIND_EVENT, Event
 
@@ -26,6 +28,12 @@ class SigmaDetector:
         self.clock = clock or SystemClock()
         self.attack = attack if attack is not None else load_attack_table()
         self.ruleset_name = ruleset_name
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[str], placeholders: Mapping[str, list[str]] | None = None,
+                   clock: Clock | None = None) -> SigmaDetector:
+        """Load rules and build the detector (load errors: ``detector.engine.ruleset.errors``)."""
+        return cls(SigmaEngine(load_rules(paths, placeholders)), clock=clock)
 
     def detect(self, event: Event) -> list[Event]:
         if event.get("event", {}).get("kind", KIND_EVENT) != KIND_EVENT:

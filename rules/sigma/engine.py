@@ -88,6 +88,9 @@ class SigmaEngine:
         self._ecs: list[CompiledVariant] = []
         self._plans: dict[tuple[str, str, str], Plan] = {}
         self.evaluated = 0
+        # Rules whose logsource no route knows (e.g. category antivirus without a
+        # product): loaded, but no event can reach them; reported, not hidden.
+        self.unrouted: list[SigmaRule] = []
         for rule in ruleset.rules:
             self._compile(rule, ruleset.source_of(rule))
 
@@ -97,20 +100,24 @@ class SigmaEngine:
 
     def _compile(self, rule: SigmaRule, path: str | None) -> None:
         routes: list[Route] = routes_for(rule.logsource)
-        compiled = 0
+        if not routes:
+            self.unrouted.append(rule)
+        variants: list[CompiledVariant] = []
         try:
             trees = condition_trees(rule)
             for route in routes:
                 try:
-                    variant = compile_rule(rule, route, trees)
+                    variants.append(compile_rule(rule, route, trees))
                 except UnsupportedOnRoute:
                     continue  # e.g. a registry rule using User has no Security 4657 form
-                (self._windows if route.windows else self._ecs).append(variant)
-                compiled += 1
         except RuleError as exc:
+            # All or nothing: a rule that fails on one route runs on none.
             err = RuleError(f"{rule.title}: {exc.reason}", path=path, line=1)
             self.errors.append(err)
             self.ruleset.errors.append(err)
+            return
+        for variant in variants:
+            (self._windows if variant.route.windows else self._ecs).append(variant)
 
     def plan_for(self, key: tuple[str, str, str]) -> Plan:
         """The plan of one event kind, built on first use."""

@@ -110,6 +110,15 @@ ECS_FIELDS: Final[Mapping[str, Mapping[str, str]]] = {
         "record_type": "dns.question.type",
         "User": "user.name",
     },
+    "antivirus": {
+        # Endpoint parsers put the detection (signature) name in rule.name, as ECS does.
+        "Signature": "rule.name",
+        "Filename": "file.path",
+        "FileName": "file.path",
+        "User": "user.name",
+        "ComputerName": "host.name",
+        "Action": "event.action",
+    },
     "host": {
         "Image": "process.executable",
         "CommandLine": "process.command_line",
@@ -225,7 +234,7 @@ def flat_columns(event: Mapping[str, Any], family: str | None = None) -> dict[st
     if isinstance(event.get("winlog"), dict):
         return sigma_columns(event)
     out: dict[str, Any] = dict(flatten(event))
-    tables = [ECS_FIELDS[family]] if family in ECS_FIELDS else list(ECS_FIELDS.values())
+    tables = [ECS_FIELDS[family]] if family is not None and family in ECS_FIELDS else list(ECS_FIELDS.values())
     for table in [*tables, ECS_COMMON]:
         for name, path in table.items():
             value = out.get(path)

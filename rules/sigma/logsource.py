@@ -91,6 +91,9 @@ ECS_LOGSOURCES: Final[tuple[tuple[Mapping[str, str], str, tuple[str, ...]], ...]
     ({"category": "webserver"}, "webserver", ("apache", "nginx", "iis", "haproxy", "tomcat", "web")),
     ({"service": "apache"}, "webserver", ("apache",)),
     ({"service": "nginx"}, "webserver", ("nginx",)),
+    ({"category": "antivirus"}, "antivirus", (
+        "clamav", "cisco.amp", "crowdstrike", "microsoft.defender_atp", "microsoft.m365_defender",
+        "eset_protect", "kaspersky", "symantec_endpoint")),
     ({"category": "proxy"}, "proxy", ("squid", "bluecoat", "zscaler", "proxy")),
     ({"category": "firewall"}, "network", (
         "cisco", "pfsense", "opnsense", "iptables", "fortinet", "panw", "checkpoint", "juniper",

@@ -115,5 +115,6 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
                 out.write(dumps(alert) + b"\n")
     out.flush()
     if show_stats:
-        click.echo(f"rules={len(ruleset.rules)} rule_errors={len(ruleset.errors)} events={events} "
+        click.echo(f"rules={len(ruleset.rules)} rule_errors={len(ruleset.errors)} "
+                   f"rules_without_route={len(engine.unrouted)} events={events} "
                    f"dead_letters={stats.failed} alerts={stats.alerts}", err=True)

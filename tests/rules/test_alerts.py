@@ -69,3 +69,38 @@ def test_shipped_attack_table_is_what_the_script_builds_from_the_corpus() -> Non
         built = build_table(json.load(stream))
     assert json.loads(DATA_FILE.read_text(encoding="utf-8")) == built
     assert len(built["techniques"]) > 600 and len(built["tactics"]) == 14
+
+
+def test_detector_from_paths(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text(rule_yaml(DETECTION), encoding="utf-8")
+    detector = SigmaDetector.from_paths([str(tmp_path)], clock=FrozenClock(FROZEN_AT))
+    assert [a["rule"]["name"] for a in detector.detect(win_event(Image="C:\\a.exe"))] == ["t"]
+
+
+def test_correlation_alert_lists_its_events(tmp_path: Path) -> None:
+    from rules.sigma import load_rules
+
+    (tmp_path / "r.yml").write_text(rule_yaml(DETECTION).replace("title: t", "title: t\nname: base"), encoding="utf-8")
+    (tmp_path / "c.yml").write_text("""title: many a.exe
+id: 00000000-0000-0000-0000-0000000000cc
+correlation:
+    type: event_count
+    rules:
+        - base
+    group-by:
+        - Computer
+    timespan: 5m
+    condition:
+        gte: 2
+level: critical
+tags:
+    - attack.t1059
+""", encoding="utf-8")
+    (corr,) = load_rules([str(tmp_path)]).correlations
+    events = [win_event(Image="C:\\a.exe", record_id=i) for i in (1, 2)]
+    alert = build_alert(events[-1], corr, event_ids=["ev-1", "ev-2"], attack=load_attack_table())
+    assert alert["alert"]["event_ids"] == ["ev-1", "ev-2"]
+    assert alert["alert"]["correlation_type"] == "event_count"
+    assert alert["rule"]["id"] == "00000000-0000-0000-0000-0000000000cc"
+    assert alert["event"]["severity"] == 99
+    assert alert["threat"]["technique"]["id"] == ["T1059"]

@@ -58,3 +58,26 @@ def test_detect_reads_ndjson_events_as_they_are(tmp_path: Path) -> None:
     (alert,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert alert["alert"]["event_ids"] == ["e1"]
     assert alert["log"] == {"file": {"path": "/var/log/x.json"}, "offset": 7}
+
+
+def test_detect_parses_raw_logs_with_the_auto_parser_and_routes_webserver_rules(tmp_path: Path) -> None:
+    log = corpus_path("beats_filebeat", "apache", "access", "test.log")
+    rule = tmp_path / "web.yml"
+    rule.write_text("""title: favicon miss
+id: 00000000-0000-0000-0000-0000000000aa
+logsource:
+    category: webserver
+detection:
+    sel:
+        cs-method: 'get'
+        c-uri|endswith: '/favicon.ico'
+        sc-status: 404
+    condition: sel
+level: low
+""", encoding="utf-8")
+    result = CliRunner().invoke(command, ["--rules", str(rule), str(log)])
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["url"]["original"] for a in alerts] == ["/favicon.ico"]
+    assert alerts[0]["log"]["file"]["path"] == str(log) and alerts[0]["log"]["offset"] == 0
+    assert alerts[0]["event"]["severity"] == 21

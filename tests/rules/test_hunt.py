@@ -13,10 +13,13 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
+from sigma.collection import SigmaCollection
+from sigma.types import SigmaString
 
 from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
 from rules.hunt import hunt, rule_key, stored_events
+from rules.hunt.lucene import lucene_casefold, unanchor_regexes
 from rules.sigma import RuleSet, SigmaEngine, load_rules
 from soc_api.cli import cli
 from soc_api.commands._common import make_parser
@@ -266,3 +269,27 @@ def test_every_hunt_ignores_case_as_sigma_does(tmp_path: Path, own_rules: RuleSe
         assert hunt_hits(es_store, own_rules)[0] == expected
     finally:
         es_store.close()
+
+
+def test_lucene_rewrites_keep_sigma_semantics() -> None:
+    assert str(lucene_casefold(SigmaString("*\\Wusa.exe*")).regexp) == ".*\\\\[wW][uU][sS][aA]\\.[eE][xX][eE].*"
+    assert lucene_casefold(SigmaString("4688")) is None  # nothing to fold
+    assert str(lucene_casefold(SigmaString("a?b")).regexp) == "[aA].[bB]"
+    rules = load_rules_from_text("""
+title: Regex
+logsource: {category: process_creation, product: windows}
+detection:
+    selection:
+        CommandLine|re: '^cmd /c .*$'
+        ParentImage|re: 'evil'
+    condition: selection
+""")
+    rule = rules.rules[0]
+    unanchor_regexes(rule)
+    values = {item.field: str(item.value[0].regexp) for item in rule.detection.detections["selection"].detection_items}
+    assert values == {"CommandLine": "cmd /c .*", "ParentImage": ".*evil.*"}
+
+
+def load_rules_from_text(text: str) -> RuleSet:
+    collection = SigmaCollection.from_yaml(text)
+    return RuleSet(rules=list(collection.rules))  # type: ignore[arg-type]

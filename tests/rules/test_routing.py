@@ -90,3 +90,29 @@ def test_flat_columns_names_ecs_fields_the_sigma_way() -> None:
     assert columns["c-uri"] == "/a?b" and columns["cs-method"] == "GET" and columns["c-ip"] == "10.0.0.1"
     assert columns["url.original"] == "/a?b"
     assert fieldmap.flat_columns(win_event(Image="x"))["Image"] == "x"
+
+
+def test_rules_without_a_route_are_reported(tmp_path: Path) -> None:
+    from rules.sigma import SigmaEngine
+
+    rule = rule_yaml("    sel:\n        query: 'x'\n    condition: sel", logsource="category: database")
+    engine = SigmaEngine(load_text(tmp_path, rule))
+    assert [r.title for r in engine.unrouted] == ["t"]
+    assert engine.match({"event": {"id": "a", "kind": "event", "dataset": "mysql.log"}, "query": "x"}) == []
+
+
+def test_antivirus_rule_reads_the_signature_from_endpoint_events(tmp_path: Path) -> None:
+    rule = rule_yaml("    sel:\n        Signature|contains: 'Mimikatz'\n    condition: sel", logsource="category: antivirus")
+    both = Both(load_text(tmp_path, rule))
+    event = {"event": {"id": "a", "kind": "event", "dataset": "clamav.log"}, "rule": {"name": "Win.Tool.Mimikatz-1"}}
+    assert both.hits(event) == ["t"]
+    event["event"]["dataset"] = "nginx.access"
+    assert both.hits(event) == []
+
+
+def test_public_api_is_pinned() -> None:
+    import rules.sigma
+
+    assert sorted(rules.sigma.__all__) == [
+        "RuleSet", "SigmaDetector", "SigmaEngine", "fieldmap", "iter_rule_files", "load_placeholders", "load_rules",
+    ]
