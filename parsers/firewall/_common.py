@@ -23,7 +23,6 @@ from soc_core.event import Event, add_related, format_timestamp
 UNSPECIFIED_V4: Final = str(ipaddress.IPv4Address(0))
 IANA_TRANSPORT: Final = {"1": "icmp", "2": "igmp", "6": "tcp", "17": "udp", "58": "ipv6-icmp"}
 
-_PRI: Final = re.compile(r"<(\d{1,3})>")
 _TZ_OFFSET: Final = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 
 
@@ -49,10 +48,11 @@ def parse_kv(text: str) -> dict[str, str]:
 def strip_pri(text: str) -> tuple[int | None, str]:
     """Remove a leading syslog ``<PRI>``; returns ``(pri, rest)``."""
     if not text.startswith("<"):
-        return None, text  # most records: skip the regex
-    m = _PRI.match(text)
-    if m:
-        return int(m.group(1)), text[m.end():]
+        return None, text
+    # The regex <(\d{1,3})> with str methods (its \d is exactly str.isdecimal).
+    close = text.find(">", 2, 5)
+    if close > 0 and text[1:close].isdecimal():
+        return int(text[1:close]), text[close + 1:]
     return None, text
 
 

@@ -19,8 +19,8 @@ from parsers.firewall._common import (
     UNSPECIFIED_V4,
     append,
     apply_map,
+    dig,
     finish_network,
-    get,
     iso,
     put,
     to_int,
@@ -196,7 +196,8 @@ class CheckpointFirewallParser(BaseParser):
             put(event, "checkpoint.sys_message", data["sys_message"].removeprefix(':"'))
         for key in ("rule_action", "logid", "match_id", "parent_rule", "nat_rulenum",
                     "nat_addtnl_rulenum", "operation", "audit_status"):
-            put(event, f"checkpoint.{key}", data.get(key))
+            if data.get(key):  # put skips empty values anyway; spare the path building
+                put(event, f"checkpoint.{key}", data[key])
         return event
 
     def _classify(self, event: Event, data: dict[str, str]) -> None:
@@ -238,18 +239,19 @@ class CheckpointFirewallParser(BaseParser):
 
     def _related(self, event: Event) -> None:
         # Elastic appends these without removing duplicates; mirror it for fidelity.
-        ips = [ip for ip in (get(event, "source.ip"), get(event, "source.nat.ip"),
-                             get(event, "destination.ip"), get(event, "destination.nat.ip"))
-               if ip]
+        source, destination = event.get("source"), event.get("destination")
+        ips = [ip for ip in (dig(source, "ip"), dig(source, "nat", "ip"),
+                             dig(destination, "ip"), dig(destination, "nat", "ip")) if ip]
         related: dict[str, Any] = {}
         if ips:
             related["ip"] = ips
-        users = [u for u in (get(event, "source.user.name"), get(event, "destination.user.name"))
+        users = [u for u in (dig(source, "user", "name"), dig(destination, "user", "name"))
                  if u]
         if users:
             related["user"] = users
-        hashes = [h for h in (get(event, "file.hash.md5"), get(event, "file.hash.sha1"),
-                              get(event, "file.hash.sha256")) if h]
+        file_hash = dig(event, "file", "hash")
+        hashes = [h for h in (dig(file_hash, "md5"), dig(file_hash, "sha1"),
+                              dig(file_hash, "sha256")) if h]
         if hashes:
             related["hash"] = hashes
         if related:

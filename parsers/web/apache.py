@@ -157,7 +157,9 @@ def http_object(method: str | None, version: str | None, status: int | None, siz
 
 def split_client(text: str) -> tuple[str, int | None]:
     """``1.2.3.4:5678``, ``::1:37752`` or a bare address into (address, port)."""
-    if ecs.as_ip(text) is not None:
+    # One colon and no IPv6 zone: never a bare IP (IPv6 needs two colons), so skip the
+    # address check, which costs most when it fails and would fill its cache with ports.
+    if ("%" in text or text.count(":") != 1) and ecs.as_ip(text) is not None:
         return text, None
     host, sep, port = text.rpartition(":")
     if sep and port.isdecimal() and host:

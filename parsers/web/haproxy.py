@@ -9,6 +9,7 @@ Other messages of the program (server state changes, start-up) keep their text i
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar, Final
 
 from parsers.base import ParserOptions
@@ -118,9 +119,14 @@ class HaproxyParser(GrokWebParser):
             haproxy["source"] = host
         if client is not None:
             address, port = split_client(client)
-            ecs.set_endpoint(event, "source", address)
+            source: dict[str, Any] = {"address": address}  # ecs.set_endpoint, inlined
+            event["source"] = source
+            ip = ecs.as_ip(address)
+            if ip is not None:
+                source["ip"] = ip
+                event["related"] = {"ip": [ip]}
             if port is not None:
-                event["source"]["port"] = port
+                source["port"] = port
         if duration:
             event["event"]["duration"] = int(duration) * 1_000_000
         if request_headers:
@@ -139,22 +145,27 @@ class HaproxyParser(GrokWebParser):
                 event["destination"]["port"] = dest_port
             ecs.web_kind(event, ["network", "web"], ["connection"])
         if status:
-            event["http"]["response"]["bytes"] = haproxy["bytes_read"]
-            event["event"]["outcome"] = ecs.outcome(int(status))
-            ecs.web_kind(event, ["web"])
-            self._request_line(event, request_line or "")
+            http = event["http"]
+            http["response"]["bytes"] = haproxy["bytes_read"]
+            ev = event["event"]
+            ev["outcome"] = "failure" if int(status) >= 400 else "success"  # ecs.outcome, inlined
+            ev["category"] = ["web"]
+            method, target, version = _request_line(request_line or "")
+            if method and target:
+                http["request"] = {"method": method}
+                if version:
+                    http["version"] = version[5:]
+                event.setdefault("url", {}).update(ecs.url_fields(target))
 
-    @staticmethod
-    def _request_line(event: Event, line: str) -> None:
-        method, _, rest = line.partition(" ")
-        target, _, version = rest.rpartition(" ")
-        if not version.startswith("HTTP/"):
-            target, version = rest, ""
-        if method and target:
-            event["http"].setdefault("request", {})["method"] = method
-            if version:
-                event["http"]["version"] = version[5:]
-            ecs.set_url(event, target)
+
+@lru_cache(maxsize=4096)  # request lines repeat (the same pages, the same health checks)
+def _request_line(line: str) -> tuple[str, str, str]:
+    """(method, target, ``HTTP/x.y`` version or ``""``) of a captured request line."""
+    method, _, rest = line.partition(" ")
+    target, _, version = rest.rpartition(" ")
+    if not version.startswith("HTTP/"):
+        target, version = rest, ""
+    return method, target, version
 
 
 def _connections(active: str | None, frontend: str | None, backend: str | None, server: str | None,

@@ -102,7 +102,8 @@ def test_rules_without_a_route_are_reported(tmp_path: Path) -> None:
 
 
 def test_antivirus_rule_reads_the_signature_from_endpoint_events(tmp_path: Path) -> None:
-    rule = rule_yaml("    sel:\n        Signature|contains: 'Mimikatz'\n    condition: sel", logsource="category: antivirus")
+    rule = rule_yaml("    sel:\n        Signature|contains: 'Mimikatz'\n    condition: sel",
+                     logsource="category: antivirus")
     both = Both(load_text(tmp_path, rule))
     event = {"event": {"id": "a", "kind": "event", "dataset": "clamav.log"}, "rule": {"name": "Win.Tool.Mimikatz-1"}}
     assert both.hits(event) == ["t"]

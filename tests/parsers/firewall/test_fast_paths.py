@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import ipaddress
 import random
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 from parsers.firewall import fortinet, panos, sonicwall
-from parsers.firewall._common import Table, apply_map, iso, local_time, parse_kv
+from parsers.firewall._common import Table, apply_map, iso, local_time, parse_kv, strip_pri
 from parsers.kv import parse_kv as shared_parse_kv
 
 
@@ -111,3 +112,13 @@ def test_panos_comma_split_is_what_csv_reads() -> None:
         if panos._CSV_SPECIAL.intersection(text):
             continue
         assert text.split(",") == next(csv.reader([text]))
+
+
+def test_strip_pri_reads_as_the_pri_regex() -> None:
+    pri = re.compile(r"<(\d{1,3})>")
+    rng = random.Random(14)
+    for _ in range(20000):
+        text = "".join(rng.choice("<>0123456789a \u0663\u00b2") for _ in range(rng.randrange(9)))
+        m = pri.match(text)
+        expected = (int(m.group(1)), text[m.end():]) if m else (None, text)
+        assert strip_pri(text) == expected, text
