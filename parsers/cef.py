@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, ClassVar, Final
 
@@ -18,7 +19,7 @@ from parsers.base import BaseParser
 from parsers.community_id import community_id
 from parsers.syslog import MONTHS, apply_header, iso_utc, resolve_year_less, split_syslog
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, add_related, set_field
+from soc_core.event import Event, RawEvent, add_related
 
 # CEF short keys and their full names (ArcSight CEF "Implementing ArcSight CEF" v25 tables).
 SHORT_NAMES: Final = {
@@ -106,10 +107,12 @@ ECS_MAPPING: Final = {
 _LOWER_ECS: Final = frozenset({"network.transport"})
 # Fields whose ECS type is a list.
 _LIST_ECS: Final = frozenset({"event.category"})
+_PATH_PARTS: Final = {path: tuple(path.split(".")) for path in ECS_MAPPING.values()}
 
 _HEADER_SPLIT: Final = re.compile(r"(?<!\\)\|")
-# A key is word characters (and [].-) right after a space, followed by an unescaped "=".
-_EXT_KEY: Final = re.compile(r"(?:^|(?<=\s))([\w.\-\[\]]+)=")
+# A key is word characters (and [].-) right after a space, followed by an unescaped "=". ("(?<!\S)"
+# says "at the start or after whitespace" like "(?:^|(?<=\s))", about 3x faster in re.)
+_EXT_KEY: Final = re.compile(r"(?<!\S)([\w.\-\[\]]+)=")
 _UNESCAPE: Final = re.compile(r"\\([\\|=nr])")
 _UNESCAPE_MAP: Final = {"n": "\n", "r": "\r"}
 _SEVERITIES: Final = {"low": 0, "unknown": None, "medium": 4, "high": 7, "very-high": 9}
@@ -208,11 +211,30 @@ def _typed(key: str, value: str) -> Any:
         except ValueError:
             return None
     if key in _IP_KEYS:
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            return None
+        return _canonical_ip(value)
     return value
+
+
+@lru_cache(maxsize=65536)
+def _canonical_ip(value: str) -> str | None:
+    """The canonical text of an IP address (``None`` if not one), cached: devices repeat
+    the same few addresses and ``ipaddress`` is slow."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def _put(event: Event, path: str, value: Any) -> None:
+    """:func:`soc_core.event.set_field` with the split paths cached (a few dozen targets)."""
+    parts = _PATH_PARTS.get(path) or tuple(path.split("."))
+    cur = event
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        if not isinstance(nxt, dict):
+            nxt = cur[part] = {}
+        cur = nxt
+    cur[parts[-1]] = value
 
 
 def cef_to_ecs(event: Event, record: CefRecord, tz: tzinfo, now: datetime) -> list[str]:
@@ -265,7 +287,7 @@ def cef_to_ecs(event: Event, record: CefRecord, tz: tzinfo, now: datetime) -> li
             continue
         if target in _LOWER_ECS and isinstance(value, str):
             value = value.lower()  # a protocol number stays a number, as in Filebeat
-        set_field(event, target, [value] if target in _LIST_ECS else value)
+        _put(event, target, [value] if target in _LIST_ECS else value)
     lat, lon = extensions.get("sourceGeoLatitude"), extensions.get("sourceGeoLongitude")
     if isinstance(lat, float) and isinstance(lon, float):
         event.setdefault("source", {}).setdefault("geo", {})["location"] = {"lat": lat, "lon": lon}

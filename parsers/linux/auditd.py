@@ -133,21 +133,31 @@ def _execve(event: Event, pairs: dict[str, str]) -> None:
     """EXECVE ``a0..aN`` (and split ``aN[i]``) pairs to ``process.args``; they leave ``pairs``."""
     pieces: dict[int, list[tuple[int, str]]] = {}
     for key in [k for k in pairs if k[:1] == "a"]:
-        m = _ARG.fullmatch(key)
-        if m is None:
-            if key.endswith("_len") and key[1:-4].isdigit():
-                del pairs[key]
-            continue
+        number = key[1:]
+        if number.isdigit() and number.isascii():
+            # The usual "aN": no regex needed (a long command has hundreds of them).
+            index, sub = int(number), 0
+        else:
+            m = _ARG.fullmatch(key)
+            if m is None:
+                if key.endswith("_len") and key[1:-4].isdigit():
+                    del pairs[key]
+                continue
+            index, sub = int(m.group(1)), int(m.group(2) or 0)
         value = pairs.pop(key)
         if value[:1] == '"' and value[-1:] == '"':
             value = value[1:-1]
-        pieces.setdefault(int(m.group(1)), []).append((int(m.group(2) or 0), value))
+        pieces.setdefault(index, []).append((sub, value))
     if not pieces:
         return
     indexes = sorted(pieces)
     if len(indexes) > 1 and min(sub for sub, _ in pieces[indexes[0]]) > 0:
         indexes.pop(0)  # only the tail of this argument is here: it counts as truncated
-    args = ["".join(v for _, v in sorted(pieces[i])) for i in indexes]
+    # Most arguments come in one piece: join (and sort) only the split ones.
+    args = [
+        parts[0][1] if len(parts) == 1 else "".join(v for _, v in sorted(parts))
+        for parts in (pieces[i] for i in indexes)
+    ]
     if indexes[0] > 0:
         # auditd split a long command over records: say how many arguments came before.
         args.insert(0, f"[... {indexes[0]} truncated arguments ...]")
@@ -226,7 +236,9 @@ class AuditdParser(BaseParser):
         record_type = m.group("type")
         log: dict[str, Any] = {"sequence": int(m.group("serial"))}
         # "old auid=X new auid=Y" (older kernels) becomes distinct keys before pairing.
-        body = _OLD_NEW.sub(r"\1_\2=", m.group("body"))
+        body = m.group("body")
+        if "old " in body or "new " in body:  # the regex's own precondition, tested cheaply
+            body = _OLD_NEW.sub(r"\1_\2=", body)
         sub = _SUB_MSG.match(body) if "msg=" in body else None
         pairs = _pairs(sub.group("head") + " " + sub.group("tail")) if sub else _pairs(body)
         if sub:

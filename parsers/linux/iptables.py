@@ -27,6 +27,11 @@ _LINE: Final = re.compile(
 _UBIQUITI: Final = re.compile(r"\[(?P<set>[^\]]*)-(?P<num>[^-\]]*)-(?P<act>[^-\]]*)\]$")
 _TCP_FLAGS: Final = frozenset({"CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN"})
 _FRAG_FLAGS: Final = frozenset({"CE", "DF", "MF"})
+# Every key _tokens() reads (the others are skipped without walking its branches).
+_KEYS: Final = frozenset({
+    "IN", "OUT", "MAC", "SRC", "DST", "LEN", "TOS", "PREC", "TC", "TTL", "HOPLIMIT", "FLOWLBL", "ID", "FRAG",
+    "PROTO", "SPT", "DPT", "WINDOW", "RES", "SEQ", "ACK", "TYPE", "CODE", "PARAMETER", "GATEWAY",
+})
 _ETHER_TYPES: Final = {"08:00": "ipv4", "86:dd": "ipv6"}
 _UBIQUITI_ACTIONS: Final = {"D": "drop", "A": "accept", "R": "reject"}
 _DENIED: Final = ("drop", "deny", "reject", "block")
@@ -117,6 +122,8 @@ class IptablesParser(BaseParser):
                 elif key in _FRAG_FLAGS and proto is None:
                     frag_flags.append(key)
                 continue
+            if key not in _KEYS:
+                continue  # URGP, MARK, PHYSIN...: skip the comparisons below
             if key == "IN":
                 iptables["input_device"] = value
             elif key == "OUT":

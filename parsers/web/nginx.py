@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from functools import lru_cache
 from typing import Any, ClassVar, Final
 
 from parsers.base import MultilineFramer, ParserOptions
@@ -69,6 +70,13 @@ def pick_client(addresses: list[str]) -> str:
     return addresses[0]
 
 
+@lru_cache(maxsize=4096)  # clients (and their proxy chains) come back request after request
+def _proxy_chain(text: str) -> tuple[tuple[str, ...], str]:
+    """The addresses of a captured client list and the one ``source.address`` takes."""
+    addresses = [a for a in _LIST_SEPARATOR.split(text.strip('"')) if a]
+    return tuple(addresses), pick_client(addresses)
+
+
 class NginxAccessParser(GrokWebParser):
     """nginx ``access.log`` lines in the ``combined`` format (optionally ``$host`` first)."""
 
@@ -100,12 +108,14 @@ class NginxAccessParser(GrokWebParser):
         self.fill(event, fields["_time"], get("_dest_host"), get("destination.port"), get("_ip_list"),
                   get("source.address"), get("user.name"), get("http.request.method"), get("_url"),
                   get("http.version"), fields["http.response.status_code"], get("http.response.body.bytes"),
-                  get("http.request.referrer"), get("user_agent.original"))
+                  get("http.request.referrer"), get("user_agent.original"),
+                  # The ingress layout's own captures, written where ``apply`` put them.
+                  {path: value for path, value in fields.items() if path.startswith("nginx.")})
 
     def fill(self, event: Event, time: str, host: str | None, port: int | None, ip_list: str | None,
              address: str | None, user: str | None, method: str | None, target: str | None,
              version: str | None, status: int, size: int | None, referrer: str | None,
-             agent: str | None) -> None:
+             agent: str | None, vendor: dict[str, Any] | None = None) -> None:
         """Write the ECS objects of one access line (empty texts count as absent).
 
         Objects are built directly, keys in the order the generic ``apply`` gave them
@@ -132,6 +142,8 @@ class NginxAccessParser(GrokWebParser):
         if user:
             event["user"] = {"name": user}
         event["http"] = http_object(method, version, status, size, referrer)
+        if vendor:
+            self.apply(event, vendor)
         if host:
             if destination is None:
                 destination = event["destination"] = {}
@@ -140,9 +152,8 @@ class NginxAccessParser(GrokWebParser):
             else:
                 destination["domain"] = dest_domain
         if ip_list:
-            addresses = [a for a in _LIST_SEPARATOR.split(ip_list.strip('"')) if a]
-            event["nginx"] = {self.vendor_key: {"remote_ip_list": addresses}}
-            address = pick_client(addresses)
+            chain, address = _proxy_chain(ip_list)
+            event.setdefault("nginx", {})[self.vendor_key] = {"remote_ip_list": list(chain)}
         elif not address:
             address = ""
         if not source:

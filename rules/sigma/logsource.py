@@ -88,7 +88,9 @@ def _channels(service: str) -> frozenset[str] | None:
 # Non-Windows logsources: (logsource keys to match, family, event.dataset prefixes).
 # A rule matches an entry when every key given there equals the rule's value.
 ECS_LOGSOURCES: Final[tuple[tuple[Mapping[str, str], str, tuple[str, ...]], ...]] = (
-    ({"category": "webserver"}, "webserver", ("apache", "nginx", "iis", "haproxy", "tomcat", "web")),
+    ({"category": "webserver"}, "webserver", (
+        "apache.access", "nginx.access", "nginx.ingress_controller", "iis.access", "haproxy", "modsecurity",
+        "tomcat")),
     ({"service": "apache"}, "webserver", ("apache",)),
     ({"service": "nginx"}, "webserver", ("nginx",)),
     ({"category": "antivirus"}, "antivirus", (
@@ -96,8 +98,8 @@ ECS_LOGSOURCES: Final[tuple[tuple[Mapping[str, str], str, tuple[str, ...]], ...]
         "eset_protect", "kaspersky", "symantec_endpoint")),
     ({"category": "proxy"}, "proxy", ("squid", "bluecoat", "zscaler", "proxy")),
     ({"category": "firewall"}, "network", (
-        "cisco", "pfsense", "opnsense", "iptables", "fortinet", "panw", "checkpoint", "juniper",
-        "sophos", "firewall", "netfilter")),
+        "cisco.asa", "cisco.ftd", "cisco.meraki", "pfsense", "opnsense", "iptables", "fortinet", "panw",
+        "checkpoint", "juniper", "sophos", "sonicwall", "netfilter")),
     ({"category": "dns"}, "network", ("dns", "zeek.dns", "bind", "dnsmasq")),
     ({"product": "zeek"}, "network", ("zeek",)),
     ({"product": "linux", "category": "process_creation"}, "host", ("auditd", "endpoint", "sysmon_linux")),
