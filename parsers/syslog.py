@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Final
 
-from soc_core.event import Event, add_related, format_timestamp
+from soc_core.event import Event, format_timestamp
 
 MONTHS: Final = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
@@ -293,9 +293,13 @@ def apply_header(event: Event, header: SyslogHeader, message: bool = True) -> No
     """Set the ECS fields a syslog header gives (as Filebeat's syslog processing does)."""
     if header.timestamp is not None:
         event["@timestamp"] = iso_utc(header.timestamp)
-    if header.hostname:
-        event.setdefault("host", {})["hostname"] = header.hostname
-        add_related(event, "hosts", header.hostname)
+    hostname = header.hostname
+    if hostname:
+        event.setdefault("host", {})["hostname"] = hostname
+        if hostname != "-":  # add_related(event, "hosts", hostname), inlined: once per line
+            hosts = event.setdefault("related", {}).setdefault("hosts", [])
+            if hostname not in hosts:
+                hosts.append(hostname)
     process: dict[str, object] = {}
     if header.program:
         process["name"] = header.program

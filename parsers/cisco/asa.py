@@ -90,6 +90,7 @@ _SECURITY: Final = frozenset({"430001", "430002", "430003", "430004", "430005"})
 _ALLOWED: Final = frozenset({"permitted", "allow", "allowed", "est-allowed", "accessed"})
 _DENIED: Final = frozenset({"deny", "denied", "block"})
 _DROPPED: Final = frozenset({"dropped", "drop"})
+_USERNAME_KEYS: Final = (("source", "source_username"), ("destination", "destination_username"))
 _NO: Final[dict[str, Any]] = {}  # read-only default for .get chains: never written to
 
 
@@ -229,16 +230,60 @@ class CiscoAsaParser(BaseParser):
     def _fields(self, event: Event, cisco: dict[str, Any], fields: dict[str, Any], message_id: str) -> None:
         ecs = event["event"]
         ecs_fields: dict[str, Any] = {}
+        private = False  # "_x" helper captures: most messages have none, so skip their checks
         for key, value in fields.items():
             if key[0] == "_":
-                continue
-            if key.startswith("cisco."):
+                private = True
+            elif key.startswith("cisco."):
                 cisco[key[6:]] = value
             else:
                 ecs_fields[key] = value
         set_fields(event, ecs_fields)
         if "list_id" in cisco:
             cisco["rule_name"] = cisco.pop("list_id")
+        if private:
+            self._private_fields(ecs, cisco, fields)
+        if message_id == "302020":
+            event.setdefault("network", {})["protocol"] = fields.get("_icmp", "icmp").lower()
+        elif message_id == "302021":
+            event.setdefault("network", {})["transport"] = fields.get("_icmp", "icmp")
+        listed = fields.get("_listed") if private else None
+        if listed:
+            if message_id in _338_SOURCE_DOMAIN:
+                event.setdefault("source", {})["domain"] = listed
+                event["server"] = {"domain": listed}
+            elif message_id in _338_DEST_DOMAIN:
+                event.setdefault("destination", {})["domain"] = listed
+                event["server"] = {"domain": listed}
+        if private and "_dap" in fields:
+            cisco["dap_records"] = re.split(r",\s+", fields["_dap"])
+        if message_id == "338301":
+            event["client"] = {"address": event["destination"]["address"], "port": event["destination"]["port"]}
+            event["server"] = {"address": event["source"]["address"], "port": event["source"]["port"]}
+        for side, username in _USERNAME_KEYS:
+            name = cisco.get(username)
+            if not isinstance(name, str):
+                continue
+            # "(dave, 246)": the user and its TrustSec security group tag.
+            user, _, tag = name.partition(", ")
+            if tag.isdigit():
+                cisco[f"{side}_username"] = user
+                cisco[f"{side}_user_security_group_tag"] = int(tag)
+            # "AD\\bob" names a domain; "LOCAL\\bob" is the firewall's own user database.
+            parts = user.split("\\")
+            user = parts[-1]
+            domain = parts[-2] if len(parts) > 1 and parts[-2].upper() != "LOCAL" else ""
+            user, _, at_domain = user.partition("@")
+            domain = at_domain or domain
+            event.setdefault(side, {}).setdefault("user", {})["name"] = user
+            if domain:
+                event[side]["user"]["domain"] = domain
+            if side == "destination":
+                event.setdefault("user", {})["name"] = user
+
+    @staticmethod
+    def _private_fields(ecs: dict[str, Any], cisco: dict[str, Any], fields: dict[str, Any]) -> None:
+        """NAT mappings, durations and the teardown tail from the ``_x`` helper captures."""
         for side, key in (("source", "_mapped_src"), ("destination", "_mapped_dst")):
             mapped = fields.get(key)
             port = fields.get(key + "_port")
@@ -266,43 +311,6 @@ class CiscoAsaParser(BaseParser):
                     ecs["reason"] = reason
                 if user.endswith(")"):
                     cisco["termination_user"] = user[:-1]
-        if message_id == "302020":
-            event.setdefault("network", {})["protocol"] = fields.get("_icmp", "icmp").lower()
-        elif message_id == "302021":
-            event.setdefault("network", {})["transport"] = fields.get("_icmp", "icmp")
-        listed = fields.get("_listed")
-        if listed:
-            if message_id in _338_SOURCE_DOMAIN:
-                event.setdefault("source", {})["domain"] = listed
-                event["server"] = {"domain": listed}
-            elif message_id in _338_DEST_DOMAIN:
-                event.setdefault("destination", {})["domain"] = listed
-                event["server"] = {"domain": listed}
-        if "_dap" in fields:
-            cisco["dap_records"] = re.split(r",\s+", fields["_dap"])
-        if message_id == "338301":
-            event["client"] = {"address": event["destination"]["address"], "port": event["destination"]["port"]}
-            event["server"] = {"address": event["source"]["address"], "port": event["source"]["port"]}
-        for side in ("source", "destination"):
-            name = cisco.get(f"{side}_username")
-            if not isinstance(name, str):
-                continue
-            # "(dave, 246)": the user and its TrustSec security group tag.
-            user, _, tag = name.partition(", ")
-            if tag.isdigit():
-                cisco[f"{side}_username"] = user
-                cisco[f"{side}_user_security_group_tag"] = int(tag)
-            # "AD\\bob" names a domain; "LOCAL\\bob" is the firewall's own user database.
-            parts = user.split("\\")
-            user = parts[-1]
-            domain = parts[-2] if len(parts) > 1 and parts[-2].upper() != "LOCAL" else ""
-            user, _, at_domain = user.partition("@")
-            domain = at_domain or domain
-            event.setdefault(side, {}).setdefault("user", {})["name"] = user
-            if domain:
-                event[side]["user"]["domain"] = domain
-            if side == "destination":
-                event.setdefault("user", {})["name"] = user
 
     # --- normalisation -----------------------------------------------------------------
 

@@ -191,8 +191,10 @@ class FortinetFirewallParser(BaseParser):
 
     def accepts(self, raw: RawEvent) -> bool:
         msg = raw.message
-        # " type=" with its space: Sophos writes "log_type=" and "device_id=" too.
-        return ("devid=" in msg or "device_id=" in msg) and " type=" in msg and "date=" in msg
+        # " type=" with its space: Sophos writes "log_type=" and "device_id=" too. Some
+        # FortiOS records carry no devid= at all, only logid= (Sophos writes "log_id=").
+        return (("devid=" in msg or "device_id=" in msg or "logid=" in msg)
+                and " type=" in msg and "date=" in msg)
 
     def parse(self, raw: RawEvent) -> Event:
         _, body = strip_pri(raw.message.lstrip())

@@ -15,18 +15,11 @@ import re
 from typing import Final
 
 from parsers.base import BaseParser
-from parsers.firewall._common import (
-    apply_map,
-    finish_network,
-    finish_related,
-    iso,
-    put,
-    to_int,
-)
+from parsers.firewall._common import apply_map, finish_network, finish_related, put, to_int
 from parsers.firewall.juniper_srx import COMMON as SRX_FIELDS
 from parsers.syslog import split_syslog
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent
+from soc_core.event import Event, RawEvent, format_timestamp
 
 _TAG: Final = re.compile(r"^\s*([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?:\[\d+\])?:?\s*(.*)$", re.S)
 _FLOW: Final = re.compile(
@@ -59,7 +52,7 @@ class JuniperJunosParser(BaseParser):
             raise ParseError(self.id, "no syslog header")
         event = self.new_event(raw)
         if header.timestamp is not None:
-            event["@timestamp"] = iso(header.timestamp)
+            event["@timestamp"] = format_timestamp(header.timestamp)
         put(event, "observer", {"vendor": "Juniper", "product": "Junos", "type": "Routers"})
         put(event, "host.hostname", header.hostname)
         put(event, "host.name", header.hostname)

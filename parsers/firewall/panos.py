@@ -420,7 +420,7 @@ class PanosParser(BaseParser):
         for k in [k for k, v in related.items() if not v]:
             del related[k]
         for side in ("source", "destination", "client", "server"):
-            nat = get(event, f"{side}.nat")
+            nat = dig(event, side, "nat")
             if isinstance(nat, dict) and nat.get("ip") == UNSPECIFIED_V4 and nat.get("port") == 0:
                 del event[side]["nat"]
         if not related:

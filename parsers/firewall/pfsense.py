@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 from parsers.base import BaseParser
-from parsers.firewall._common import finish_network, iso, put, to_int
+from parsers.firewall._common import finish_network, put, to_int
 from parsers.firewall.community_id import community_id
 from parsers.syslog import split_syslog
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent
+from soc_core.event import Event, RawEvent, format_timestamp
 
 _ICMP_TYPES: Final = {"reply": 0, "unreach": 3, "unreachproto": 3, "unreachport": 3,
                       "unreachhost": 3, "redirect": 5, "request": 8, "timexceed": 11,
@@ -52,7 +52,7 @@ class PfsenseLogParser(BaseParser):
             raise ParseError(self.id, "filterlog record without an IP version in field 9")
         event = self.new_event(raw)
         if header.timestamp is not None:
-            event["@timestamp"] = iso(header.timestamp)
+            event["@timestamp"] = format_timestamp(header.timestamp)
         put(event, "host.hostname", header.hostname)
         put(event, "process.name", header.program)
         put(event, "process.pid", to_int(header.pid))

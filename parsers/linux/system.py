@@ -70,6 +70,7 @@ def _sshd_route(message: str) -> str | None:
 
 
 _SSH_OUTCOMES = {"Accepted": "success", "Invalid": "failure", "Failed": "failure"}
+_NO: dict[str, Any] = {}  # read-only default for .get chains: never written to
 _IAM_TYPES = {
     "useradd": ("user", "creation"), "userdel": ("user", "deletion"), "usermod": ("user", "change"),
     "groupadd": ("group", "creation"), "groupdel": ("group", "deletion"), "groupmod": ("group", "change"),
@@ -164,13 +165,17 @@ class SystemAuthParser(SyslogHeaderParser):
                         user["effective"] = {"name": pam["_for"]}
                     else:
                         user["name"] = pam["_for"]
-        sudo = event.get("system", {}).get("auth", {}).get("sudo")
+        auth = event.get("system", _NO).get("auth", _NO)
+        sudo = auth.get("sudo")
         if sudo and "user" in sudo:
             event.setdefault("user", {})["effective"] = {"name": sudo["user"]}
-        self._categorise(event, header.program)
-        user = event.get("user", {})
-        add_related(event, "user", user.get("name"), user.get("effective", {}).get("name"))
-        add_related(event, "ip", event.get("source", {}).get("ip"))
+        self._categorise(event, header.program, auth)
+        user = event.get("user")
+        if user:
+            add_related(event, "user", user.get("name"), user.get("effective", _NO).get("name"))
+        source = event.get("source")
+        if source:
+            add_related(event, "ip", source.get("ip"))
         return event
 
     def _sshd_client(self, event: Event, message: str) -> None:
@@ -187,9 +192,9 @@ class SystemAuthParser(SyslogHeaderParser):
         set_fields(event, fields)
 
     @staticmethod
-    def _categorise(event: Event, program: str | None) -> None:
+    def _categorise(event: Event, program: str | None, auth: dict[str, Any]) -> None:
         ecs = event["event"]
-        ssh_event = event.get("system", {}).get("auth", {}).get("ssh", {}).get("event")
+        ssh_event = auth.get("ssh", _NO).get("event")
         outcome = _SSH_OUTCOMES.get(ssh_event) if ssh_event else None
         if outcome is not None:
             ecs["type"] = ["info"]

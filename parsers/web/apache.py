@@ -20,14 +20,6 @@ from soc_core.event import Event, RawEvent
 ERROR_LEVELS: Final = frozenset({"emerg", "alert", "crit", "error", "warn"})
 
 
-def set_request(event: Event, fields: dict[str, Any]) -> None:
-    """``url.*`` from the request target of a parsed request line."""
-    target = fields.pop("_url", None)
-    fields.pop("_request", None)
-    if target:
-        ecs.set_url(event, target)
-
-
 class ApacheAccessParser(GrokWebParser):
     """Apache ``access_log`` lines (common, combined, vhost_combined, mod_ssl request log)."""
 
@@ -62,14 +54,6 @@ class ApacheAccessParser(GrokWebParser):
         self.fill(event, time or "", client or "", domain, int(port) if port else None, user, method, target,
                   version, int(status) if status else None, int(size) if size else None, referrer, agent,
                   protocol, cipher)
-
-    def build(self, event: Event, fields: dict[str, Any]) -> None:
-        get = fields.get
-        self.fill(event, fields["_time"], fields["_client"], get("destination.domain"), get("destination.port"),
-                  get("user.name"), get("http.request.method"), get("_url"), get("http.version"),
-                  get("http.response.status_code"), get("http.response.body.bytes"),
-                  get("http.request.referrer"), get("user_agent.original"), get("_ssl_protocol"),
-                  get("_ssl_cipher"))
 
     def fill(self, event: Event, time: str, client: str, domain: str | None, port: int | None,
              user: str | None, method: str | None, target: str | None, version: str | None,
@@ -187,19 +171,49 @@ class ApacheErrorParser(GrokWebParser):
     def accepts(self, raw: RawEvent) -> bool:
         return raw.message.startswith("[")
 
-    def build(self, event: Event, fields: dict[str, Any]) -> None:
-        tz = self.options.tz
-        when = fields.pop("_time", None)
-        if when is not None:  # else @timestamp stays the time of reception
-            event["@timestamp"] = ctime_stamp(when, tz)
-            if self._zone:  # set_timezone, with the zone text worked out once
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        self._read = layout_reader(self._pattern, _ERROR)
+
+    def build_groups(self, event: Event, groups: Groups) -> None:
+        # Objects written directly from the groups, keys in the order the generic
+        # ``apply`` of the captures dict gave them: this runs for every line.
+        time, module, level, pid, tid, client, message, path, referrer = self._read(groups)
+        if time:  # else @timestamp stays the time of reception (ErrorLog syslog)
+            event["@timestamp"] = ctime_stamp(time, self.options.tz)
+            if self._zone:  # event.timezone, its text worked out once (__init__)
                 event["event"]["timezone"] = self._zone
-        client = fields.pop("_client", None)
-        self.apply(event, fields)
+        if module:
+            event["apache"] = {"error": {"module": module}}
+        if level:
+            log = event.get("log")
+            if log is None:
+                log = event["log"] = {}
+            log["level"] = level
+        if pid:
+            process: dict[str, Any] = {"pid": int(pid)}
+            if tid:
+                process["thread"] = {"id": int(tid)}
+            event["process"] = process
+        elif tid:
+            event["process"] = {"thread": {"id": int(tid)}}
+        if message:
+            event["message"] = message
+        if path:
+            event["file"] = {"path": path}
+        if referrer:
+            event["http"] = {"request": {"referrer": referrer}}
         if client:
             set_client(event, client)
-        level = str(fields.get("log.level", "")).lower()
-        ecs.web_kind(event, ["web"], ["error" if level in ERROR_LEVELS else "info"])
-        message = fields.get("message", "")
-        if "ModSecurity" in message:
+        ev = event["event"]
+        ev["category"] = ["web"]
+        ev["type"] = ["error" if level and level.lower() in ERROR_LEVELS else "info"]
+        if message and "ModSecurity" in message:
             apply_modsec_message(event, message)
+
+
+# Capture paths of APACHE_ERROR_LINE, in the order build_groups reads them.
+_ERROR: Final = (
+    "_time", "apache.error.module", "log.level", "process.pid", "process.thread.id", "_client", "message",
+    "file.path", "http.request.referrer",
+)

@@ -205,15 +205,9 @@ def slash_stamp(text: str, tz: tzinfo) -> str:
     return format_timestamp(slash_date(text, tz))
 
 
-def set_timezone(event: Event, tz: tzinfo) -> None:
-    """``event.timezone`` as ``+HH:MM`` for the zone that local stamps were read in."""
-    text = _zone_text(tz)
-    if text:
-        event["event"]["timezone"] = text
-
-
 @lru_cache(maxsize=64)
 def _zone_text(tz: tzinfo) -> str | None:
+    """``event.timezone`` as ``+HH:MM`` for the zone local stamps are read in."""
     offset = tz.utcoffset(None)
     if offset is None:
         return None

@@ -105,7 +105,7 @@ class HaproxyParser(GrokWebParser):
             event["@timestamp"] = http_stamp(request_date, tz)
         else:
             self.set_time(event, syslog_date(syslog_time or "", tz, self.options.clock))
-        if self._zone:  # set_timezone, with the zone text worked out once
+        if self._zone:  # event.timezone, its text worked out once (__init__)
             event["event"]["timezone"] = self._zone
         if process:
             event["process"] = process
@@ -155,7 +155,7 @@ class HaproxyParser(GrokWebParser):
                 http["request"] = {"method": method}
                 if version:
                     http["version"] = version[5:]
-                event.setdefault("url", {}).update(ecs.url_fields(target))
+                ecs.set_url(event, target)
 
 
 @lru_cache(maxsize=4096)  # request lines repeat (the same pages, the same health checks)

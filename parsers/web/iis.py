@@ -14,11 +14,12 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, BinaryIO, ClassVar, Final, cast
 
-from parsers.base import LINE_FRAMER, MAX_EVENT_BYTES, LineFramer
+from parsers.base import LINE_FRAMER, MAX_EVENT_BYTES, LineFramer, ParserOptions
 from parsers.web import ecs
-from parsers.web.common import GrokWebParser, slash_stamp
+from parsers.web.common import GrokWebParser, Groups, capture_groups, layout_reader, slash_stamp
 from parsers.web.timestamps import TimestampError
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, format_timestamp
@@ -131,20 +132,33 @@ class IisAccessParser(GrokWebParser):
         text = raw.message
         return _w3c_date_first(text) and not _httperr_shape(text)
 
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        pattern = self._pattern
+        times = capture_groups(pattern)["_time"]
+        # One getter per layout (alternative) of IIS_ACCESS_LINE, in its order in web.grok.
+        self._layouts = tuple(
+            (times[n], layout_reader(pattern, paths, start=times[n])) for n, paths in enumerate(_LAYOUTS)
+        )
+
     def parse(self, raw: RawEvent) -> Event:
         text = raw.message
         if text.startswith("#"):
             raise ParseError(self.id, "W3C directive line, not an event")
-        fields = self._pattern.match(text)
-        if fields is None:
-            # Not one of Filebeat's fixed layouts: use the file's own #Fields header.
-            header = raw.extra.get(W3C_FIELDS_KEY)
-            if not header:
-                raise ParseError(self.id, "line does not match the iis.access layouts and no #Fields header is known")
-            fields = fields_from_header(self.id, header, text)
-        event = self.new_event(raw)
+        m = self._fullmatch(text)
+        event = self.new_event(raw) if m is not None else None
         try:
-            self.build(event, fields)
+            if m is not None and event is not None:
+                self._build_layout(event, m.groups())
+            else:
+                # Not one of Filebeat's fixed layouts: use the file's own #Fields header.
+                header = raw.extra.get(W3C_FIELDS_KEY)
+                if not header:
+                    raise ParseError(
+                        self.id, "line does not match the iis.access layouts and no #Fields header is known")
+                fields = fields_from_header(self.id, header, text)
+                event = self.new_event(raw)
+                self.build(event, fields)
         except TimestampError as exc:
             raise ParseError(self.id, f"bad timestamp: {exc}") from None
         if event["@timestamp"] is None:  # the skeleton leaves it to the build
@@ -166,32 +180,109 @@ class IisAccessParser(GrokWebParser):
                     body = body[:MAX_EVENT_BYTES]
                 yield RawEvent.from_bytes(body, path, received, offset, extra=extra)
 
+    def _build_layout(self, event: Event, groups: Groups) -> None:
+        # The groups of the layout that matched, read by position (no captures dict).
+        (layout_1, read_1), (layout_2, read_2), (layout_3, read_3), (_, read_4) = self._layouts
+        site = computer = version = cookie = host = forwarded = referrer = server = None
+        resp_bytes = req_bytes = None
+        if groups[layout_1] is not None:
+            (time, server, method, path, query, port, user, client, agent, referrer, status, sub_status,
+             win32_status, duration, forwarded) = read_1(groups)
+        elif groups[layout_2] is not None:
+            (time, site, method, path, query, port, user, client, agent, cookie, referrer, host, status,
+             sub_status, win32_status, resp_bytes, req_bytes, duration) = read_2(groups)
+        elif groups[layout_3] is not None:
+            (time, site, computer, server, method, path, query, port, user, client, version, agent, cookie,
+             referrer, host, status, sub_status, win32_status, resp_bytes, req_bytes, duration,
+             forwarded) = read_3(groups)
+        else:
+            (time, server, method, path, query, port, user, client, agent, status, sub_status, win32_status,
+             duration) = read_4(groups)
+        self.fill(event, time or "", site, computer, _text(server), method, _text(path), _text(query),
+                  _int(port), _text(user), _text(client), version, _text(agent), _text(cookie),
+                  _text(referrer), _text(host), _int(status), _int(sub_status), _int(win32_status),
+                  _int(resp_bytes), _int(req_bytes), _int(duration), _text(forwarded))
+
     def build(self, event: Event, fields: dict[str, Any]) -> None:
-        event["@timestamp"] = slash_stamp(fields.pop("_time"), UTC)
-        server = _value(fields, "_server")
-        client = _value(fields, "_client")
-        path = _value(fields, "_path")
-        query = _value(fields, "_query")
-        user = _value(fields, "_user")
-        agent = _value(fields, "_agent")
-        cookie = _value(fields, "_cookie")
-        referrer = _value(fields, "_referrer")
-        host = _value(fields, "_host")
-        forwarded = _value(fields, "_forwarded")
-        duration = fields.pop("_duration", None)
-        self.apply(event, fields)
+        # Captures from a #Fields header (see fields_from_header): "-" already dropped.
+        get = fields.get
+        self.fill(event, fields["_time"], get("iis.access.site_name"), get("iis.access.server_name"),
+                  _value(fields, "_server"), get("http.request.method"), _value(fields, "_path"),
+                  _value(fields, "_query"), get("destination.port"), _value(fields, "_user"),
+                  _value(fields, "_client"), get("http.version"), _value(fields, "_agent"),
+                  _value(fields, "_cookie"), _value(fields, "_referrer"), _value(fields, "_host"),
+                  get("http.response.status_code"), get("iis.access.sub_status"), get("iis.access.win32_status"),
+                  get("http.response.body.bytes"), get("http.request.body.bytes"), get("_duration"),
+                  _value(fields, "_forwarded"))
+
+    def fill(self, event: Event, time: str, site: str | None, computer: str | None, server: str | None,
+             method: str | None, path: str | None, query: str | None, port: int | None, user: str | None,
+             client: str | None, version: str | None, agent: str | None, cookie: str | None,
+             referrer: str | None, host: str | None, status: int | None, sub_status: int | None,
+             win32_status: int | None, resp_bytes: int | None, req_bytes: int | None, duration: int | None,
+             forwarded: str | None) -> None:
+        """Write the ECS objects of one W3C line (``None``: field absent or ``-``).
+
+        Objects are built directly, keys in the order the generic ``apply`` of the
+        layouts' captures gave them; this runs for every line.
+        """
+        event["@timestamp"] = slash_stamp(time, UTC)
+        access: dict[str, Any] = {}
+        if site:
+            access["site_name"] = site
+        if computer:
+            access["server_name"] = computer
+        if access:
+            event["iis"] = {"access": access}
+        http: dict[str, Any] = {}
+        request: dict[str, Any] = {}
+        if method:
+            request["method"] = method
+            http["request"] = request
+            event["http"] = http
+        if port is not None:
+            event["destination"] = {"port": port}
+        if version:
+            http["version"] = version
+        if status is not None:
+            http["response"] = {"status_code": status}
+        if sub_status is not None or win32_status is not None:
+            if sub_status is not None:
+                access["sub_status"] = sub_status
+            if win32_status is not None:
+                access["win32_status"] = win32_status
+            event.setdefault("iis", {"access": access})
+        if resp_bytes is not None:
+            http.setdefault("response", {})["body"] = {"bytes": resp_bytes}
+        if req_bytes is not None:
+            request["body"] = {"bytes": req_bytes}
+            http.setdefault("request", request)
+        if http:
+            event.setdefault("http", http)
+        ev = event["event"]
         if duration is not None:
-            event["event"]["duration"] = duration * 1_000_000
-        set_server_client(event, server, client)
+            ev["duration"] = duration * 1_000_000
+        if server is not None:  # set_server_client, inlined
+            destination: dict[str, Any] = event.setdefault("destination", {})
+            destination["address"] = server
+            ip = ecs.as_ip(server)
+            if ip is not None:
+                destination["ip"] = ip
+                event["related"] = {"ip": [ip]}
+        if client is not None:
+            source: dict[str, Any] = {"address": client}
+            event["source"] = source
+            ip = ecs.as_ip(client)
+            if ip is not None:
+                source["ip"] = ip
+                ecs.add_ip(event, ip)
+        url: dict[str, Any] | None = None
         if path is not None:
-            url: dict[str, Any] = event.setdefault("url", {})
-            url["original"] = path
-            parts = ecs.split_url(path)  # cached
-            url["path"] = parts.get("path", path)
-            if "extension" in parts:
-                url["extension"] = parts["extension"]
+            url = event["url"] = _url_path(path)
         if query is not None:
-            event.setdefault("url", {})["query"] = ecs.decode_query(query)
+            if url is None:
+                url = event["url"] = {}
+            url["query"] = _decode_query(query)
         if host is not None:
             event.setdefault("destination", {})["domain"] = host
             event.setdefault("url", {})["domain"] = host
@@ -202,16 +293,61 @@ class IisAccessParser(GrokWebParser):
         if cookie is not None:
             event.setdefault("iis", {}).setdefault("access", {})["cookie"] = cookie
         if forwarded is not None:
-            event.setdefault("network", {})["forwarded_ip"] = forwarded
+            event["network"] = {"forwarded_ip": forwarded}
         if agent is not None:
             event["user_agent"] = ecs.user_agent(agent.replace("+", " "))
-        status = fields.get("http.response.status_code")
         if status is not None:
-            event["event"]["outcome"] = ecs.outcome(status)
+            ev["outcome"] = "failure" if status >= 400 else "success"  # ecs.outcome, inlined
         if server is not None:
-            ecs.web_kind(event, ["network", "web"], ["connection"])
+            ev["category"] = ["network", "web"]
+            ev["type"] = ["connection"]
         else:
-            ecs.web_kind(event, ["web"])
+            ev["category"] = ["web"]
+
+
+# Capture paths of the IIS_ACCESS_LINE layouts, in the order _build_layout reads them.
+_LAYOUTS: Final = (
+    ("_time", "_server", "http.request.method", "_path", "_query", "destination.port", "_user", "_client",
+     "_agent", "_referrer", "http.response.status_code", "iis.access.sub_status", "iis.access.win32_status",
+     "_duration", "_forwarded"),
+    ("_time", "iis.access.site_name", "http.request.method", "_path", "_query", "destination.port", "_user",
+     "_client", "_agent", "_cookie", "_referrer", "_host", "http.response.status_code", "iis.access.sub_status",
+     "iis.access.win32_status", "http.response.body.bytes", "http.request.body.bytes", "_duration"),
+    ("_time", "iis.access.site_name", "iis.access.server_name", "_server", "http.request.method", "_path",
+     "_query", "destination.port", "_user", "_client", "http.version", "_agent", "_cookie", "_referrer", "_host",
+     "http.response.status_code", "iis.access.sub_status", "iis.access.win32_status", "http.response.body.bytes",
+     "http.request.body.bytes", "_duration", "_forwarded"),
+    ("_time", "_server", "http.request.method", "_path", "_query", "destination.port", "_user", "_client",
+     "_agent", "http.response.status_code", "iis.access.sub_status", "iis.access.win32_status", "_duration"),
+)
+
+
+def _text(value: str | None) -> str | None:
+    # W3C writes "-" for "no value"; an empty capture is no value either.
+    return None if not value or value == "-" else value
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+@lru_cache(maxsize=4096)  # the same pages come back again and again
+def _url_path_items(path: str) -> tuple[tuple[str, Any], ...]:
+    parts = ecs.split_url(path)
+    items: list[tuple[str, Any]] = [("original", path), ("path", parts.get("path", path))]
+    if "extension" in parts:
+        items.append(("extension", parts["extension"]))
+    return tuple(items)
+
+
+def _url_path(path: str) -> dict[str, Any]:
+    """A new ``url`` object from ``cs-uri-stem`` (the query comes in its own field)."""
+    return dict(_url_path_items(path))
+
+
+@lru_cache(maxsize=4096)
+def _decode_query(query: str) -> str:
+    return ecs.decode_query(query)
 
 
 class IisErrorParser(GrokWebParser):

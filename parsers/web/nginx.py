@@ -30,8 +30,10 @@ from soc_core.event import Event, RawEvent
 _LIST_SEPARATOR: Final = re.compile(r'"?,?\s+"?')
 # The request context nginx appends to error messages (ngx_http_log_error_handler):
 # ", client: ADDR, server: NAME, request: \"...\", upstream: ..., host: \"...\"".
+# The request is written as an unrolled loop (runs of plain characters, then one escape):
+# the same matches as (?:[^"\\]|\\.)*, without one alternation per character (3x faster).
 _CONTEXT: Final = re.compile(
-    r', client: (?P<client>[^,\s]+), server: (?P<server>[^,]*)(?:, request: "(?P<request>(?:[^"\\]|\\.)*)")?'
+    r', client: (?P<client>[^,\s]+), server: (?P<server>[^,]*)(?:, request: "(?P<request>[^"\\]*(?:\\.[^"\\]*)*)")?'
 )
 _HOST: Final = re.compile(r', host: "(?P<host>[^"]*)"')
 _REFERRER: Final = re.compile(r', referrer: "(?P<referrer>[^"]*)"')
@@ -42,8 +44,8 @@ def apply_error_context(event: Event, message: str) -> None:
     context = _CONTEXT.search(message)
     if context is None:
         return
-    ecs.set_endpoint(event, "source", context.group("client"))
-    request = context.group("request")
+    client, server, request = context.group("client", "server", "request")
+    ecs.set_endpoint(event, "source", client)
     if request:
         method, _, rest = request.partition(" ")
         target, _, version = rest.rpartition(" ")
@@ -53,7 +55,7 @@ def apply_error_context(event: Event, message: str) -> None:
             http["version"] = version[5:]
             ecs.set_url(event, target)
     host = _HOST.search(message)
-    name = host.group("host").rsplit(":", 1)[0] if host else context.group("server")
+    name = host.group("host").rsplit(":", 1)[0] if host else server
     if name:
         event.setdefault("destination", {})["domain"] = name
         event.setdefault("url", {})["domain"] = name
@@ -179,7 +181,8 @@ class NginxAccessParser(GrokWebParser):
         ev["type"] = ["access"]
 
 
-# Capture paths of NGINX_ACCESS_LINE, in the order build_groups reads them.
+# Capture paths of NGINX_ERROR_LINE and NGINX_ACCESS_LINE, in the order build_groups reads them.
+_ERROR: Final = ("_time", "log.level", "process.pid", "process.thread.id", "nginx.error.connection_id", "message")
 _ACCESS: Final = (
     "_dest_host", "destination.port", "_ip_list", "source.address", "user.name", "_time", "http.request.method",
     "_url", "http.version", "http.response.status_code", "http.response.body.bytes", "http.request.referrer",
@@ -244,15 +247,38 @@ class NginxErrorParser(GrokWebParser):
         text = raw.message
         return len(text) > 20 and text[4] == "/" and text[7] == "/"
 
-    def build(self, event: Event, fields: dict[str, Any]) -> None:
-        event["@timestamp"] = slash_stamp(fields.pop("_time"), self.options.tz)
-        if self._zone:  # set_timezone, with the zone text worked out once
-            event["event"]["timezone"] = self._zone
-        self.apply(event, fields)
-        message = fields.get("message", "")
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        self._read = layout_reader(self._pattern, _ERROR)
+
+    def build_groups(self, event: Event, groups: Groups) -> None:
+        # Objects written directly from the groups, keys in the order the generic
+        # ``apply`` of the captures dict gave them: this runs for every line.
+        time, level, pid, tid, connection, message = self._read(groups)
+        event["@timestamp"] = slash_stamp(time or "", self.options.tz)
+        ev = event["event"]
+        if self._zone:  # event.timezone, its text worked out once (__init__)
+            ev["timezone"] = self._zone
+        if level:
+            log = event.get("log")
+            if log is None:
+                log = event["log"] = {}
+            log["level"] = level
+        process: dict[str, Any] = {"pid": int(pid)} if pid else {}
+        if tid:
+            process["thread"] = {"id": int(tid)}
+        if process:
+            event["process"] = process
+        if connection:
+            event["nginx"] = {"error": {"connection_id": int(connection)}}
+        if message:
+            event["message"] = message
+        else:
+            message = ""
         if "\n" in message:
             event.setdefault("log", {})["flags"] = ["multiline"]
-        ecs.web_kind(event, ["web"], ["error"])
+        ev["category"] = ["web"]
+        ev["type"] = ["error"]
         if "ModSecurity" in message:
             apply_modsec_message(event, message)
         if ", client: " in message:  # a substring test spares most lines the regexes below

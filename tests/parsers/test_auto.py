@@ -187,12 +187,8 @@ def test_combined_access_lines_follow_the_file_path(source: str, dataset: str) -
     assert AutoParser(OPTIONS).parse(raw(COMBINED, source))["event"]["dataset"] == dataset
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="fortinet.firewall's accepts() needs devid=; the fix (accept logid= too) belongs in "
-    "parsers/firewall/fortinet.py",
-)
 def test_fortigate_lines_without_devid_reach_fortinet() -> None:
+    # FortiOS records may carry logid= and no devid=: fortinet.firewall's accepts() takes them.
     line = ('<190>date=2019-05-13 time=11:20:54 logid="0100032001" type="event" subtype="system" '
             'level="information" vd="vdom1" eventtime=1557771654587081441 logdesc="Admin login successful"')
     assert AutoParser(OPTIONS).parse(raw(line))["event"]["dataset"] == "fortinet.firewall"
