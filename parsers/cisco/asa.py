@@ -90,6 +90,8 @@ _SECURITY: Final = frozenset({"430001", "430002", "430003", "430004", "430005"})
 _ALLOWED: Final = frozenset({"permitted", "allow", "allowed", "est-allowed", "accessed"})
 _DENIED: Final = frozenset({"deny", "denied", "block"})
 _DROPPED: Final = frozenset({"dropped", "drop"})
+_MAPPED_KEYS: Final = (("source", "mapped_source_ip", "mapped_source_port"),
+                       ("destination", "mapped_destination_ip", "mapped_destination_port"))
 _USERNAME_KEYS: Final = (("source", "source_username"), ("destination", "destination_username"))
 _NO: Final[dict[str, Any]] = {}  # read-only default for .get chains: never written to
 
@@ -215,11 +217,12 @@ class CiscoAsaParser(BaseParser):
     def _host(event: Event, m: re.Match[str] | None) -> None:
         if m is None:
             return
-        host, proc, pid = m.group("host"), m.group("proc"), m.group("pid")
+        host, proc, pid = m.group("host", "proc", "pid")
         if host:
             event["host"] = {"hostname": host}
             event["observer"] = {"hostname": host}
-            add_related(event, "hosts", host)
+            if host != "-":  # add_related(event, "hosts", host) on a fresh event, inlined
+                event.setdefault("related", {}).setdefault("hosts", []).append(host)
         if proc:
             event["process"] = {"name": proc}
         if pid:
@@ -319,6 +322,8 @@ class CiscoAsaParser(BaseParser):
         network = event.get("network", {})
         for key in ("transport", "protocol", "application", "direction"):
             value = network.get(key)
+            if value is None:
+                continue
             if isinstance(value, str):
                 network[key] = value.lower()
             elif isinstance(value, list):
@@ -392,8 +397,10 @@ class CiscoAsaParser(BaseParser):
             observer.setdefault("ingress", {})["interface"] = {"name": cisco["source_interface"]}
         if cisco.get("destination_interface"):
             observer.setdefault("egress", {})["interface"] = {"name": cisco["destination_interface"]}
-        observer.update(vendor="Cisco", product=self.product, type="firewall")
-        url = event.get("url", {}).get("original")
+        observer["vendor"] = "Cisco"
+        observer["product"] = self.product
+        observer["type"] = "firewall"
+        url = event.get("url", _NO).get("original")
         if isinstance(url, str):
             referenced = event["url"].get("domain")
             apply_url(event, url)
@@ -417,11 +424,11 @@ class CiscoAsaParser(BaseParser):
                 part["ip"] = str(address)
             else:
                 part.setdefault("domain", address)
-        for side in ("source", "destination"):
-            part = event.get(side, {})
-            ip, port = cisco.get(f"mapped_{side}_ip"), cisco.get(f"mapped_{side}_port")
+        for side, ip_key, port_key in _MAPPED_KEYS:
+            ip, port = cisco.get(ip_key), cisco.get(port_key)
             if ip is None and port is None:
                 continue
+            part = event.get(side, _NO)
             if ip != part.get("ip") or port != part.get("port"):
                 nat: dict[str, Any] = {}
                 if ip is not None:

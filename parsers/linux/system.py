@@ -87,6 +87,9 @@ class SystemAuthParser(SyslogHeaderParser):
         "passwd", "chpasswd", "login", "systemd-logind", "polkitd", "pkexec", "doas", "chage", "vsftpd",
         "unix_chkpwd", "sshd-session", "gdm-password", "chfn", "chsh",
     )
+    # PAM's own messages ("pam_unix(cron:session): session opened for user root") are
+    # authentication events whatever program logs them (cron, systemd-user...).
+    route_signals: ClassVar[tuple[str, ...]] = ("pam_unix(",)
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)

@@ -38,34 +38,35 @@ class ApacheAccessParser(GrokWebParser):
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)
         pattern = self._pattern
-        self._combined = layout_reader(pattern, _COMBINED)
-        self._ssl = layout_reader(pattern, _SSL, start=capture_groups(pattern)["_time"][1])
-        self._combined_time = capture_groups(pattern)["_time"][0]
+        times = capture_groups(pattern)["_time"]  # one per layout: combined, then mod_ssl
+        self._combined = layout_reader(pattern, _COMBINED, end=times[1])
+        self._ssl = layout_reader(pattern, _SSL, start=times[1])
+        self._combined_time = times[0]
 
     def build_groups(self, event: Event, groups: Groups) -> None:
-        # Read the groups of whichever layout matched by position: no captures dict.
+        """Write the ECS objects of one access line (empty captures count as absent).
+
+        The groups of whichever layout matched are read by position and the nested
+        objects written directly, in the key order the generic ``apply`` of the captures
+        dict gave them: this runs for every line, and a captures dict, dotted-path
+        setters and ``setdefault`` chains cost more than the regex match itself.
+        """
+        status: int | None = None
+        port: int | None = None
         if groups[self._combined_time] is not None:
-            domain, port, client, user, time, method, target, version, status, size, referrer, agent = (
+            domain, port_text, client, user, time, method, target, version, status_text, size_text, referrer, agent = (
                 self._combined(groups))
             protocol = cipher = None
+            if port_text:
+                port = int(port_text)
+            if status_text:
+                status = int(status_text)
         else:
-            time, client, protocol, cipher, method, target, version, size = self._ssl(groups)
-            domain = port = user = status = referrer = agent = None
-        self.fill(event, time or "", client or "", domain, int(port) if port else None, user, method, target,
-                  version, int(status) if status else None, int(size) if size else None, referrer, agent,
-                  protocol, cipher)
-
-    def fill(self, event: Event, time: str, client: str, domain: str | None, port: int | None,
-             user: str | None, method: str | None, target: str | None, version: str | None,
-             status: int | None, size: int | None, referrer: str | None, agent: str | None,
-             protocol: str | None, cipher: str | None) -> None:
-        """Write the ECS objects of one access line (empty texts count as absent).
-
-        The nested objects are written directly, in the key order the generic ``apply``
-        gave them: this runs for every line, and dotted-path setters and ``setdefault``
-        chains cost more than the regex match itself.
-        """
-        event["@timestamp"] = http_stamp(time, self.options.tz)
+            time, client, protocol, cipher, method, target, version, size_text = self._ssl(groups)
+            domain = user = referrer = agent = None
+        size = int(size_text) if size_text else None
+        client = client or ""
+        event["@timestamp"] = http_stamp(time or "", self.options.tz)
         if target:
             event["url"] = ecs.url_fields(target)
         if domain:
@@ -154,9 +155,14 @@ def split_client(text: str) -> tuple[str, int | None]:
 def set_client(event: Event, text: str) -> None:
     """``source.address``/``ip``/``port`` from a ``[client ...]`` or ``client:`` value."""
     address, port = split_client(text)
-    ecs.set_endpoint(event, "source", address)
+    source: dict[str, Any] = event.setdefault("source", {})  # ecs.set_endpoint, inlined
+    source["address"] = address
+    ip = ecs.as_ip(address)
+    if ip is not None:
+        source["ip"] = ip
+        ecs.add_ip(event, ip)
     if port is not None:
-        event["source"]["port"] = port
+        source["port"] = port
 
 
 class ApacheErrorParser(GrokWebParser):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import unquote, unquote_plus
 
@@ -146,7 +146,7 @@ def _user_agent_fields(original: str) -> tuple[tuple[str, str], ...]:
     return tuple(fields)
 
 
-@cache
+@lru_cache(maxsize=1)  # run once per process
 def warm_up_user_agents() -> None:
     """Compile the user-agent regexes once per process, outside the per-line path."""
     parse_user_agent("Mozilla/5.0")

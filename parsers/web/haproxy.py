@@ -42,12 +42,12 @@ class HaproxyParser(GrokWebParser):
         super().__init__(options)
         pattern = self._pattern
         clients = capture_groups(pattern)["_client"]
-        self._head = layout_reader(pattern, _HEAD)
+        self._head = layout_reader(pattern, _HEAD, end=clients[0])
         # One getter per layout (alternative) of HAPROXY_LINE, in its order in web.grok.
-        self._http = layout_reader(pattern, _HTTP, start=clients[0])
-        self._tcp = layout_reader(pattern, _TCP, start=clients[1])
-        self._connect = layout_reader(pattern, _CONNECT, start=clients[2])
-        self._error = layout_reader(pattern, _ERROR, start=clients[3])
+        self._http = layout_reader(pattern, _HTTP, start=clients[0], end=clients[1])
+        self._tcp = layout_reader(pattern, _TCP, start=clients[1], end=clients[2])
+        self._connect = layout_reader(pattern, _CONNECT, start=clients[2], end=clients[3])
+        self._error = layout_reader(pattern, _ERROR, start=clients[3], end=capture_groups(pattern)["message"][0])
         self._clients = clients
         self._message = capture_groups(pattern)["message"][0]
 

@@ -137,8 +137,9 @@ class IisAccessParser(GrokWebParser):
         pattern = self._pattern
         times = capture_groups(pattern)["_time"]
         # One getter per layout (alternative) of IIS_ACCESS_LINE, in its order in web.grok.
+        ends = (*times[1:], None)
         self._layouts = tuple(
-            (times[n], layout_reader(pattern, paths, start=times[n])) for n, paths in enumerate(_LAYOUTS)
+            (times[n], layout_reader(pattern, paths, start=times[n], end=ends[n])) for n, paths in enumerate(_LAYOUTS)
         )
 
     def parse(self, raw: RawEvent) -> Event:
@@ -198,10 +199,20 @@ class IisAccessParser(GrokWebParser):
         else:
             (time, server, method, path, query, port, user, client, agent, status, sub_status, win32_status,
              duration) = read_4(groups)
-        self.fill(event, time or "", site, computer, _text(server), method, _text(path), _text(query),
-                  _int(port), _text(user), _text(client), version, _text(agent), _text(cookie),
-                  _text(referrer), _text(host), _int(status), _int(sub_status), _int(win32_status),
-                  _int(resp_bytes), _int(req_bytes), _int(duration), _text(forwarded))
+        # W3C writes "-" for "no value" (an empty capture is none either); one comprehension
+        # per kind rather than a helper call per field.
+        server, path, query, user, client, agent, cookie, referrer, host, forwarded = [
+            None if not value or value == "-" else value
+            for value in (server, path, query, user, client, agent, cookie, referrer, host, forwarded)
+        ]
+        numbers: list[int | None] = [
+            int(value) if value else None
+            for value in (port, status, sub_status, win32_status, resp_bytes, req_bytes, duration)
+        ]
+        port_no, status_no, sub_no, win32_no, resp_no, req_no, duration_ms = numbers
+        self.fill(event, time or "", site, computer, server, method, path, query, port_no, user, client, version,
+                  agent, cookie, referrer, host, status_no, sub_no, win32_no, resp_no, req_no, duration_ms,
+                  forwarded)
 
     def build(self, event: Event, fields: dict[str, Any]) -> None:
         # Captures from a #Fields header (see fields_from_header): "-" already dropped.
@@ -327,10 +338,6 @@ def _text(value: str | None) -> str | None:
     return None if not value or value == "-" else value
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value else None
-
-
 @lru_cache(maxsize=4096)  # the same pages come back again and again
 def _url_path_items(path: str) -> tuple[tuple[str, Any], ...]:
     parts = ecs.split_url(path)
@@ -372,16 +379,54 @@ class IisErrorParser(GrokWebParser):
             raise ParseError(self.id, "W3C directive line, not an event")
         return super().parse(raw)
 
-    def build(self, event: Event, fields: dict[str, Any]) -> None:
-        event["@timestamp"] = slash_stamp(fields.pop("_time"), UTC)
-        server = _value(fields, "_server")
-        client = _value(fields, "_client")
-        target = _value(fields, "_url")
-        self.apply(event, fields)
-        set_server_client(event, server, client)
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        self._read = layout_reader(self._pattern, _HTTPERR)
+
+    def build_groups(self, event: Event, groups: Groups) -> None:
+        # Objects written directly from the groups, keys in the order the generic
+        # ``apply`` of the captures dict gave them: this runs for every line.
+        (time, client, source_port, server, destination_port, version, method, target, stream, status, site,
+         reason, queue) = self._read(groups)
+        event["@timestamp"] = slash_stamp(time or "", UTC)
+        if source_port:
+            event["source"] = {"port": int(source_port)}
+        if destination_port:
+            event["destination"] = {"port": int(destination_port)}
+        http: dict[str, Any] = {}
+        if version:
+            http["version"] = version
+        if method:
+            http["request"] = {"method": method}
+        if status:
+            http["response"] = {"status_code": int(status)}
+        if http:
+            event["http"] = http
+        error: dict[str, Any] = {}
+        if stream:
+            error["stream_id"] = int(stream)
+        if site:
+            error["site_id"] = site
+        if reason:
+            error["reason_phrase"] = reason
+        if queue:
+            error["queue_name"] = queue
+        if error:
+            event["iis"] = {"error": error}
+        set_server_client(event, _text(server), _text(client))
+        target = _text(target)
         if target is not None:
             ecs.set_url(event, target)
-        status = fields.get("http.response.status_code")
-        if status is not None:
-            event["event"]["outcome"] = ecs.outcome(status)
-        ecs.web_kind(event, ["network", "web"], ["connection"])
+        ev = event["event"]
+        if status:
+            ev["outcome"] = "failure" if int(status) >= 400 else "success"  # ecs.outcome, inlined
+        ev["category"] = ["network", "web"]
+        ev["type"] = ["connection"]
+
+
+# Capture paths of IIS_ERROR_LINE, in the order build_groups reads them.
+_HTTPERR: Final = (
+    "_time", "_client", "source.port", "_server", "destination.port", "http.version", "http.request.method", "_url",
+    "iis.error.stream_id", "http.response.status_code", "iis.error.site_id", "iis.error.reason_phrase",
+    "iis.error.queue_name",
+)

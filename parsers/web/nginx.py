@@ -45,7 +45,13 @@ def apply_error_context(event: Event, message: str) -> None:
     if context is None:
         return
     client, server, request = context.group("client", "server", "request")
-    ecs.set_endpoint(event, "source", client)
+    # ecs.set_endpoint, inlined (a ModSecurity message may have set source.* already)
+    source: dict[str, Any] = event.setdefault("source", {})
+    source["address"] = client
+    ip = ecs.as_ip(client)
+    if ip is not None:
+        source["ip"] = ip
+        ecs.add_ip(event, ip)
     if request:
         method, _, rest = request.partition(" ")
         target, _, version = rest.rpartition(" ")
@@ -105,15 +111,6 @@ class NginxAccessParser(GrokWebParser):
                   address, user, method, target, version, int(status or 0), int(size) if size else None,
                   referrer, agent)
 
-    def build(self, event: Event, fields: dict[str, Any]) -> None:
-        get = fields.get
-        self.fill(event, fields["_time"], get("_dest_host"), get("destination.port"), get("_ip_list"),
-                  get("source.address"), get("user.name"), get("http.request.method"), get("_url"),
-                  get("http.version"), fields["http.response.status_code"], get("http.response.body.bytes"),
-                  get("http.request.referrer"), get("user_agent.original"),
-                  # The ingress layout's own captures, written where ``apply`` put them.
-                  {path: value for path, value in fields.items() if path.startswith("nginx.")})
-
     def fill(self, event: Event, time: str, host: str | None, port: int | None, ip_list: str | None,
              address: str | None, user: str | None, method: str | None, target: str | None,
              version: str | None, status: int, size: int | None, referrer: str | None,
@@ -122,6 +119,7 @@ class NginxAccessParser(GrokWebParser):
 
         Objects are built directly, keys in the order the generic ``apply`` gave them
         (the ``$host`` capture came last), as :meth:`ApacheAccessParser.fill` does.
+        ``vendor`` is the ``nginx`` object of the layout's own captures (ingress).
         """
         event["@timestamp"] = http_stamp(time, self.options.tz)
         ev = event["event"]
@@ -145,7 +143,7 @@ class NginxAccessParser(GrokWebParser):
             event["user"] = {"name": user}
         event["http"] = http_object(method, version, status, size, referrer)
         if vendor:
-            self.apply(event, vendor)
+            event["nginx"] = vendor
         if host:
             if destination is None:
                 destination = event["destination"] = {}
@@ -183,6 +181,11 @@ class NginxAccessParser(GrokWebParser):
 
 # Capture paths of NGINX_ERROR_LINE and NGINX_ACCESS_LINE, in the order build_groups reads them.
 _ERROR: Final = ("_time", "log.level", "process.pid", "process.thread.id", "nginx.error.connection_id", "message")
+_INGRESS: Final = (
+    "nginx.ingress_controller.http.request.length", "nginx.ingress_controller.http.request.time",
+    "nginx.ingress_controller.upstream.name", "_alternative", "_upstreams", "_lengths", "_times", "_statuses",
+    "http.request.id",
+)
 _ACCESS: Final = (
     "_dest_host", "destination.port", "_ip_list", "source.address", "user.name", "_time", "http.request.method",
     "_url", "http.version", "http.response.status_code", "http.response.body.bytes", "http.request.referrer",
@@ -190,8 +193,16 @@ _ACCESS: Final = (
 )
 
 
+_LIST_ITEMS: Final = re.compile(r",| : ")
+
+
 def _split_list(text: str | None) -> list[str]:
-    return [] if not text else [item.strip() for item in re.split(r",| : ", text) if item.strip()]
+    if not text:
+        return []
+    if "," not in text and " : " not in text:  # one upstream, the usual case: no regex
+        item = text.strip()
+        return [item] if item else []
+    return [item.strip() for item in _LIST_ITEMS.split(text) if item.strip()]
 
 
 class NginxIngressParser(NginxAccessParser):
@@ -202,17 +213,37 @@ class NginxIngressParser(NginxAccessParser):
     vendor_key = "ingress_controller"
     route_signals: ClassVar[tuple[str, ...]] = ()  # same signals as nginx.access: chosen by name only
 
-    def build_groups(self, event: Event, groups: Groups) -> None:
-        # The ingress layout has its own groups: take the captures dict of the base class.
-        GrokWebParser.build_groups(self, event, groups)
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        super().__init__(options)
+        self._read_ingress = layout_reader(self._pattern, _ACCESS + _INGRESS)
 
-    def build(self, event: Event, fields: dict[str, Any]) -> None:
-        alternative = fields.pop("_alternative", "")
-        upstreams = _split_list(fields.pop("_upstreams", None))
-        lengths = _split_list(fields.pop("_lengths", None))
-        times = _split_list(fields.pop("_times", None))
-        statuses = _split_list(fields.pop("_statuses", None))
-        super().build(event, fields)
+    def build_groups(self, event: Event, groups: Groups) -> None:
+        (host, port, ip_list, address, user, time, method, target, version, status, size, referrer, agent,
+         length, duration, name, alternative, upstreams, lengths, times, statuses, request_id) = (
+            self._read_ingress(groups))
+        # The ingress captures, nested as the generic ``apply`` nested them.
+        vendor: dict[str, Any] = {}
+        request: dict[str, Any] = {}
+        if length:
+            request["length"] = int(length)
+        if duration:
+            request["time"] = float(duration)
+        if request:
+            vendor["http"] = {"request": request}
+        if name:
+            vendor["upstream"] = {"name": name}
+        self.fill(event, time or "", host or groups[self._other_host], int(port) if port else None, ip_list,
+                  address, user, method, target, version, int(status or 0), int(size) if size else None,
+                  referrer, agent, {"ingress_controller": vendor} if vendor else None)
+        if request_id:  # where ``apply`` put it: after the other http.request fields
+            event["http"].setdefault("request", {})["id"] = request_id
+        self._upstreams(event, alternative or "", _split_list(upstreams), _split_list(lengths),
+                        _split_list(times), _split_list(statuses))
+        event["event"]["type"] = ["info"]
+
+    @staticmethod
+    def _upstreams(event: Event, alternative: str, upstreams: list[str], lengths: list[str], times: list[str],
+                   statuses: list[str]) -> None:
         ingress: dict[str, Any] = event.setdefault("nginx", {}).setdefault("ingress_controller", {})
         upstream: dict[str, Any] = ingress.setdefault("upstream", {})
         upstream["alternative_name"] = alternative
@@ -229,8 +260,6 @@ class NginxIngressParser(NginxAccessParser):
                 response[f"{key}_list"] = values
                 with contextlib.suppress(ValueError):  # "-": an upstream that never answered
                     response[key] = cast(values[-1])
-        event["http"].setdefault("request", {})["id"] = fields["http.request.id"]
-        event["event"]["type"] = ["info"]
 
 
 class NginxErrorParser(GrokWebParser):

@@ -45,6 +45,9 @@ def raw(text: str, source: str = "mixed.log") -> RawEvent:
          "ID=1 PROTO=TCP SPT=1 DPT=2", "iptables.log"),
         ("type=USER_CMD msg=audit(1489519256.192:19600329): pid=1 uid=0 auid=700 msg='cwd=\"/\" res=success'",
          "auditd.log"),
+        # PAM messages are authentication events, whichever program logs them.
+        ("Feb  9 22:17:01 precise32 CRON[9966]: pam_unix(cron:session): session opened for user root by (uid=0)",
+         "system.auth"),
     ],
 )
 def test_routes_each_format_to_its_parser(line: str, dataset: str) -> None:

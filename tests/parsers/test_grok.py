@@ -146,3 +146,25 @@ def test_router_runs_only_the_selected_pattern() -> None:
 def test_compile_is_cached() -> None:
     lib = default_library()
     assert lib.compile("%{WORD:w}") is lib.compile("%{WORD:w}")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"),
+    [
+        # One path in two slots: the first slot that matched wins, at its own position.
+        ("(?:%{WORD:a} %{INT:b:int}|%{INT:b:int}-%{WORD:c})", "x 5", {"a": "x", "b": 5}),
+        ("(?:%{WORD:a} %{INT:b:int}|%{INT:b:int}-%{WORD:c})", "7-y", {"b": 7, "c": "y"}),
+        ("%{INT:n:int} (?:%{WORD:w}|%{INT:w})", "3 9", {"n": 3, "w": "9"}),
+        ("%{WORD:w}( %{WORD:w})?", "a b", {"w": "a"}),
+        # Different casts on one path: the slot-by-slot loop decides.
+        ("(?:%{INT:v:int}|%{WORD:v})", "12", {"v": 12}),
+        ("(?:%{INT:v:int}|%{WORD:v})", "ab", {"v": "ab"}),
+    ],
+)
+def test_fast_match_agrees_with_the_slot_rules(pattern: str, text: str, expected: dict[str, object]) -> None:
+    compiled = GrokLibrary()
+    compiled.load_files(sorted((Path(__file__).resolve().parents[2] / "parsers" / "patterns").glob("*.grok")))
+    pat = compiled.compile(pattern)
+    result = pat.match(text)
+    assert result == expected
+    assert list(result or {}) == list(expected)

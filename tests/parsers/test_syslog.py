@@ -136,3 +136,41 @@ def test_apply_header_sets_ecs_fields() -> None:
     assert log["syslog"]["facility"] == {"code": 20, "name": "local4"}
     assert log["syslog"]["severity"] == {"code": 5, "name": "Notice"}
     assert log["syslog"]["structured_data"] == {"a@1": {"k": "v"}}
+
+
+def _reference_year_less(
+    month: int, day: int, hour: int, minute: int, second: int, tz: timezone, now: datetime
+) -> datetime | None:
+    """The plain year-by-year search the cached resolver must agree with."""
+    year = now.astimezone(tz).year
+    for candidate in range(year, year - 9, -1):
+        try:
+            dt = datetime(candidate, month, day, hour, minute, second, tzinfo=tz)
+        except ValueError:
+            continue
+        if dt <= now:
+            return dt
+    return None
+
+
+@given(
+    st.integers(1, 12), st.integers(1, 31), st.integers(0, 23), st.integers(0, 59),
+    st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2090, 1, 1),
+                 timezones=st.sampled_from([UTC, MINUS2, timezone(timedelta(hours=13))])),
+    st.sampled_from([UTC, MINUS2, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))]),
+)
+def test_cached_year_less_agrees_with_a_plain_search(
+    month: int, day: int, hour: int, minute: int, now: datetime, tz: timezone
+) -> None:
+    assert resolve_year_less(month, day, hour, minute, 0, 0, tz, now) == _reference_year_less(
+        month, day, hour, minute, 0, tz, now
+    )
+
+
+def test_cached_stamps_follow_the_reference_time() -> None:
+    # The same stamp text read at two reference times: the cache must not pin one year.
+    line = "Dec 31 23:59:00 host app: x"
+    first = split_rfc3164(line, UTC, NOW)
+    later = split_rfc3164(line, UTC, datetime(2027, 1, 1, tzinfo=UTC))
+    assert first is not None and first.timestamp == datetime(2025, 12, 31, 23, 59, tzinfo=UTC)
+    assert later is not None and later.timestamp == datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
