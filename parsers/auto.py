@@ -57,8 +57,9 @@ EVTX_PARSER: Final = "winlog"
 READ_BY: Final = "read_by"
 EVTX_MAGIC: Final = b"ElfFile\x00"
 SNIFF_BYTES: Final = 4096
-# Keys only Windows event exports carry (evtx-JSON, Winlogbeat, NXLog, Get-WinEvent).
-_WINDOWS_JSON_KEYS: Final = (b'"EventRecordID"', b'"EventID"', b'"winlog"', b'"Event"', b'"RecordId"')
+# Keys of Windows event exports (evtx-JSON, NXLog, Winlogbeat, Get-WinEvent); a bare
+# "Event" key is too common in other JSON logs to count.
+_WINDOWS_JSON_KEYS: Final = (b'"EventRecordID"', b'"EventID"', b'"winlog"', b'"RecordId"')
 _JSON_LEAD: Final = b"\xef\xbb\xbf \t\r\n"
 _INDENT: Final = (32, 9)  # a line starting with a space or a tab may continue an event
 
@@ -179,7 +180,8 @@ class AutoParser(BaseParser):
         extra = raw.extra
         read_by = extra.get(READ_BY) if extra else None
         if read_by is not None or raw.source[-5:].lower() == ".evtx":
-            # Records a parser's own file reader produced go back to it.
+            # Records a parser's own file reader produced go back to it (if it takes them:
+            # a record it refuses is routed like any other line).
             owner = self._candidates.get(read_by or EVTX_PARSER)
             if owner is not None:
                 parser = self._parser(owner)

@@ -119,6 +119,11 @@ def http_object(method: str | None, version: str | None, status: int | None, siz
                 referrer: str | None) -> dict[str, Any]:
     """The ``http`` object of an access line (empty when nothing is set), keys in the
     order the captures come in the combined layout."""
+    if method and version and status is not None:  # a full request line: dict displays only
+        answer: dict[str, Any] = {"status_code": status} if size is None else {"status_code": status,
+                                                                              "body": {"bytes": size}}
+        return {"request": {"method": method, "referrer": referrer} if referrer else {"method": method},
+                "version": version, "response": answer}
     http: dict[str, Any] = {}
     request: dict[str, Any] = {}
     if method:

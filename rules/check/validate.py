@@ -41,9 +41,9 @@ from sigma.validators.sigmahq.data import (
     data_windows_provider,
 )
 
-from correlation.spec import compile_all
 from rules.sigma import SigmaEngine, iter_rule_files, load_rules
 from soc_core.errors import RuleError
+from soc_core.registry import default_registry
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # Validators that need data we do not ship (the D3FEND ontology), by pySigma identifier.
@@ -194,7 +194,10 @@ def check_paths(
     load_errors = len(issues)
     engine = SigmaEngine(ruleset)  # appends rules our matcher cannot run to ruleset.errors
     issues += [Issue(e.path or "-", e.line or 1, "error", e.reason, "engine") for e in ruleset.errors[load_errors:]]
-    _, correlation_errors = compile_all(engine.rules, ruleset.correlations)
+    # The correlation compiler is reached through the registry (rules must not import
+    # correlation, which builds on rules): whichever detector is registered is checked.
+    correlator: Any = default_registry().get("detector", "sigma_correlation")(engine, ruleset.correlations)
+    correlation_errors: list[RuleError] = list(correlator.errors)
     issues += [Issue(e.path or "-", e.line or 1, "error", e.reason, "correlation") for e in correlation_errors]
     locator = _Locator()
     everything: list[SigmaRule | SigmaCorrelationRule] = [*ruleset.rules, *ruleset.correlations]

@@ -14,8 +14,9 @@ from typing import Any
 
 import click
 
-from ingest.files import open_log, read_file_events
+from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_one
+from parsers.base import open_log
 from rules.sigma import SigmaDetector, SigmaEngine, load_placeholders, load_rules
 from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
 from soc_core.clock import SystemClock

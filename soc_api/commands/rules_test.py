@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from rules.sigma import SigmaEngine, load_placeholders, load_rules
-from rules.sigma.regression import find_regression_dirs, iter_cases, run_cases
+from soc_api.regression import find_regression_dirs, iter_cases, run_cases
 from soc_core.errors import RuleError
 
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from rules.sigma import SigmaEngine, load_rules
-from rules.sigma.regression import iter_cases, run_cases
 from soc_api.commands.rules_test import command
+from soc_api.regression import iter_cases, run_cases
 from tests.conftest import corpus_path
 
 
