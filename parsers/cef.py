@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Final
 
 from parsers.base import BaseParser
 from parsers.community_id import community_id
-from parsers.syslog import MONTHS, apply_header, iso_utc, resolve_year_less, split_syslog
+from parsers.syslog import MONTHS, apply_prefix_header, iso_utc, resolve_year_less
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
 
@@ -328,16 +328,8 @@ class CefParser(BaseParser):
             raise ParseError(self.id, "not a CEF message (no CEF:version|vendor|product|version|id|name|severity)")
         event = self.new_event(raw)
         now = self.options.clock.now()
-        if record.prefix.strip():
-            header = split_syslog(record.prefix.rstrip() + " ", self.options.tz, now)
-            if header is not None and header.program is None and header.hostname is None:
-                # "<ts> <host> CEF:..." has no program: the one word left is the host.
-                word = header.message.strip()
-                if word and " " not in word:
-                    header.hostname, header.message = word, ""
-            if header is not None:
-                apply_header(event, header, message=False)
-                event.pop("related", None)
+        if apply_prefix_header(event, record.prefix, self.options.tz, now):
+            event.pop("related", None)
         problems = cef_to_ecs(event, record, self.options.tz, now)
         if problems:
             event["error"] = {"message": problems}

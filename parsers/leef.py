@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Final
 
 from parsers.base import BaseParser
 from parsers.community_id import community_id
-from parsers.syslog import apply_header, iso_utc, parse_bsd_timestamp, parse_iso, split_syslog
+from parsers.syslog import apply_prefix_header, iso_utc, parse_bsd_timestamp, parse_iso
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related, set_field
 
@@ -122,15 +122,7 @@ class LeefParser(BaseParser):
             raise ParseError(self.id, "not a LEEF message (no LEEF:version|vendor|product|version|event id|)")
         event = self.new_event(raw)
         now = self.options.clock.now()
-        if record.prefix.strip():
-            header = split_syslog(record.prefix.rstrip() + " ", self.options.tz, now)
-            if header is not None and header.program is None and header.hostname is None:
-                # "<ts> <host> CEF:..." has no program: the one word left is the host.
-                word = header.message.strip()
-                if word and " " not in word:
-                    header.hostname, header.message = word, ""
-            if header is not None:
-                apply_header(event, header, message=False)
+        apply_prefix_header(event, record.prefix, self.options.tz, now)
         event["observer"] = {"vendor": record.vendor, "product": record.product, "version": record.product_version}
         event["event"]["code"] = record.event_id
         problems: list[str] = []

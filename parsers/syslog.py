@@ -332,3 +332,20 @@ def apply_header(event: Event, header: SyslogHeader, message: bool = True) -> No
     if message:
         event["message"] = header.message
 
+
+def apply_prefix_header(event: Event, prefix: str, tz: tzinfo, now: datetime) -> bool:
+    """Apply the syslog header in front of a CEF or LEEF payload; True when there was one.
+
+    ``<ts> <host> CEF:...`` has no program: the one word left after the stamp is the host.
+    """
+    if not prefix.strip():
+        return False
+    header = split_syslog(prefix.rstrip() + " ", tz, now)
+    if header is None:
+        return False
+    if header.program is None and header.hostname is None:
+        word = header.message.strip()
+        if word and " " not in word:
+            header.hostname, header.message = word, ""
+    apply_header(event, header, message=False)
+    return True
