@@ -4,7 +4,6 @@ against a real osmem-server)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,10 +26,7 @@ from soc_core.contracts import ALL_TIME, Store, TimeRange
 from soc_core.event import Event, compute_event_id, parse_timestamp
 from soc_store.sqlite import SqliteStore
 from tests.conftest import FROZEN_AT, corpus_path
-
-HAS_OSMEM = importlib.util.find_spec("tests.soc_store.osmem") is not None
-if HAS_OSMEM:
-    from tests.soc_store.osmem import osmem_server  # noqa: F401 - a session fixture, used by name
+from tests.soc_store.osmem import osmem_server  # noqa: F401 - a session fixture, used by name
 
 
 def streaming_hits(ruleset: RuleSet, events: list[Event]) -> set[tuple[str, str]]:
@@ -209,8 +205,6 @@ def test_both_hunts_equal_streaming_on_our_rules(tmp_path: Path, own_rules: Rule
     found, result = hunt_hits(sqlite_store, own_rules)
     assert result.errors == []
     assert found == expected
-    if not HAS_OSMEM:
-        pytest.skip("the osmem-server harness (tests/soc_store/osmem.py) is not present")
     from soc_store.elasticsearch import ElasticsearchStore
 
     es_store = ElasticsearchStore(request.getfixturevalue("osmem_server"), index_prefix="hunt-own")
@@ -259,8 +253,6 @@ def test_every_hunt_ignores_case_as_sigma_does(tmp_path: Path, own_rules: RuleSe
     sqlite_store = SqliteStore(tmp_path / "case.db")
     sqlite_store.write(events)
     assert hunt_hits(sqlite_store, own_rules)[0] == expected
-    if not HAS_OSMEM:
-        pytest.skip("the osmem-server harness (tests/soc_store/osmem.py) is not present")
     from soc_store.elasticsearch import ElasticsearchStore
 
     es_store = ElasticsearchStore(request.getfixturevalue("osmem_server"), index_prefix="hunt-case")

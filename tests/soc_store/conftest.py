@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +9,11 @@ from pathlib import Path
 import pytest
 
 from soc_core.contracts import Store
+from soc_store.elasticsearch import ElasticsearchStore
 from soc_store.sqlite import SqliteStore
+from tests.soc_store.osmem import osmem_server  # noqa: F401 - a session fixture, used by name
 
 _counter = itertools.count()
-HAS_ES_HARNESS = importlib.util.find_spec("tests.soc_store.osmem") is not None
-
-if HAS_ES_HARNESS:
-    from tests.soc_store.osmem import osmem_server  # noqa: F401 - a session fixture, used by name
 
 
 @pytest.fixture(params=["sqlite", "elasticsearch"])
@@ -27,10 +24,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield sqlite_store
         sqlite_store.close()
         return
-    if not HAS_ES_HARNESS:
-        pytest.skip("the osmem-server harness (tests/soc_store/osmem.py) is not present")
-    from soc_store.elasticsearch import ElasticsearchStore
-
     url = request.getfixturevalue("osmem_server")
     es_store = ElasticsearchStore(url, index_prefix=f"soc-test-{next(_counter)}")
     yield es_store
