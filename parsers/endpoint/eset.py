@@ -47,6 +47,18 @@ def _occurred(value: Any) -> str | None:
         return None
 
 
+def _file_and_actor(event: Event, doc: dict[str, Any]) -> None:
+    """The scanned file (path, SHA-1) and who and what touched it, shared by threat and
+    blocked-file records."""
+    _file_from_uri(event, doc.get("object_uri"))
+    sha1 = doc.get("hash")
+    if isinstance(sha1, str) and sha1:
+        set_field(event, "file.hash.sha1", sha1.lower())
+        related(event, "hash", sha1.lower())
+    _user(event, doc.get("username"))
+    _process(event, doc.get("processname"))
+
+
 def _file_from_uri(event: Event, uri: Any) -> None:
     """``file:///C:/Users/x/eicar.com`` -> ``C:\\Users\\x\\eicar.com``; other URIs -> url.original."""
     if not isinstance(uri, str) or not uri:
@@ -154,13 +166,7 @@ class EsetProtectParser(BaseParser):
         put_text(event, "rule.name", doc.get("threat_name"))
         put_text(event, "event.action", doc.get("action_taken"))
         put_text(event, "threat.software.type", doc.get("threat_type"))
-        _file_from_uri(event, doc.get("object_uri"))
-        sha1 = doc.get("hash")
-        if isinstance(sha1, str) and sha1:
-            set_field(event, "file.hash.sha1", sha1.lower())
-            related(event, "hash", sha1.lower())
-        _user(event, doc.get("username"))
-        _process(event, doc.get("processname"))
+        _file_and_actor(event, doc)
         if isinstance(doc.get("threat_handled"), bool):
             event["event"]["outcome"] = "success" if doc["threat_handled"] else "failure"
 
@@ -204,13 +210,7 @@ class EsetProtectParser(BaseParser):
     def _blockedfiles_event(event: Event, doc: dict[str, Any]) -> None:
         put_text(event, "event.action", doc.get("action"))
         put_text(event, "rule.name", doc.get("cause"))
-        _file_from_uri(event, doc.get("object_uri"))
-        sha1 = doc.get("hash")
-        if isinstance(sha1, str) and sha1:
-            set_field(event, "file.hash.sha1", sha1.lower())
-            related(event, "hash", sha1.lower())
-        _user(event, doc.get("username"))
-        _process(event, doc.get("processname"))
+        _file_and_actor(event, doc)
 
     @staticmethod
     def _enterpriseinspectoralert_event(event: Event, doc: dict[str, Any]) -> None:
