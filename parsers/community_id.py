@@ -1,7 +1,8 @@
 """Community ID flow hashing (v1, https://github.com/corelight/community-id-spec).
 
 The same flow seen by two sensors gets the same ``network.community_id``, as Filebeat's
-``community_id`` processor computes it; parsers call :func:`community_id` once per event.
+``community_id`` processor and Elasticsearch's ingest processor compute it; every parser
+(firewalls, IDS, CEF/LEEF, Cisco, iptables) calls :func:`community_id` once per event.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ PROTOCOLS: Final = {"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ipv6-
 _PORTED: Final = frozenset({6, 17, 132})
 # ICMP type -> the type of its reply, so both directions of an exchange hash alike.
 _ICMP4_PAIRS: Final = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10}
-_ICMP6_PAIRS: Final = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130}
+_ICMP6_PAIRS: Final = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130,
+                        139: 140, 140: 139, 144: 145, 145: 144}
 # Precompiled layouts (seed; protocol + padding; ports): cheaper than struct.pack("!..").
 _SEED: Final = struct.Struct("!H")
 _PROTO: Final = struct.Struct("!BB")
@@ -56,7 +58,7 @@ def community_id(
     For ICMP, ``source_port``/``destination_port`` carry the ICMP type and code (0 when absent).
     """
     proto = _protocol(transport)
-    if proto is None or not isinstance(source_ip, str) or not isinstance(destination_ip, str):
+    if proto is None or not 0 <= proto <= 255 or not isinstance(source_ip, str) or not isinstance(destination_ip, str):
         return None
     a, b = _packed(source_ip), _packed(destination_ip)
     if a is None or b is None or len(a) != len(b):

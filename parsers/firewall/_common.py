@@ -15,7 +15,8 @@ from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from parsers.firewall.community_id import TRANSPORT_NUMBERS, community_id
+from parsers.community_id import PROTOCOLS as TRANSPORT_NUMBERS
+from parsers.community_id import community_id
 from parsers.kv import parse_kv as shared_parse_kv
 from soc_core.event import Event, add_related, format_timestamp
 
@@ -288,7 +289,7 @@ def set_community_id(event: Event) -> None:
         sport, dport = to_int(icmp.get("type")) or 0, to_int(icmp.get("code")) or 0
     else:
         sport, dport = to_int(src.get("port")), to_int(dst.get("port"))
-    cid = community_id(sip, dip, proto, sport, dport)
+    cid = community_id(sip, dip, sport, dport, proto)
     if cid:
         put(event, "network.community_id", cid)
 

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, Final
 
 from parsers.base import BaseParser
+from parsers.community_id import PROTOCOLS as TRANSPORT_NUMBERS
+from parsers.community_id import community_id
 from parsers.firewall._common import (
     UNSPECIFIED_V4,
     append,
@@ -26,7 +28,6 @@ from parsers.firewall._common import (
     to_int,
     tz_from_offset,
 )
-from parsers.firewall.community_id import TRANSPORT_NUMBERS, community_id
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
 
@@ -316,10 +317,10 @@ class PanosParser(BaseParser):
                              for n in (src_nat, dst_nat))
         if src_nat.get("ip") and dst_nat.get("ip") and proto is not None and translated:
             if proto in (1, 58):
-                nat_id = community_id(src_nat["ip"], dst_nat["ip"], proto, 0, 0)
+                nat_id = community_id(src_nat["ip"], dst_nat["ip"], 0, 0, proto)
             else:
-                nat_id = community_id(src_nat["ip"], dst_nat["ip"], proto,
-                                      src_nat.get("port"), dst_nat.get("port"))
+                nat_id = community_id(src_nat["ip"], dst_nat["ip"], src_nat.get("port"),
+                                      dst_nat.get("port"), proto)
             if nat_id:
                 put(event, "panw.panos.network.nat.community_id", nat_id)
                 first = get(event, "network.community_id")

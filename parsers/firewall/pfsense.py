@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from parsers.base import BaseParser
+from parsers.community_id import community_id
 from parsers.firewall._common import finish_network, put, to_int
-from parsers.firewall.community_id import community_id
 from parsers.syslog import split_syslog
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, format_timestamp
@@ -140,8 +140,8 @@ class PfsenseLogParser(BaseParser):
             return
         if proto in (1, 58):
             icmp_type = _ICMP_TYPES.get(event.get("pfsense", {}).get("icmp", {}).get("type", ""), 0)
-            cid = community_id(src["ip"], dst["ip"], proto, icmp_type, 0)
+            cid = community_id(src["ip"], dst["ip"], icmp_type, 0, proto)
         else:
-            cid = community_id(src["ip"], dst["ip"], proto, src.get("port"), dst.get("port"))
+            cid = community_id(src["ip"], dst["ip"], src.get("port"), dst.get("port"), proto)
         if cid:
             net["community_id"] = cid

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from parsers.firewall.community_id import community_id
+from parsers.community_id import community_id
 from soc_core.errors import ParseError
 from tests.conftest import corpus_path
 from tests.parsers.firewall._support import field, parser_for, raw
@@ -115,7 +115,7 @@ def test_documented_icmp_and_udp_records() -> None:
     assert field(icmp, "pfsense.icmp.type") == "request"
     assert field(icmp, "pfsense.icmp.id") == 36
     assert field(icmp, "network.community_id") == community_id(
-        "192.168.105.11", "192.168.105.1", 1, 8, 0)
+        "192.168.105.11", "192.168.105.1", 8, 0, 1)
     udp = parser.parse(raw(
         "Nov  8 12:37:34 pfSense filterlog: 5,,,1000102433,em0,match,block,in,4,0x0,,128,"
         "24677,0,none,17,udp,186,10.9.0.119,10.9.0.255,17500,17600,166"))

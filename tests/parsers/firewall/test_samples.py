@@ -7,8 +7,8 @@ from datetime import timedelta, timezone
 
 import pytest
 
+from parsers.community_id import community_id
 from parsers.firewall import PARSERS
-from parsers.firewall.community_id import community_id
 from soc_core.errors import ParseError
 from tests.parsers.firewall._support import field, parser_for, raw
 from tests.parsers.firewall.test_robustness import SEED_DATASETS, SEED_LINES
@@ -41,7 +41,7 @@ def test_snort_syslog_alert() -> None:
     assert field(event, "source.port") == 51515
     assert field(event, "destination.ip") == "10.1.1.20"
     assert field(event, "network.community_id") == community_id(
-        "203.0.113.9", "10.1.1.20", 6, 51515, 1433)
+        "203.0.113.9", "10.1.1.20", 51515, 1433, 6)
     assert field(event, "@timestamp") == "2026-01-05T10:11:12.000Z"
 
 
