@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Final
 
 import orjson
@@ -31,6 +32,8 @@ KIND_EVENT: Final = "event"
 KIND_ALERT: Final = "alert"
 KIND_PIPELINE_ERROR: Final = "pipeline_error"
 KINDS: Final = (KIND_EVENT, KIND_ALERT, KIND_PIPELINE_ERROR)
+# The default ``RawEvent.extra``: one shared read-only mapping, not a new dict per event.
+NO_EXTRA: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 @dataclass(slots=True)
@@ -50,7 +53,7 @@ class RawEvent:
     peer: str | None = None
     receiver: str | None = None
     decode_error: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=lambda: NO_EXTRA)
     # Decoded once, on first use: parsers read ``message`` several times per event.
     # (Not frozen, for speed on the hot path: treat a RawEvent as immutable.)
     _text: str | None = field(default=None, repr=False, compare=False)
@@ -71,30 +74,34 @@ class RawEvent:
         **kw: Any,
     ) -> RawEvent:
         """Build a raw event, noting (not raising) when the bytes are not UTF-8."""
-        decode_error: str | None = None
-        text: str | None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            decode_error = f"invalid UTF-8 at byte {exc.start}: {exc.reason}"
-            text = None
-        return cls(data=data, source=source, received=received, offset=offset,
-                   decode_error=decode_error, _text=text, **kw)
+            return cls(data, source, received, offset, decode_error=f"invalid UTF-8 at byte {exc.start}: {exc.reason}",
+                       **kw)
+        if kw:
+            return cls(data, source, received, offset, _text=text, **kw)
+        # Positional, no keywords: the common case of a plain file or receiver line.
+        return cls(data, source, received, offset, None, None, None, NO_EXTRA, text)
 
     @property
     def event_id(self) -> str:
         return compute_event_id(self.source, self.offset, self.data)
 
 
+@lru_cache(maxsize=1024)
+def _source_key(source: str) -> bytes:
+    # A handful of sources (files, receivers) name millions of events: encode each once.
+    return source.encode("utf-8", "surrogatepass") + b"\x00"
+
+
 def compute_event_id(source: str, offset: int | None, original: bytes) -> str:
-    """A stable id: the same source, offset and bytes always give the same id."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(source.encode("utf-8", "surrogatepass"))
-    h.update(b"\x00")
-    h.update(b"-" if offset is None else str(offset).encode())
-    h.update(b"\x00")
-    h.update(original)
-    return h.hexdigest()
+    """A stable id: the same source, offset and bytes always give the same id.
+
+    BLAKE2b-128 of ``source NUL offset NUL bytes`` (offset ``-`` when there is none),
+    hashed in one call: the id of an event never changes between versions."""
+    position = b"-\x00" if offset is None else b"%d\x00" % offset
+    return hashlib.blake2b(_source_key(source) + position + original, digest_size=16).hexdigest()
 
 
 @lru_cache(maxsize=4096)
@@ -210,17 +217,26 @@ def add_related(event: Event, kind: str, *values: Any) -> None:
             bucket.append(value)
 
 
+@lru_cache(maxsize=256)
+def _module_of(dataset: str) -> str:
+    return dataset.split(".", 1)[0]
+
+
 def new_event(raw: RawEvent, dataset: str | None = None) -> Event:
     """The skeleton every parser starts from: identity, original text, file position."""
-    event: Event = {
-        "@timestamp": format_timestamp(raw.received),
-        "event": {"id": raw.event_id, "kind": KIND_EVENT, "original": raw.message},
-    }
+    offset = raw.offset
+    text = raw._text
+    if text is None:
+        text = raw.message
     if dataset:
-        event["event"]["dataset"] = dataset
-        event["event"]["module"] = dataset.split(".", 1)[0]
-    if raw.offset is not None:
-        event["log"] = {"file": {"path": raw.source}, "offset": raw.offset}
+        meta: dict[str, Any] = {
+            "id": compute_event_id(raw.source, offset, raw.data), "kind": KIND_EVENT, "original": text,
+            "dataset": dataset, "module": _module_of(dataset)}
+    else:
+        meta = {"id": compute_event_id(raw.source, offset, raw.data), "kind": KIND_EVENT, "original": text}
+    event: Event = {"@timestamp": format_timestamp(raw.received), "event": meta}
+    if offset is not None:
+        event["log"] = {"file": {"path": raw.source}, "offset": offset}
     if raw.peer:
         event["log"] = {**event.get("log", {}), "source": {"address": raw.peer}}
     return event
