@@ -153,7 +153,8 @@ class NginxAccessParser(GrokWebParser):
                 destination["domain"] = dest_domain
         if ip_list:
             chain, address = _proxy_chain(ip_list)
-            event.setdefault("nginx", {})[self.vendor_key] = {"remote_ip_list": list(chain)}
+            # Merged into the vendor object, which may already hold the ingress fields.
+            event.setdefault("nginx", {}).setdefault(self.vendor_key, {})["remote_ip_list"] = list(chain)
         elif not address:
             address = ""
         if not source:
