@@ -6,7 +6,9 @@ does per line) in a loop; the rate is lines per CPU second of this process
 (``time.process_time``), so other load on the machine does not count against it.
 
 The mixed stream interleaves firewall, WAF and server lines (ASA, iptables, FortiGate,
-PAN-OS, ModSecurity, sshd/sudo, syslog, Apache/nginx access, auditd) and goes through
+PAN-OS, sshd/sudo, syslog, Apache/nginx access, auditd from the Filebeat fixtures, and
+ModSecurity/OWASP-CRS alerts as Apache and nginx write them to their error logs, from the
+CrowdSec hub tests: the corpus has no ModSecurity audit-log fixture) and goes through
 ``auto`` (routing included), then through each line's own parser (routing excluded),
 and through a plain ``orjson`` read-and-dump loop: the floor for any Python parser.
 ``auto.route alone`` is the routing decision by itself (in isolation it runs with warm
@@ -50,8 +52,15 @@ FOLDERS = {
     "panw.panos": "panw/panos", "modsecurity.auditlog": "modsecurity/auditlog",
 }
 MIXED = (
-    "cisco.asa", "iptables.log", "fortinet.firewall", "panw.panos", "modsecurity.auditlog",
+    "cisco.asa", "iptables.log", "fortinet.firewall", "panw.panos",
     "system.auth", "system.syslog", "apache.access", "nginx.access", "auditd.log",
+)
+# The WAF part of the mixed stream: (label, dataset that parses it, corpus files).
+WAF_POOLS = (
+    ("modsecurity-crs (apache.error)", "apache.error",
+     ("crowdsec_hub_tests/modsecurity/modsecurity.log", "crowdsec_hub_tests/modsecurity-logs/modsecurity-logs.log")),
+    ("modsecurity-crs (nginx.error)", "nginx.error",
+     ("crowdsec_hub_tests/modsecurity-logs-nginx/modsecurity-logs-nginx.log",)),
 )
 
 
@@ -136,12 +145,19 @@ def main() -> int:
         count, failed, cpu = run(parser.parse, frames, args.repeat)
         print(f"{name:32s} {count:7d} {failed:7d} {count / cpu:10.0f}")
 
-    mixed = interleave((lines_of.get(n) or [] for n in MIXED), args.lines)
+    # (label, dataset, lines) per source of the mixed stream.
+    pools = [(n, n, lines_of.get(n) or fixture_lines(corpus, n, registry.get("parser", n)(OPTIONS))) for n in MIXED]
+    for label, dataset, files in WAF_POOLS:
+        framer = registry.get("parser", dataset)(OPTIONS).framer
+        frames = [data for f in files if (corpus / f).is_file()
+                  for _, data in framer.frames(io.BytesIO((corpus / f).read_bytes()))]
+        pools.append((label, dataset, frames))
+    pools = [pool for pool in pools if pool[2]]
+    mixed = interleave((frames for _, _, frames in pools), args.lines)
     if not mixed:
         print("\nno mixed stream: corpus not found")
         return 1
-    present = [n for n in MIXED if lines_of.get(n)]
-    print(f"\nmixed stream: {len(mixed)} lines from {', '.join(present)}")
+    print(f"\nmixed stream: {len(mixed)} lines from {', '.join(label for label, _, _ in pools)}")
     auto = registry.get("parser", "auto")(OPTIONS)
     run(auto.parse, mixed[:2000], 1)  # warm-up
     count, failed, cpu = run(auto.parse, mixed, 1)
@@ -155,7 +171,7 @@ def main() -> int:
     print(f"{'auto.route alone':40s} {cpu / len(raws) * 1e6:10.1f} us/line")
 
     # The same lines, each through its own parser: the cost of routing is the difference.
-    own = [(registry.get("parser", n)(OPTIONS), lines_of[n]) for n in present]
+    own = [(registry.get("parser", dataset)(OPTIONS), frames) for _, dataset, frames in pools]
     labelled = interleave(([(i, d) for d in frames] for i, (_, frames) in enumerate(own)), args.lines)
     parsers = [p for p, _ in own]
     start = time.process_time()
