@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from sigma.rule import SigmaRule
+
 from rules.alerts import build_alert
 from rules.attack import AttackTable, load_attack_table
 from rules.sigma.engine import SigmaEngine
@@ -28,6 +30,9 @@ class SigmaDetector:
         self.clock = clock or SystemClock()
         self.attack = attack if attack is not None else load_attack_table()
         self.ruleset_name = ruleset_name
+        # The last event matched and its rules: the correlation detector that follows in
+        # the pipeline asks for the same event's matches (see ``matched``).
+        self._last: tuple[Event, list[SigmaRule]] | None = None
 
     @classmethod
     def from_paths(cls, paths: Sequence[str], placeholders: Mapping[str, list[str]] | None = None,
@@ -39,11 +44,21 @@ class SigmaDetector:
         if event.get("event", {}).get("kind", KIND_EVENT) != KIND_EVENT:
             return []
         rules = self.engine.match(event)
+        self._last = (event, rules)
         if not rules:
             return []
         now = self.clock.now()
         return [build_alert(event, rule, created=now, attack=self.attack, ruleset=self.ruleset_name)
                 for rule in rules]
+
+    def matched(self, event: Event) -> list[SigmaRule]:
+        """The rules ``event`` matches, reusing :meth:`detect`'s result for the very same
+        event object (detectors never modify the events they read), so a correlation
+        detector placed after this one does not run the engine a second time."""
+        last = self._last
+        if last is not None and last[0] is event:
+            return last[1]
+        return self.engine.match(event)
 
     def flush(self, now: datetime) -> list[Event]:
         return []

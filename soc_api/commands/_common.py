@@ -98,14 +98,23 @@ def build_detectors(rule_paths: tuple[str, ...], clock: Clock) -> list[Detector]
     """
     if not rule_paths:
         return []
-    from rules.sigma import SigmaDetector, SigmaEngine, load_rules
+    from rules.sigma import load_rules
 
     ruleset = load_rules(list(rule_paths))
     for error in ruleset.errors:
         click.echo(f"rule error: {error}", err=True)
-    engine = SigmaEngine(ruleset)
-    detectors: list[Detector] = [SigmaDetector(engine, clock=clock)]
+    return detectors_for(ruleset, clock)
+
+
+def detectors_for(ruleset: Any, clock: Clock, engine: Any = None) -> list[Detector]:
+    """The Sigma detector over ``ruleset`` (a loaded ``rules.sigma.RuleSet``), followed by
+    the correlation detector when the set has correlation rules."""
+    from rules.sigma import SigmaDetector, SigmaEngine
+
+    sigma = SigmaDetector(engine if engine is not None else SigmaEngine(ruleset), clock=clock)
+    detectors: list[Detector] = [sigma]
     if ruleset.correlations:
         factory: Any = default_registry().get("detector", "sigma_correlation")
-        detectors.append(factory(engine, ruleset.correlations, clock=clock))
+        # After the Sigma detector, reading its matches: the engine runs once per event.
+        detectors.append(factory(sigma.engine, ruleset.correlations, clock=clock, matcher=sigma.matched))
     return detectors

@@ -1,5 +1,8 @@
 """``soc detect``: run Sigma rules over files and print one NDJSON alert per line.
 
+Correlation rules in the rule set run too, over the Sigma matches in event time: their
+alerts list the ids of the events that made them.
+
 Inputs may be ``.evtx`` files and Windows JSON exports (read by the ``winlog`` parser),
 NDJSON files of ECS events (as ``soc parse`` prints them: matched as they are), or raw
 log files parsed with ``--parser``. Rule files that do not load are reported on stderr
@@ -17,8 +20,8 @@ import click
 from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_one
 from parsers.base import open_log
-from rules.sigma import SigmaDetector, SigmaEngine, load_placeholders, load_rules
-from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
+from rules.sigma import SigmaEngine, load_placeholders, load_rules
+from soc_api.commands._common import detectors_for, make_parser, parse_tz, parser_option, tz_option
 from soc_core.clock import SystemClock
 from soc_core.contracts import Parser
 from soc_core.errors import RegistryError, RuleError
@@ -91,7 +94,8 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
         raise click.UsageError("no rule loaded")
     clock = SystemClock()
     tz = parse_tz(tz_name)
-    detector = SigmaDetector(engine, clock=clock)
+    # Sigma rules, then correlation rules over their matches (alerts as windows fill up).
+    detectors = detectors_for(ruleset, clock, engine)
     stats, bugs = Stats(), BugLogger()
     parsers: dict[str, Parser] = {}
     out = sys.stdout.buffer
@@ -111,9 +115,15 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
             stream = (parse_one(parser, raw, stats, bugs) for raw in read_file_events(path, parser, clock.now()))
         for event in stream:
             events += 1
-            for alert in detector.detect(event):
-                stats.alerts += 1
-                out.write(dumps(alert) + b"\n")
+            for detector in detectors:
+                for alert in detector.detect(event):
+                    stats.alerts += 1
+                    out.write(dumps(alert) + b"\n")
+    # The input is over: windows still open (correlations that fire on closing) close now.
+    for detector in detectors:
+        for alert in detector.flush(clock.now()):
+            stats.alerts += 1
+            out.write(dumps(alert) + b"\n")
     out.flush()
     if show_stats:
         click.echo(f"rules={len(ruleset.rules)} rule_errors={len(ruleset.errors)} "

@@ -7,8 +7,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from rules.sigma import SigmaEngine, load_rules
+from soc_api.commands._common import detectors_for
 from soc_api.commands.detect import command
-from tests.conftest import corpus_path
+from soc_core.clock import FrozenClock
+from tests.conftest import FROZEN_AT, corpus_path
 
 ATTRIB_RULE = """title: Hiding Files with Attrib.exe (test copy)
 id: 4281cb20-2994-4580-aa63-c8b86d019934
@@ -81,3 +84,75 @@ level: low
     assert [a["url"]["original"] for a in alerts] == ["/favicon.ico"]
     assert alerts[0]["log"]["file"]["path"] == str(log) and alerts[0]["log"]["offset"] == 0
     assert alerts[0]["event"]["severity"] == 21
+
+
+BRUTE_FORCE_RULES = """title: SSH Failure (test)
+id: 6a1e2b3c-0000-4000-8000-000000000001
+name: ssh_failure_test
+logsource: {product: linux, service: auth}
+detection:
+    selection:
+        process.name: sshd
+        event.outcome: failure
+    condition: selection
+level: low
+---
+title: SSH Failures From One Source (test)
+id: 6a1e2b3c-0000-4000-8000-000000000002
+correlation:
+    type: event_count
+    rules: ssh_failure_test
+    group-by: [source.ip]
+    timespan: 10m
+    condition:
+        gte: 4
+level: high
+"""
+
+
+def _auth_lines(source_ip: str, count: int, start_minute: int) -> list[str]:
+    return [f"Nov 22 10:{start_minute + i:02d}:00 cam-srv-01 sshd[{100 + i}]: Failed password for root from "
+            f"{source_ip} port {40000 + i} ssh2" for i in range(count)]
+
+
+def test_detect_runs_correlation_rules_over_the_sigma_matches(tmp_path: Path) -> None:
+    (tmp_path / "rules.yml").write_text(BRUTE_FORCE_RULES, encoding="utf-8")
+    log = tmp_path / "auth.log"
+    # Five failures from one address within 10 minutes, three from another: one brute force.
+    log.write_text("\n".join(_auth_lines("203.0.113.7", 5, 0) + _auth_lines("198.51.100.9", 3, 20)) + "\n")
+    result = CliRunner().invoke(command, ["--rules", str(tmp_path / "rules.yml"), "--parser", "system.auth",
+                                          "--stats", str(log)])
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    singles = [a for a in alerts if a["rule"]["name"] == "SSH Failure (test)"]
+    correlated = [a for a in alerts if a["rule"]["name"] == "SSH Failures From One Source (test)"]
+    assert len(singles) == 8
+    assert len(correlated) == 1
+    # The correlation alert names the events that made it: the first four failures of 203.0.113.7.
+    first_four = [a["alert"]["event_ids"][0] for a in singles if a["source"]["ip"] == "203.0.113.7"][:4]
+    assert correlated[0]["alert"]["event_ids"][:4] == first_four
+    assert "alerts=9" in result.stderr
+
+
+def test_the_correlation_detector_reuses_the_sigma_detectors_matches(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yml"
+    path.write_text(BRUTE_FORCE_RULES, encoding="utf-8")
+    ruleset = load_rules([str(path)])
+    engine = SigmaEngine(ruleset)
+    calls = 0
+    real_match = engine.match
+
+    def counting_match(event: dict[str, object]) -> list[object]:
+        nonlocal calls
+        calls += 1
+        return real_match(event)  # type: ignore[arg-type]
+
+    engine.match = counting_match  # type: ignore[method-assign]
+    detectors = detectors_for(ruleset, FrozenClock(FROZEN_AT), engine)
+    assert [d.name for d in detectors] == ["sigma", "sigma_correlation"]
+    events = [{"@timestamp": f"2026-11-22T10:0{i}:00.000Z", "event": {"id": f"e{i}", "kind": "event",
+               "dataset": "system.auth", "outcome": "failure"}, "process": {"name": "sshd"},
+               "source": {"ip": "203.0.113.7"}} for i in range(5)]
+    fired = [alert for event in events for d in detectors for alert in d.detect(event)]
+    assert calls == len(events)  # once per event, not once per detector
+    assert sum(1 for a in fired if a["rule"]["name"] == "SSH Failures From One Source (test)") == 1
