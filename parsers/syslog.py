@@ -53,8 +53,11 @@ _RFC5424: Final = re.compile(
     r"(?P<sd>-|(?:\[(?:[^\]\\\"]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?: (?P<msg>.*))?",
     re.S,
 )
-_SD_ELEMENT: Final = re.compile(r"\[(?P<id>[^\s\]=\"]+)(?P<params>(?:\s+[^\s=\]\"]+=\"(?:[^\"\\]|\\.)*\")*)\s*\]")
-_SD_PARAM: Final = re.compile(r"([^\s=\]\"]+)=\"((?:[^\"\\]|\\.)*)\"")
+# Quoted values as the unrolled loop [^"\\]*(?:\\.[^"\\]*)*: the matches of (?:[^"\\]|\\.)*
+# without one alternation per character.
+_SD_ELEMENT: Final = re.compile(
+    r"\[(?P<id>[^\s\]=\"]+)(?P<params>(?:\s+[^\s=\]\"]+=\"[^\"\\]*(?:\\.[^\"\\]*)*\")*)\s*\]")
+_SD_PARAM: Final = re.compile(r"([^\s=\]\"]+)=\"([^\"\\]*(?:\\.[^\"\\]*)*)\"")
 _SD_UNESCAPE: Final = re.compile(r"\\([\"\\\]])")
 
 
