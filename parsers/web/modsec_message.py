@@ -46,8 +46,10 @@ def parse_items(text: str) -> dict[str, Any]:
     """The ``[key "value"]`` items of one message; ``tag`` is collected into a list."""
     out: dict[str, Any] = {}
     tags: list[str] = []
+    escaped = '\\"' in text  # one test per line instead of one replace per item
     for key, value in _ITEM.findall(text):
-        value = value.replace('\\"', '"')
+        if escaped:
+            value = value.replace('\\"', '"')
         if key == "tag":
             tags.append(value)
         elif key not in out:
