@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from soc_core.clock import Clock, SystemClock
-from soc_core.contracts import Detector, Parser, Store
+from soc_core.contracts import BatchParser, Detector, Parser, Store
 from soc_core.errors import ParseError, StoreError
 from soc_core.event import (
     KIND_PIPELINE_ERROR,
@@ -59,10 +60,10 @@ class BugLogger:
         self._last = float("-inf")
         self.suppressed = 0
 
-    def __call__(self, message: str) -> None:
+    def __call__(self, message: str, exc: BaseException | None = None) -> None:
         now = time.monotonic()
         if now - self._last >= self._interval:
-            log.exception("%s (%d similar suppressed)", message, self.suppressed)
+            log.error("%s (%d similar suppressed)", message, self.suppressed, exc_info=exc or True)
             self._last = now
             self.suppressed = 0
         else:
@@ -71,23 +72,55 @@ class BugLogger:
 
 def parse_one(parser: Parser, raw: RawEvent, stats: Stats, bugs: BugLogger) -> Event:
     """Parse one raw event; any failure becomes a dead letter, never an exception."""
-    stats.received += 1
     try:
-        event = parser.parse(raw)
-    except ParseError as exc:
-        stats.count_parser(exc.parser_id, False)
+        outcome: Event | Exception = parser.parse(raw)
+    except Exception as exc:  # judged below: a ParseError or a parser bug
+        outcome = exc
+    return _settle(parser, raw, outcome, stats, bugs)
+
+
+def parse_many(parser: Parser, raws: Sequence[RawEvent], stats: Stats, bugs: BugLogger) -> list[Event]:
+    """:func:`parse_one` over a batch, in order; a :class:`BatchParser` gets the whole
+    batch at once (``auto`` parses it grouped by the parser each line routes to)."""
+    if isinstance(parser, BatchParser) and len(raws) > 1:
+        outcomes = parser.parse_batch(raws)
+        return [_settle(parser, raw, outcome, stats, bugs) for raw, outcome in zip(raws, outcomes, strict=True)]
+    return [parse_one(parser, raw, stats, bugs) for raw in raws]
+
+
+PARSE_BATCH: Final = 256  # events parsed together by parse_stream (a batch parser groups them)
+
+
+def parse_stream(parser: Parser, raws: Iterable[RawEvent], stats: Stats, bugs: BugLogger,
+                 batch: int = PARSE_BATCH) -> Iterator[Event]:
+    """:func:`parse_many` over a stream, ``batch`` events at a time, in input order."""
+    chunk: list[RawEvent] = []
+    for raw in raws:
+        chunk.append(raw)
+        if len(chunk) >= batch:
+            yield from parse_many(parser, chunk, stats, bugs)
+            chunk = []
+    if chunk:
+        yield from parse_many(parser, chunk, stats, bugs)
+
+
+def _settle(parser: Parser, raw: RawEvent, outcome: Event | Exception, stats: Stats, bugs: BugLogger) -> Event:
+    """Count one parse outcome and turn a failure into its dead letter."""
+    stats.received += 1
+    if isinstance(outcome, ParseError):
+        stats.count_parser(outcome.parser_id, False)
         stats.failed += 1
-        return pipeline_error(raw, exc.parser_id, exc.reason)
-    except Exception as exc:  # a parser bug: count it, log it, keep the input
+        return pipeline_error(raw, outcome.parser_id, outcome.reason)
+    if isinstance(outcome, Exception):  # a parser bug: count it, log it, keep the input
         stats.parser_bugs += 1
         stats.failed += 1
         stats.count_parser(parser.id, False)
-        bugs(f"parser {parser.id} raised on {raw.source}@{raw.offset}")
-        return pipeline_error(raw, parser.id, f"parser bug: {type(exc).__name__}: {exc}")
-    dataset = event.get("event", {}).get("dataset", parser.id)
+        bugs(f"parser {parser.id} raised on {raw.source}@{raw.offset}", outcome)
+        return pipeline_error(raw, parser.id, f"parser bug: {type(outcome).__name__}: {outcome}")
+    dataset = outcome.get("event", {}).get("dataset", parser.id)
     stats.count_parser(dataset, True)
     stats.parsed += 1
-    return event
+    return outcome
 
 
 class Pipeline:
@@ -113,17 +146,41 @@ class Pipeline:
 
     def process_one(self, raw: RawEvent) -> list[Event]:
         """The documents one raw event produces: itself (or its dead letter) and alerts."""
-        event = parse_one(self.parser, raw, self.stats, self._bugs)
-        out = [event]
-        if event["event"]["kind"] == KIND_PIPELINE_ERROR:
-            return out
-        for enrich in self.enrichers:
-            enrich(event)
-        for detector in self.detectors:
-            alerts = detector.detect(event)
-            self.stats.alerts += len(alerts)
+        return self.process_batch([raw])
+
+    def process_batch(self, raws: Sequence[RawEvent],
+                      on_bug: Callable[[RawEvent, Exception], Event] | None = None) -> list[Event]:
+        """:meth:`process_one` over a batch: each event (or dead letter) followed by its
+        alerts, in input order (correlation windows see events as they came).
+
+        ``on_bug``: called when an enricher or detector raises on an event; what it
+        returns (a dead letter) replaces that event. Without it the exception propagates.
+        """
+        out: list[Event] = []
+        for raw, event in zip(raws, parse_many(self.parser, raws, self.stats, self._bugs), strict=True):
+            if event["event"]["kind"] == KIND_PIPELINE_ERROR:
+                out.append(event)
+                continue
+            try:
+                alerts = self._enrich_and_detect(event)
+            except Exception as exc:
+                if on_bug is None:
+                    raise
+                out.append(on_bug(raw, exc))
+                continue
+            out.append(event)
             out.extend(alerts)
         return out
+
+    def _enrich_and_detect(self, event: Event) -> list[Event]:
+        for enrich in self.enrichers:
+            enrich(event)
+        alerts: list[Event] = []
+        for detector in self.detectors:
+            found = detector.detect(event)
+            self.stats.alerts += len(found)
+            alerts.extend(found)
+        return alerts
 
     def flush_detectors(self) -> list[Event]:
         """Alerts that only the passing of time produces (closing correlation windows)."""
@@ -151,12 +208,13 @@ class Pipeline:
 
     def run(self, raws: Iterable[RawEvent]) -> Stats:
         """Process and store everything, then flush time-driven detections."""
-        batch: list[Event] = []
+        chunk: list[RawEvent] = []
         for raw in raws:
-            batch.extend(self.process_one(raw))
-            if len(batch) >= self.batch_size:
-                self.write(batch)
-                batch = []
+            chunk.append(raw)
+            if len(chunk) >= self.batch_size:
+                self.write(self.process_batch(chunk))
+                chunk = []
+        batch = self.process_batch(chunk) if chunk else []
         batch.extend(self.flush_detectors())
         self.write(batch)
         return self.stats

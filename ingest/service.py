@@ -29,7 +29,7 @@ from ingest.pipeline import BugLogger, Pipeline
 from ingest.queue import DurableQueue
 from parsers.base import LINE_FRAMER
 from soc_core.clock import Clock, SystemClock
-from soc_core.contracts import Detector, Framer, Parser, Receiver, Store
+from soc_core.contracts import BatchParser, Detector, Framer, Parser, Receiver, Store
 from soc_core.errors import ParseError, RegistryError, StoreError
 from soc_core.event import Event, RawEvent, pipeline_error
 
@@ -74,6 +74,31 @@ class ParserRouter:
             # that no longer exists: a dead letter, not a crash.
             raise ParseError(name, f"unknown parser: {exc}") from exc
         return parser.parse(raw)
+
+    def parse_batch(self, raws: Sequence[RawEvent]) -> list[Event | Exception]:
+        """Each event to its receiver's parser; a batch parser (``auto``) gets all of
+        its events at once (see :class:`soc_core.contracts.BatchParser`)."""
+        by_name: dict[str, list[int]] = {}
+        for index, raw in enumerate(raws):
+            by_name.setdefault(str(raw.extra.get("parser") or self._default), []).append(index)
+        outcomes: list[Event | Exception] = [ParseError(self.id, "not parsed")] * len(raws)
+        for name, indices in by_name.items():
+            try:
+                parser = self.parser(name)
+            except RegistryError as exc:
+                for index in indices:
+                    outcomes[index] = ParseError(name, f"unknown parser: {exc}")
+                continue
+            if isinstance(parser, BatchParser):
+                for index, outcome in zip(indices, parser.parse_batch([raws[i] for i in indices]), strict=True):
+                    outcomes[index] = outcome
+                continue
+            for index in indices:
+                try:
+                    outcomes[index] = parser.parse(raws[index])
+                except Exception as exc:  # handed back: the pipeline logs parser bugs
+                    outcomes[index] = exc
+        return outcomes
 
 
 @dataclass
@@ -272,8 +297,8 @@ class Service:
                 self._worker_stop.wait(_IDLE_WAIT_SECS)
                 continue
             documents = list(extra)
-            for raw in batch.events if batch else []:
-                documents.extend(self._process(pipeline, raw))
+            if batch is not None:
+                documents.extend(pipeline.process_batch(batch.events, on_bug=self._pipeline_bug))
             try:
                 pipeline.write(documents)
             except StoreError as exc:
@@ -293,15 +318,12 @@ class Service:
                 self.queue.ack(batch.last_seq)
                 self.metrics.inc("soc_worker_batches_total")
 
-    def _process(self, pipeline: Pipeline, raw: RawEvent) -> list[Event]:
-        """One event's documents; a bug in an enricher or detector makes it a dead
-        letter (parser bugs are already handled by the pipeline)."""
-        try:
-            return pipeline.process_one(raw)
-        except Exception as exc:  # a bug: counted, logged (rate-limited), dead-lettered
-            self.metrics.inc("soc_worker_bugs_total")
-            self._bugs(f"pipeline raised on an event from {raw.source}")
-            return [pipeline_error(raw, "pipeline", f"bug: {type(exc).__name__}: {exc}")]
+    def _pipeline_bug(self, raw: RawEvent, exc: Exception) -> Event:
+        """A bug in an enricher or detector makes that event a dead letter (parser bugs
+        are already handled by the pipeline): counted, logged (rate-limited), kept."""
+        self.metrics.inc("soc_worker_bugs_total")
+        self._bugs(f"pipeline raised on an event from {raw.source}", exc)
+        return pipeline_error(raw, "pipeline", f"bug: {type(exc).__name__}: {exc}")
 
     def _purge(self, pipeline: Pipeline) -> None:
         days = self.options.retention_days

@@ -31,7 +31,7 @@ lines are never glued together.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, BinaryIO, Final
@@ -63,6 +63,7 @@ SNIFF_BYTES: Final = 4096
 _WINDOWS_JSON_KEYS: Final = (b'"EventRecordID"', b'"EventID"', b'"winlog"', b'"RecordId"')
 _JSON_LEAD: Final = b"\xef\xbb\xbf \t\r\n"
 _INDENT: Final = (32, 9)  # a line starting with a space or a tab may continue an event
+_NOT_PARSED: Final = ParseError("auto", "not parsed")  # a placeholder every slot overwrites
 # Text lines are searched for signals in their first characters only: vendors write their
 # markers (CEF:0|, %ASA-, devid=, a PAN-OS log type) in the header, and the Aho-Corasick
 # scan costs ~14 ns a character. JSON objects are searched whole (keys come in any order).
@@ -227,7 +228,9 @@ class AutoParser(BaseParser):
         return True
 
     def parse(self, raw: RawEvent) -> Event:
-        parser = self.route(raw)
+        return self._parse_routed(raw, self.route(raw))
+
+    def _parse_routed(self, raw: RawEvent, parser: Parser | None) -> Event:
         if parser is not None:
             return parser.parse(raw)
         if self._fallback is not None:
@@ -236,6 +239,26 @@ class AutoParser(BaseParser):
             except ParseError:
                 pass  # no syslog header either: say so as auto, below
         raise ParseError(self.id, "no parser recognises this line (no JSON keys, signal, syslog program or header)")
+
+    def parse_batch(self, raws: Sequence[RawEvent]) -> list[Event | Exception]:
+        """Route every event, then parse them grouped by parser (see
+        :class:`soc_core.contracts.BatchParser`); outcomes come back in input order."""
+        groups: dict[int, tuple[Parser | None, list[int]]] = {}
+        for index, raw in enumerate(raws):
+            parser = self.route(raw)
+            group = groups.get(id(parser))
+            if group is None:
+                groups[id(parser)] = (parser, [index])
+            else:
+                group[1].append(index)
+        outcomes: list[Event | Exception] = [_NOT_PARSED] * len(raws)
+        for parser, indices in groups.values():
+            for index in indices:
+                try:
+                    outcomes[index] = self._parse_routed(raws[index], parser)
+                except Exception as exc:  # handed back: the caller logs parser bugs
+                    outcomes[index] = exc
+        return outcomes
 
     # --- files -------------------------------------------------------------------------
 

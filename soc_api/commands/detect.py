@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ingest.files import read_file_events
-from ingest.pipeline import BugLogger, Stats, parse_one
+from ingest.pipeline import BugLogger, Stats, parse_stream
 from parsers.base import open_log
 from rules.sigma import SigmaEngine, load_placeholders, load_rules
 from soc_api.commands._common import detectors_for, make_parser, parse_tz, parser_option, tz_option
@@ -112,7 +112,7 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
                 except RegistryError as exc:
                     raise click.UsageError(str(exc)) from None
             parser = parsers[name]
-            stream = (parse_one(parser, raw, stats, bugs) for raw in read_file_events(path, parser, clock.now()))
+            stream = parse_stream(parser, read_file_events(path, parser, clock.now()), stats, bugs)
         for event in stream:
             events += 1
             for detector in detectors:

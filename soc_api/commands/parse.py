@@ -7,7 +7,7 @@ import sys
 import click
 
 from ingest.files import read_file_events
-from ingest.pipeline import BugLogger, Stats, parse_one
+from ingest.pipeline import BugLogger, Stats, parse_stream
 from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
 from soc_core.clock import SystemClock
 from soc_core.errors import RegistryError
@@ -34,8 +34,8 @@ def command(parser_name: str, tz_name: str, stats: bool, files: tuple[str, ...])
     bugs = BugLogger()
     out = sys.stdout.buffer
     for path in files:
-        for raw in read_file_events(path, parser, clock.now()):
-            out.write(dumps(parse_one(parser, raw, counts, bugs)) + b"\n")
+        for event in parse_stream(parser, read_file_events(path, parser, clock.now()), counts, bugs):
+            out.write(dumps(event) + b"\n")
     out.flush()
     if stats:
         for parser_id, (ok, failed) in sorted(counts.per_parser.items()):

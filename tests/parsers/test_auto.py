@@ -306,3 +306,66 @@ def test_real_windows_json_export_is_read_whole(tmp_path: Path) -> None:
     events = [auto.parse(r) for r in auto.read_file(str(export), NOW)]
     assert len(events) == 1
     assert events[0]["event"]["code"] in ("4624", 4624)
+
+
+# --- batches -----------------------------------------------------------------------------------
+
+MIXED_LINES = [
+    "Oct 10 2018 12:34:56 fw %ASA-6-305011: Built dynamic TCP translation from inside:10.0.0.1/1 to outside:1.2.3.4/2",
+    "Feb 21 21:54:44 localhost sshd[3402]: Accepted password for bob from 10.0.2.2 port 22 ssh2",
+    "not a log line at all",
+    "Jan  8 03:37:09 h kernel: DROP: IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 LEN=40 TOS=0x00 PREC=0x00 TTL=1 "
+    "ID=1 PROTO=TCP SPT=1 DPT=2",
+    "Feb 21 21:54:44 localhost systemd[1]: Started Session 1.",
+    "Oct 10 2018 12:34:57 fw %ASA-6-305011: Built dynamic TCP translation from inside:10.0.0.2/1 to outside:1.2.3.4/3",
+    "CEF:0|V|P|1|100|name|5|src=10.0.0.1",
+    "Feb 21 21:54:45 localhost sshd[3403]: Failed password for root from 10.0.2.9 port 22 ssh2",
+]
+
+
+def test_a_batch_gives_what_each_line_gives_in_input_order() -> None:
+    auto = AutoParser(OPTIONS)
+    raws = [RawEvent.from_bytes(line.encode(), "mixed.log", NOW, n) for n, line in enumerate(MIXED_LINES)]
+    one_by_one: list[Event | str] = []
+    for item in raws:
+        try:
+            one_by_one.append(auto.parse(item))
+        except ParseError as exc:
+            one_by_one.append(f"{exc.parser_id}: {exc.reason}")
+    batch = [outcome if not isinstance(outcome, ParseError) else f"{outcome.parser_id}: {outcome.reason}"
+             for outcome in auto.parse_batch(raws)]
+    assert batch == one_by_one
+    assert [o["event"]["dataset"] if isinstance(o, dict) else "dead" for o in batch] == [
+        "cisco.asa", "system.auth", "dead", "iptables.log", "system.syslog", "cisco.asa", "cef.log", "system.auth"]
+
+
+class Buggy(BaseParser):
+    """Claims lines with BUG in them and raises a plain exception on them (a parser bug)."""
+
+    id = "test.buggy"
+    route_signals: ClassVar[tuple[str, ...]] = ("BUG",)
+
+    def parse(self, raw: RawEvent) -> Event:
+        if "boom" in raw.message:
+            raise RuntimeError("boom")
+        return self.new_event(raw)
+
+
+def test_a_parser_bug_costs_only_its_own_line_in_a_batch(caplog: pytest.LogCaptureFixture) -> None:
+    from ingest.pipeline import parse_many
+
+    registry = Registry()
+    registry.register("parser", Buggy.id, Buggy, origin="test")
+    registry.register("parser", "system.syslog", "parsers.linux.system:SystemSyslogParser", origin="test")
+    auto = AutoParser(OPTIONS, registry=registry)
+    lines = ["BUG fine 1", "BUG boom", "Feb 21 21:54:44 localhost systemd[1]: Started.", "BUG fine 2"]
+    raws = [RawEvent.from_bytes(line.encode(), "b.log", NOW, n) for n, line in enumerate(lines)]
+    outcomes = auto.parse_batch(raws)
+    assert isinstance(outcomes[1], RuntimeError)
+    stats = Stats()
+    events = parse_many(auto, raws, stats, BugLogger())
+    assert [e["event"]["kind"] for e in events] == ["event", "pipeline_error", "event", "event"]
+    assert events[1]["error"]["message"] == "parser bug: RuntimeError: boom"
+    assert events[1]["event"]["original"] == "BUG boom"
+    assert (stats.parsed, stats.failed, stats.parser_bugs) == (3, 1, 1)
+    assert "parser auto raised on b.log@1" in caplog.text
