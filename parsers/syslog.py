@@ -31,7 +31,7 @@ SEVERITIES: Final = (
 
 # The year-less (BSD) or ISO timestamp that starts an RFC 3164 line.
 _TS = (
-    r"(?:(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?:(?P<year>\d{4}) )?"
+    r"(?P<stamp>(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?:(?P<year>\d{4}) )?"
     r"(?P<hh>\d{1,2}):(?P<mm>\d{2}):(?P<ss>\d{2})(?:[.,](?P<frac>\d{1,9}))?"
     r"|(?P<iso>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?))"
 )
@@ -166,12 +166,26 @@ def parse_bsd_timestamp(text: str, tz: tzinfo, now: datetime) -> datetime | None
     return None if m is None else _timestamp(m, tz, now)
 
 
+# (stamp text, zone, reference year) -> what _bsd_stamp says of it: logs repeat their
+# stamps, and one lookup keyed on the whole text beats splitting it into parts first.
+_STAMPS: dict[tuple[str, tzinfo, int], tuple[bool, tuple[datetime, ...]]] = {}
+_STAMPS_MAX: Final = 8192
+
+
 def _timestamp(m: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
-    # One group() call for all parts: this runs once per line on the hot path.
-    iso, mon, day, year, hh, mm, ss, frac = m.group("iso", "mon", "day", "year", "hh", "mm", "ss", "frac")
-    if iso is not None:
-        return _parse_iso(iso, tz)
-    fixed, occurrences = _bsd_stamp(mon, day, year, hh, mm, ss, frac, tz, now.year)
+    key = (m.group("stamp"), tz, now.year)
+    known = _STAMPS.get(key)
+    if known is None:
+        iso, mon, day, year, hh, mm, ss, frac = m.group("iso", "mon", "day", "year", "hh", "mm", "ss", "frac")
+        if iso is not None:
+            parsed = _parse_iso(iso, tz)
+            known = (True, () if parsed is None else (parsed,))
+        else:
+            known = _bsd_stamp(mon, day, year, hh, mm, ss, frac, tz, now.year)
+        if len(_STAMPS) >= _STAMPS_MAX:
+            _STAMPS.clear()  # bounded: a long run over ever-new stamps starts afresh
+        _STAMPS[key] = known
+    fixed, occurrences = known
     if fixed:
         return occurrences[0] if occurrences else None
     for dt in occurrences:
@@ -225,15 +239,9 @@ def split_rfc3164(text: str, tz: tzinfo, now: datetime, require_program: bool = 
     if ts is None:
         return None
     pri = m.group("pri")
-    return SyslogHeader(
-        format="rfc3164",
-        message=m.group("msg"),
-        timestamp=ts,
-        hostname=host,
-        program=program,
-        pid=pid or None,
-        priority=int(pri) if pri is not None and int(pri) < 192 else None,
-    )
+    # Positional (format, message, timestamp, hostname, program, pid, priority): once per line.
+    return SyslogHeader("rfc3164", m.group("msg"), ts, host, program, pid or None,
+                        int(pri) if pri is not None and int(pri) < 192 else None)
 
 
 def parse_structured_data(text: str) -> dict[str, dict[str, str]]:
