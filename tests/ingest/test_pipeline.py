@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from ingest.pipeline import Pipeline
 from parsers.base import BaseParser
 from soc_core.clock import FrozenClock
@@ -75,3 +77,35 @@ def test_every_input_is_stored_once_as_event_or_dead_letter(tmp_path: Path, cloc
     again = Pipeline(WordParser(), store, [AttackDetector()], clock=clock).run(raws(lines, clock))
     assert again.stored == 0  # ids are deterministic: a re-run stores nothing twice
     store.close()
+
+
+class FragileDetector(AttackDetector):
+    """Raises on events that mention 'fragile' (a detector bug)."""
+
+    name = "fragile"
+
+    def detect(self, event: Event) -> list[Event]:
+        if "fragile" in event.get("message", ""):
+            raise KeyError("detector bug")
+        return super().detect(event)
+
+
+def test_a_detector_bug_turns_only_its_event_into_a_dead_letter(clock: FrozenClock) -> None:
+    from soc_core.event import pipeline_error
+
+    pipeline = Pipeline(WordParser(), None, [FragileDetector()], clock=clock)
+    batch = raws(["an attack", "fragile thing", "bad line", "another attack"], clock)
+    seen: list[str] = []
+
+    def on_bug(raw: RawEvent, exc: Exception) -> Event:
+        seen.append(f"{raw.message}: {exc!r}")
+        return pipeline_error(raw, "pipeline", f"bug: {exc!r}")
+
+    documents = pipeline.process_batch(batch, on_bug=on_bug)
+    assert [(d["event"]["kind"], d["event"].get("original")) for d in documents] == [
+        ("event", "an attack"), ("alert", "an attack"), ("pipeline_error", "fragile thing"),
+        ("pipeline_error", "bad line"), ("event", "another attack"), ("alert", "another attack")]
+    assert seen == ["fragile thing: KeyError('detector bug')"]
+    # Without a handler the bug is the caller's to see, not swallowed.
+    with pytest.raises(KeyError):
+        pipeline.process_batch(batch)
