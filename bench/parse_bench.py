@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import resource
 import sys
 import time
@@ -66,6 +67,34 @@ WAF_POOLS = (
     ("modsecurity-crs (nginx.error)", "nginx.error",
      ("crowdsec_hub_tests/modsecurity-logs-nginx/modsecurity-logs-nginx.log",)),
 )
+
+
+# Real inputs for parsers without a Filebeat fixture: (kind, corpus glob). "lines" frames a
+# log file, "wazuh" takes the "log N pass = <line>" samples of a Wazuh ruleset test, "evtx"
+# reads EVTX records with the parser's own file reader (first 4,000 records).
+OTHER_INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "pfsense.log": (("lines", "crowdsec_hub_tests/pfsense*/*.log"), ("wazuh", "wazuh_ruleset_tests/pfsense.ini")),
+    "juniper.junos": (("wazuh", "wazuh_ruleset_tests/junos.ini"),),
+    "cisco.ios": (("wazuh", "wazuh_ruleset_tests/cisco_ios.ini"),),
+    "eset_protect.event": (("wazuh", "wazuh_ruleset_tests/eset.ini"),),
+    "winlog": (("evtx", "evtx/**/*.evtx"),),
+}
+_WAZUH_SAMPLE = re.compile(rb"^log \d+ pass = (.+)$", re.M)
+_EVTX_RECORDS = 4000
+
+
+def other_inputs(corpus: Path, dataset: str, parser: Any) -> list[bytes]:
+    """Frames from :data:`OTHER_INPUTS` for a parser that has no Filebeat fixture."""
+    frames: list[bytes] = []
+    for kind, pattern in OTHER_INPUTS.get(dataset, ()):
+        for path in sorted(corpus.glob(pattern)):
+            if kind == "lines":
+                frames.extend(data for _, data in parser.framer.frames(io.BytesIO(path.read_bytes())))
+            elif kind == "wazuh":
+                frames.extend(_WAZUH_SAMPLE.findall(path.read_bytes()))
+            elif len(frames) < _EVTX_RECORDS:
+                frames.extend(raw.data for raw in parser.read_file(str(path), NOW))
+    return frames[:_EVTX_RECORDS]
 
 
 def fixture_lines(corpus: Path, dataset: str, parser: Any) -> list[bytes]:
@@ -152,18 +181,22 @@ def main() -> int:
     for i in range(2_000_000):
         total += i
     print(f"calibration: a 2M-step Python loop takes {time.process_time() - calibration:.3f} CPU s here\n")
-    print(f"{'parser':32s} {'lines':>7s} {'failed':>7s} {'lines/s':>10s}")
+    print(f"{'parser':32s} {'lines':>7s} {'failed':>7s} {'lines/s':>10s}  input")
     lines_of: dict[str, list[bytes]] = {}
     for name in names:
         parser = registry.get("parser", name)(OPTIONS)
         frames = fixture_lines(corpus, name, parser)
         lines_of[name] = frames
+        source = "Filebeat fixtures"
         if not frames:
-            print(f"{name:32s} {'-':>7s} {'':>7s} {'no fixture':>10s}")
+            frames, source = other_inputs(corpus, name, parser), "other corpus data: " + ", ".join(
+                pattern.split("/")[0] for _, pattern in OTHER_INPUTS.get(name, ()))
+        if not frames:
+            print(f"{name:32s} {'-':>7s} {'':>7s} {'-':>10s}  no corpus input (own tests only)")
             continue
         run(parser.parse, frames, 1)  # warm-up: lazy pattern compilation is start-up, not throughput
         count, failed, cpu = run(parser.parse, frames, args.repeat)
-        print(f"{name:32s} {count:7d} {failed:7d} {count / cpu:10.0f}")
+        print(f"{name:32s} {count:7d} {failed:7d} {count / cpu:10.0f}  {source}")
 
     # (label, dataset, lines) per source of the mixed stream.
     pools = [(n, n, lines_of.get(n) or fixture_lines(corpus, n, registry.get("parser", n)(OPTIONS))) for n in MIXED]

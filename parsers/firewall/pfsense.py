@@ -10,16 +10,23 @@ https://docs.netgate.com/pfsense/en/latest/monitoring/logs/raw-filter-format.htm
     UDP srcport,dstport,datalength; ICMP type[,type-specific]; CARP type,ttl,vhid,...
 
 ECS placement follows Elastic's pfSense integration (``pfsense.*`` vendor fields).
+
+The same dataset takes the web GUI's logins, which php-fpm logs to the same syslog
+(``/index.php: webConfigurator authentication error for user 'admin' from: 10.0.0.1``,
+``/index.php: Successful login for user 'admin' from: 10.0.0.1 (Local Database)``): an
+authentication event with ``user.name`` and ``source.ip``, so a brute force on the
+firewall's own console is detectable.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from parsers.base import BaseParser
 from parsers.community_id import community_id
 from parsers.firewall._common import finish_network, put, to_int
-from parsers.syslog import split_syslog
+from parsers.syslog import SyslogHeader, split_syslog
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, format_timestamp
 
@@ -30,6 +37,11 @@ _ICMP_TYPES: Final = {"reply": 0, "unreach": 3, "unreachproto": 3, "unreachport"
 _ACTION_TYPES: Final = {"pass": "allowed", "block": "denied", "reject": "denied"}
 _DIRECTIONS: Final = {"in": ("ingress", "observer.ingress.interface.name"),
                       "out": ("egress", "observer.egress.interface.name")}
+# The web GUI's login messages (php-fpm): outcome, user, client address.
+_GUI_LOGIN: Final = re.compile(
+    r"(?P<path>/\S*): (?:(?P<failure>webConfigurator authentication error)|(?P<success>Successful login))"
+    r" for user '(?P<user>[^']*)' from: ?(?P<ip>[0-9A-Fa-f.:]+)")
+_GUI_MARKERS: Final = ("webConfigurator authentication error for user", "Successful login for user")
 
 
 class PfsenseLogParser(BaseParser):
@@ -37,16 +49,19 @@ class PfsenseLogParser(BaseParser):
 
     id = "pfsense.log"
     syslog_programs: tuple[str, ...] = ("filterlog",)
-    route_signals: tuple[str, ...] = (" filterlog:", " filterlog ")
+    route_signals: tuple[str, ...] = (" filterlog:", " filterlog ", *_GUI_MARKERS)
     json_keys: tuple[str, ...] = ()
 
     def accepts(self, raw: RawEvent) -> bool:
-        return "filterlog" in raw.message
+        text = raw.message
+        return "filterlog" in text or any(marker in text for marker in _GUI_MARKERS)
 
     def parse(self, raw: RawEvent) -> Event:
         header = split_syslog(raw.message, self.options.tz, self.options.clock.now())
+        if header is not None and header.program == "php-fpm":
+            return self._gui_login(raw, header)
         if header is None or header.program != "filterlog":
-            raise ParseError(self.id, "not a filterlog syslog line")
+            raise ParseError(self.id, "neither a filterlog line nor a web GUI login (php-fpm)")
         fields = header.message.strip().split(",")
         if len(fields) < 9 or fields[8] not in ("4", "6"):
             raise ParseError(self.id, "filterlog record without an IP version in field 9")
@@ -77,6 +92,34 @@ class PfsenseLogParser(BaseParser):
         self._protocol(event, rest)
         finish_network(event, community=False)
         self._community(event)
+        return event
+
+    def _gui_login(self, raw: RawEvent, header: SyslogHeader) -> Event:
+        m = _GUI_LOGIN.match(header.message.strip())
+        if m is None:
+            raise ParseError(self.id, "php-fpm line that is not a web GUI login")
+        event = self.new_event(raw)
+        if header.timestamp is not None:
+            event["@timestamp"] = format_timestamp(header.timestamp)
+        put(event, "host.hostname", header.hostname)
+        put(event, "process.name", header.program)
+        put(event, "process.pid", to_int(header.pid))
+        put(event, "observer", {"vendor": "Netgate", "product": "pfSense", "type": "firewall",
+                                "name": header.hostname})
+        success = m.group("success") is not None
+        ecs = event["event"]
+        ecs.update({"kind": "event", "category": ["authentication"], "type": ["info"],
+                    "action": "login", "outcome": "success" if success else "failure"})
+        ip, user = m.group("ip"), m.group("user")
+        event["source"] = {"address": ip, "ip": ip}
+        event["url"] = {"path": m.group("path")}
+        related: dict[str, list[str]] = {"ip": [ip]}
+        if user:
+            event["user"] = {"name": user}
+            related["user"] = [user]
+        if header.hostname:
+            related["hosts"] = [header.hostname]
+        event["related"] = related
         return event
 
     def _ip(self, event: Event, version: str, fields: list[str]) -> list[str]:

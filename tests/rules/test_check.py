@@ -136,3 +136,10 @@ def test_shipped_data_is_what_the_corpus_generates() -> None:
     corpus = corpus_path()
     for name, data in generate(corpus).items():
         assert (DATA_DIR / name).read_text(encoding="utf-8") == render(data), name
+
+
+def test_our_own_builtin_rules_pass_our_rule_checks() -> None:
+    builtin = Path(__file__).resolve().parents[2] / "rules" / "builtin"
+    result = CliRunner().invoke(cli, ["rules", "check", str(builtin)])
+    assert result.exit_code == 0, result.output
+    assert "0 issues" in result.output

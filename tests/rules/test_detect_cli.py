@@ -156,3 +156,17 @@ def test_the_correlation_detector_reuses_the_sigma_detectors_matches(tmp_path: P
     fired = [alert for event in events for d in detectors for alert in d.detect(event)]
     assert calls == len(events)  # once per event, not once per detector
     assert sum(1 for a in fired if a["rule"]["name"] == "SSH Failures From One Source (test)") == 1
+
+
+def test_builtin_rules_find_a_brute_force_on_the_firewall_console() -> None:
+    # CrowdSec's pfsense-gui-auth sample: nine failed web GUI logins from 10.0.0.1 in 16 seconds.
+    log = corpus_path("crowdsec_hub_tests", "pfsense-gui-auth", "pfsense-gui-auth.log")
+    builtin = Path(__file__).resolve().parents[2] / "rules" / "builtin"
+    result = CliRunner().invoke(command, ["--rules", str(builtin), str(log)])
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    names = [a["rule"]["name"] for a in alerts]
+    assert names.count("Firewall Authentication Failure") == 9
+    brute = [a for a in alerts if a["rule"]["name"] == "Firewall Login Brute Force From One Source"]
+    assert len(brute) == 1 and len(brute[0]["alert"]["event_ids"]) == 5
+    assert brute[0]["source"]["ip"] == "10.0.0.1"

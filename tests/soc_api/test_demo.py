@@ -22,12 +22,12 @@ def test_demo_on_the_project_samples_finds_the_attacks(tmp_path: Path) -> None:
     store = SqliteStore(db)
     alerts = store.search("alerts", parse_query("*"), limit=1000).events
     by_rule = Counter(a["rule"]["name"] for a in alerts)
-    assert by_rule["SSH authentication failure"] == 13
-    assert by_rule["SQL injection attempt in a web request"] == 2
-    assert by_rule["Path traversal attempt in a web request"] == 1
+    assert by_rule["SSH Authentication Failure"] == 13
+    assert by_rule["SQL Injection Attempt In A Web Request"] == 2
+    assert by_rule["Path Traversal Attempt In A Web Request"] == 1
     # 10.20.0.5 sits inside the camera network and is filtered out by the rule.
-    assert by_rule["Connection attempt to a camera analytics node management port"] == 4
-    brute = [a for a in alerts if a["rule"]["name"] == "SSH brute force from one source"]
+    assert by_rule["Connection Attempt To A Camera Analytics Node Management Port"] == 4
+    brute = [a for a in alerts if a["rule"]["name"] == "SSH Brute Force From One Source"]
     assert len(brute) == 1
     assert brute[0]["source"]["ip"] == "203.0.113.50"
     assert store.count("dead_letters", parse_query("*")) == 0

@@ -132,3 +132,35 @@ def test_documented_icmp_and_udp_records() -> None:
 def test_records_it_cannot_read_are_parse_errors(line: str) -> None:
     with pytest.raises(ParseError):
         parser_for("pfsense.log").parse(raw(line))
+
+
+_GUI_ASSERT = re.compile(
+    r'^results\["s01-parse"\]\["crowdsecurity/pfsense-gui-logs"\]\[(\d+)\]\.Evt\.Parsed\["(source_ip|username)"\]'
+    r' == "(.*)"$'
+)
+
+
+def test_crowdsec_web_gui_login_failures_agree() -> None:
+    folder = corpus_path("crowdsec_hub_tests", "pfsense-gui-auth")
+    lines = (folder / "pfsense-gui-auth.log").read_text().splitlines()
+    parser = parser_for("pfsense.log")
+    events = [parser.parse(raw(line)) for line in lines]
+    expected = [m.groups() for m in map(_GUI_ASSERT.match, (folder / "parser.assert").read_text().splitlines()) if m]
+    assert len(expected) == 2 * len(lines) == 18
+    for index, name, value in expected:
+        path = "source.ip" if name == "source_ip" else "user.name"
+        assert field(events[int(index)], path) == value
+    assert all(field(e, "event.outcome") == "failure" and field(e, "event.category") == ["authentication"]
+               for e in events)
+
+
+def test_web_gui_successful_login() -> None:
+    event = parser_for("pfsense.log").parse(raw(
+        "Nov  8 12:37:34 fw1 php-fpm[5321]: /index.php: Successful login for user 'admin' from: 192.0.2.10 "
+        "(Local Database)"))
+    assert field(event, "event.outcome") == "success"
+    assert field(event, "user.name") == "admin"
+    assert field(event, "source.ip") == "192.0.2.10"
+    assert field(event, "related.user") == ["admin"]
+    with pytest.raises(ParseError):
+        parser_for("pfsense.log").parse(raw("Nov  8 12:37:34 fw1 php-fpm[5321]: some other PHP message"))
