@@ -90,9 +90,19 @@ _SECURITY: Final = frozenset({"430001", "430002", "430003", "430004", "430005"})
 _ALLOWED: Final = frozenset({"permitted", "allow", "allowed", "est-allowed", "accessed"})
 _DENIED: Final = frozenset({"deny", "denied", "block"})
 _DROPPED: Final = frozenset({"dropped", "drop"})
+# raw outcome (lower case) -> (event.outcome, event.type)
+_OUTCOMES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
+    **dict.fromkeys(_ALLOWED, ("success", ("allowed", "connection"))),
+    **dict.fromkeys(_DENIED, ("success", ("connection", "denied"))),
+    **dict.fromkeys(_DROPPED, ("failure", ("connection", "denied"))),
+    "monitored": ("success", ("info",)),
+}
+_OWN_ACTIONS: Final = _FLOW_END | {"304001", "302020", "602304", "434001", "434003"}
 _MAPPED_KEYS: Final = (("source", "mapped_source_ip", "mapped_source_port"),
                        ("destination", "mapped_destination_ip", "mapped_destination_port"))
+_MAPPED: Final = frozenset(key for _, ip_key, port_key in _MAPPED_KEYS for key in (ip_key, port_key))
 _USERNAME_KEYS: Final = (("source", "source_username"), ("destination", "destination_username"))
+_LOWERCASED: Final = frozenset({"transport", "protocol", "application", "direction"})  # network.* values
 _NO: Final[dict[str, Any]] = {}  # read-only default for .get chains: never written to
 
 
@@ -140,12 +150,18 @@ class CiscoAsaParser(BaseParser):
         self._patterns: dict[str, GrokPattern] = {}
         for mid, name in ROUTES.items():
             self._patterns[mid] = lib.compile(f"%{{{name}}}")
+        # Where each capture path goes, worked out once: _fields then assigns the leaf.
+        self._targets: dict[str, tuple[str, str]] = {
+            path: _target(path) for pattern in self._patterns.values() for path in pattern.fields
+        }
+        self._tags = (f"cisco-{self.product}", "forwarded")
 
     def accepts(self, raw: RawEvent) -> bool:
         return any(signal in raw.message for signal in self.route_signals)
 
     def parse(self, raw: RawEvent) -> Event:
         event = self.new_event(raw)
+        ecs = event["event"]
         header = _HEADER.match(raw.message)
         if header is None:  # the regex accepts any text; this guards the type only
             raise ParseError(self.id, "no Cisco header")
@@ -155,12 +171,14 @@ class CiscoAsaParser(BaseParser):
         pos = rest.find("%")
         emblem = _EMBLEM.match(rest, pos) if pos >= 0 else None
         if emblem is not None:
-            self._host(event, _BEFORE_EMBLEM.fullmatch(rest, 0, pos))
-            message_id = emblem.group("id") or ""
-            severity = int(emblem.group("sev"))
-            body = emblem.group("msg").rstrip()
-            if emblem.group("suffix"):
-                cisco["suffix"] = emblem.group("suffix")
+            if pos:  # nothing before the EMBLEM header: no host or process to read
+                self._host(event, _BEFORE_EMBLEM.fullmatch(rest, 0, pos))
+            _, suffix, sev, mid, msg = emblem.groups()
+            message_id = mid or ""
+            severity = int(sev)
+            body = msg.rstrip()
+            if suffix:
+                cisco["suffix"] = suffix
         else:
             m = _NO_EMBLEM.match(rest)
             if m is None:
@@ -173,7 +191,7 @@ class CiscoAsaParser(BaseParser):
             message_id, severity, body = "", 7, m.group("msg").rstrip()
         if severity > self.max_severity:
             raise ParseError(self.id, f"severity {severity} is above the configured log level {self.max_severity}")
-        event["event"]["severity"] = severity
+        ecs["severity"] = severity
         event.setdefault("log", {})["level"] = _LEVELS[severity]
         fields: dict[str, Any] = {}
         if message_id in _SECURITY or (not message_id and ": " in body and "," in body and emblem is None):
@@ -184,22 +202,21 @@ class CiscoAsaParser(BaseParser):
                 fields = pattern.match(body) or {}
         if message_id:
             cisco["message_id"] = message_id
-            event["event"]["code"] = int(message_id)
-            event["event"].setdefault("action", "firewall-rule")
-        self._fields(event, cisco, fields, message_id)
-        self._finish(event, cisco, message_id)
+            ecs["code"] = int(message_id)
+            ecs.setdefault("action", "firewall-rule")
+        self._fields(event, ecs, cisco, fields, message_id)
+        self._finish(event, ecs, cisco, message_id)
         return event
 
     # --- header ------------------------------------------------------------------------
 
     def _header(self, event: Event, m: re.Match[str]) -> None:
-        pri = m.group("pri")
+        pri, iso, mon, day, year, clock, zone, _ = m.groups()
         if pri is not None and int(pri) < 192:
             p = int(pri)
             event.setdefault("log", {})["syslog"] = {
                 "priority": p, "facility": {"code": p >> 3}, "severity": {"code": p & 7},
             }
-        iso, mon, day, year, clock, zone = m.group("iso", "mon", "day", "year", "time", "zone")
         if iso is None and mon is None:
             return
         now = self.options.clock.now()
@@ -230,18 +247,24 @@ class CiscoAsaParser(BaseParser):
 
     # --- body fields -------------------------------------------------------------------
 
-    def _fields(self, event: Event, cisco: dict[str, Any], fields: dict[str, Any], message_id: str) -> None:
-        ecs = event["event"]
-        ecs_fields: dict[str, Any] = {}
+    def _fields(
+        self, event: Event, ecs: dict[str, Any], cisco: dict[str, Any], fields: dict[str, Any], message_id: str
+    ) -> None:
         private = False  # "_x" helper captures: most messages have none, so skip their checks
+        targets = self._targets
         for key, value in fields.items():
-            if key[0] == "_":
+            head, leaf = targets[key]
+            if head == "cisco":
+                cisco[leaf] = value
+            elif head == "_":
                 private = True
-            elif key.startswith("cisco."):
-                cisco[key[6:]] = value
+            elif head:  # "source.address": most paths, set without a walk
+                section = event.get(head)
+                if section is None:  # a section present is always a dict (never @timestamp/tags)
+                    section = event[head] = {}
+                section[leaf] = value
             else:
-                ecs_fields[key] = value
-        set_fields(event, ecs_fields)
+                set_fields(event, {key: value})
         if "list_id" in cisco:
             cisco["rule_name"] = cisco.pop("list_id")
         if private:
@@ -263,6 +286,8 @@ class CiscoAsaParser(BaseParser):
         if message_id == "338301":
             event["client"] = {"address": event["destination"]["address"], "port": event["destination"]["port"]}
             event["server"] = {"address": event["source"]["address"], "port": event["source"]["port"]}
+        if "source_username" not in cisco and "destination_username" not in cisco:
+            return
         for side, username in _USERNAME_KEYS:
             name = cisco.get(username)
             if not isinstance(name, str):
@@ -317,17 +342,18 @@ class CiscoAsaParser(BaseParser):
 
     # --- normalisation -----------------------------------------------------------------
 
-    def _finish(self, event: Event, cisco: dict[str, Any], message_id: str) -> None:
-        ecs = event["event"]
-        network = event.get("network", {})
-        for key in ("transport", "protocol", "application", "direction"):
-            value = network.get(key)
-            if value is None:
-                continue
-            if isinstance(value, str):
-                network[key] = value.lower()
-            elif isinstance(value, list):
-                network[key] = [v.lower() if isinstance(v, str) else v for v in value]
+    def _finish(self, event: Event, ecs: dict[str, Any], cisco: dict[str, Any], message_id: str) -> None:
+        network = event.get("network")
+        if network is None:
+            network = {}
+        else:
+            for key, value in network.items():  # values change, keys do not: safe to iterate
+                if key not in _LOWERCASED:
+                    continue
+                if isinstance(value, str):
+                    network[key] = value.lower()
+                elif isinstance(value, list):
+                    network[key] = [v.lower() if isinstance(v, str) else v for v in value]
         transport = network.get("transport")
         if transport == "icmpv6":
             transport = network["transport"] = "ipv6-icmp"
@@ -342,40 +368,34 @@ class CiscoAsaParser(BaseParser):
         categories: list[str] = ["network"] if message_id and message_id not in ("434001", "434003") else []
         if isinstance(raw_outcome, str):
             outcome = raw_outcome.lower()
-            if outcome in _ALLOWED:
-                ecs["outcome"] = "success"
-                types = ["allowed", "connection"]
-            elif outcome in _DENIED:
-                ecs["outcome"] = "success"
-                types = ["connection", "denied"]
-            elif outcome in _DROPPED:
-                ecs["outcome"] = "failure"
-                types = ["connection", "denied"]
-            elif outcome == "monitored":
-                ecs["outcome"] = "success"
-                types = ["info"]
-                categories.insert(0, "intrusion_detection")
-            else:
+            known = _OUTCOMES.get(outcome)
+            if known is None:
                 ecs["outcome"] = outcome
+            else:
+                ecs["outcome"], outcome_types = known
+                types = list(outcome_types)
+                if outcome == "monitored":
+                    categories.insert(0, "intrusion_detection")
         elif isinstance(raw_outcome, list):
             ecs["outcome"] = raw_outcome
-        if message_id == "304001":
-            ecs["outcome"] = "success"
-            types = ["allowed", "connection"]
-        if message_id in _FLOW_END:
-            ecs["action"] = "flow-expiration"
-            types = ["connection", "end"]
-        elif message_id == "302020":
-            ecs["action"] = "flow-creation"
-            types = ["connection", "start"]
-        elif message_id == "602304":
-            ecs["action"] = "deleted"
-            ecs["outcome"] = "success"
-            types = ["deletion", "info", "user"]
-            network["type"] = "ipsec"
-        elif message_id in ("434001", "434003"):
-            ecs["action"] = "drop" if message_id == "434001" else "reset"
-            ecs["outcome"] = "unknown"
+        if message_id in _OWN_ACTIONS:  # a few ids fix action/outcome/type whatever the text says
+            if message_id == "304001":
+                ecs["outcome"] = "success"
+                types = ["allowed", "connection"]
+            if message_id in _FLOW_END:
+                ecs["action"] = "flow-expiration"
+                types = ["connection", "end"]
+            elif message_id == "302020":
+                ecs["action"] = "flow-creation"
+                types = ["connection", "start"]
+            elif message_id == "602304":
+                ecs["action"] = "deleted"
+                ecs["outcome"] = "success"
+                types = ["deletion", "info", "user"]
+                network["type"] = "ipsec"
+            elif message_id in ("434001", "434003"):
+                ecs["action"] = "drop" if message_id == "434001" else "reset"
+                ecs["outcome"] = "unknown"
         if message_id in _SECURITY:
             categories, types = _security_categories(message_id, ecs.get("outcome"), types)
         elif message_id and not types and message_id not in ("434001", "434003"):
@@ -387,20 +407,22 @@ class CiscoAsaParser(BaseParser):
         if network:
             event["network"] = network
         ecs["kind"] = "alert" if message_id in ("430001", "430004", "430005") else "event"
-        self._addresses(event, cisco)
+        source, destination = self._addresses(event, cisco)
         if "duration" in ecs and "@timestamp" in event:
             end = datetime.fromisoformat(event["@timestamp"].replace("Z", "+00:00"))
             ecs["end"] = event["@timestamp"]
             ecs["start"] = iso_utc(end - timedelta(microseconds=ecs["duration"] // 1000))
         observer = event.setdefault("observer", {})
-        if cisco.get("source_interface"):
-            observer.setdefault("ingress", {})["interface"] = {"name": cisco["source_interface"]}
-        if cisco.get("destination_interface"):
-            observer.setdefault("egress", {})["interface"] = {"name": cisco["destination_interface"]}
+        interface = cisco.get("source_interface")
+        if interface:
+            observer.setdefault("ingress", {})["interface"] = {"name": interface}
+        interface = cisco.get("destination_interface")
+        if interface:
+            observer.setdefault("egress", {})["interface"] = {"name": interface}
         observer["vendor"] = "Cisco"
         observer["product"] = self.product
         observer["type"] = "firewall"
-        url = event.get("url", _NO).get("original")
+        url = event["url"].get("original") if "url" in event else None
         if isinstance(url, str):
             referenced = event["url"].get("domain")
             apply_url(event, url)
@@ -408,13 +430,16 @@ class CiscoAsaParser(BaseParser):
             parsed = event["url"].get("domain")
             if isinstance(referenced, str) and referenced != parsed:
                 event["url"]["domain"] = [referenced, parsed] if parsed else referenced
-        self._related(event, cisco)
+        self._related(event, cisco, source, destination, network)
         event["cisco"] = {self.product: cisco}
-        event["tags"] = [f"cisco-{self.product}", "forwarded"]
+        event["tags"] = list(self._tags)
 
     @staticmethod
-    def _addresses(event: Event, cisco: dict[str, Any]) -> None:
-        """``.address`` to ``.ip`` (or ``.domain``), then the NAT fields where NAT happened."""
+    def _addresses(event: Event, cisco: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``.address`` to ``.ip`` (or ``.domain``), then the NAT fields where NAT happened.
+
+        Returns ``source`` and ``destination`` (the read-only ``_NO`` when absent).
+        """
         for side in ("source", "destination", "client", "server"):
             part = event.get(side)
             if not part or "address" not in part:
@@ -424,6 +449,8 @@ class CiscoAsaParser(BaseParser):
                 part["ip"] = str(address)
             else:
                 part.setdefault("domain", address)
+        if _MAPPED.isdisjoint(cisco):
+            return event.get("source", _NO), event.get("destination", _NO)  # no NAT captured
         for side, ip_key, port_key in _MAPPED_KEYS:
             ip, port = cisco.get(ip_key), cisco.get(port_key)
             if ip is None and port is None:
@@ -436,37 +463,69 @@ class CiscoAsaParser(BaseParser):
                 if port is not None:
                     nat["port"] = port
                 event.setdefault(side, {})["nat"] = nat
+        return event.get("source", _NO), event.get("destination", _NO)
 
     @staticmethod
-    def _related(event: Event, cisco: dict[str, Any]) -> None:
+    def _related(
+        event: Event, cisco: dict[str, Any], source: dict[str, Any], destination: dict[str, Any],
+        network: dict[str, Any],
+    ) -> None:
+        """related.* and network.community_id from the sides :meth:`_addresses` returned.
+
+        ``network`` may be a throw-away empty dict (no network fields): community_id then
+        has no transport and gives ``None``, so nothing is lost.
+        """
         # _NO (a shared, never written empty dict) saves building throw-away dicts per line.
-        source, destination = event.get("source", _NO), event.get("destination", _NO)
-        source_user, destination_user = source.get("user", _NO), destination.get("user", _NO)
-        ips = (source.get("ip"), destination.get("ip"), source.get("nat", _NO).get("ip"),
-               destination.get("nat", _NO).get("ip"))
-        if any(ips):
-            add_related(event, "ip", *ips)
-        users = (event.get("user", _NO).get("name"), source_user.get("name"), destination_user.get("name"))
-        if any(users):
-            add_related(event, "user", *users)
-        sha256 = event.get("file", _NO).get("hash", _NO).get("sha256")
-        if sha256:
-            add_related(event, "hash", *(sha256 if isinstance(sha256, list) else [sha256]))
-        hosts = (source.get("domain"), destination.get("domain"), source_user.get("domain"),
-                 destination_user.get("domain"))
+        source_user, destination_user = source.get("user"), destination.get("user")
+        source_ip, destination_ip = source.get("ip"), destination.get("ip")
+        source_nat, destination_nat = source.get("nat"), destination.get("nat")
+        if source_nat is None and destination_nat is None:
+            if source_ip or destination_ip:
+                add_related(event, "ip", source_ip, destination_ip)
+        else:
+            add_related(event, "ip", source_ip, destination_ip, (source_nat or _NO).get("ip"),
+                        (destination_nat or _NO).get("ip"))
+        user = event.get("user")
+        if user is not None or source_user is not None or destination_user is not None:
+            source_user, destination_user = source_user or _NO, destination_user or _NO
+            users = ((user or _NO).get("name"), source_user.get("name"), destination_user.get("name"))
+            if any(users):
+                add_related(event, "user", *users)
+            hosts: tuple[Any, ...] = (source.get("domain"), destination.get("domain"), source_user.get("domain"),
+                                      destination_user.get("domain"))
+        else:
+            hosts = (source.get("domain"), destination.get("domain"))
+        file = event.get("file")
+        if file is not None:
+            sha256 = file.get("hash", _NO).get("sha256")
+            if sha256:
+                add_related(event, "hash", *(sha256 if isinstance(sha256, list) else [sha256]))
         if any(hosts):
             add_related(event, "hosts", *hosts)
-        network = event.get("network", {})
         transport = network.get("transport")
-        icmp = transport in ("icmp", "ipv6-icmp")
-        cid = community_id(
-            source.get("ip"), destination.get("ip"),
-            cisco.get("icmp_type") if icmp else source.get("port"),
-            cisco.get("icmp_code") if icmp else destination.get("port"),
-            network.get("iana_number", transport),
-        )
+        if transport is None:
+            return  # community_id needs a protocol
+        if transport == "icmp" or transport == "ipv6-icmp":
+            source_port, destination_port = cisco.get("icmp_type"), cisco.get("icmp_code")
+        else:
+            source_port, destination_port = source.get("port"), destination.get("port")
+        cid = community_id(source_ip, destination_ip, source_port, destination_port,
+                           network.get("iana_number", transport))
         if cid is not None:
             network["community_id"] = cid
+
+
+def _target(path: str) -> tuple[str, str]:
+    """Where a capture path goes: ``("_", path)`` for a helper capture, ``("cisco", key)``
+    for cisco.<product>.*, ``(section, leaf)`` for a two-level ECS path, else ``("", path)``."""
+    if path[0] == "_":
+        return "_", path
+    parts = path.split(".")
+    if parts[0] == "cisco" and len(parts) > 1:
+        return "cisco", path[6:]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return "", path
 
 
 class CiscoFtdParser(CiscoAsaParser):

@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any, ClassVar, Final
 
 from parsers.base import BaseParser
@@ -22,14 +25,26 @@ _RECORD: Final = re.compile(
     r"(?:.*?\s)?type=(?P<type>\S+) msg=audit\((?P<epoch>\d+(?:\.\d+)?):(?P<serial>\d+)\):\s*(?P<body>.*)",
     re.S,
 )
+# The same without the leading text, for the usual line that starts with its only "type=":
+# the optional prefix above can then never match, and trying it costs a scan of the line.
+_RECORD_AT_START: Final = re.compile(
+    r"type=(?P<type>\S+) msg=audit\((?P<epoch>\d+(?:\.\d+)?):(?P<serial>\d+)\):\s*(?P<body>.*)", re.S
+)
 _SUB_MSG: Final = re.compile(r"(?P<head>.*?)\s*msg=(?P<q>['\"])(?P<sub>.*?)(?P=q)\s*(?P<tail>.*)", re.S)
 # A pair: quoted values end at their quote; bare values run to the next " key=" (so
 # "op=adding group to /etc/group id=1004" keeps its spaces, as auditd writes it).
 _PAIR: Final = re.compile(r"(?:(?<=\s)|^)([\w\-\[\]]+)=(\"[^\"]*\"|'[^']*'|.*?)(?=\s+[\w\-\[\]]+=|\s*$)", re.S)
 # Text made only of whitespace-separated key=value words whose values are bare or wholly
 # quoted without spaces (the usual record): _PAIR then splits exactly at the words.
-_SIMPLE_PAIRS: Final = re.compile(r"\s*(?:[\w\-\[\]]+=(?:\"[^\"\s]*\"|'[^'\s]*'|[^\s\"']*)(?:\s+|\Z))*")
+# (Possessive "*+": a text that fails is not retried word by word.)
+_SIMPLE_PAIRS: Final = re.compile(r"\s*(?:[\w\-\[\]]+=(?:\"[^\"\s]*\"|'[^'\s]*'|[^\s\"']*)(?:\s+|\Z))*+")
+_HEX_TEXT: Final = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+# Bytes that make auditd hex-encode a value: control bytes, space, '"' and DEL.
+_ENCODED_BYTE: Final = re.compile(rb"[\x00-\x20\x22\x7f]")
+_CARETS: Final = {b: "^" + chr(b ^ 64) for b in (*range(32), 127)}
 _OLD_NEW: Final = re.compile(r"\b(old|new) (auid|ses)=")
+_UNSET: Final = frozenset({"", "?", "(null)"})  # values auditd writes for "no value"
+_NO: Final[dict[str, Any]] = {}  # read-only default for .get chains: never written to
 _ARG: Final = re.compile(r"a(\d+)(?:\[(\d+)\])?")
 
 # Keys whose values auditd may write hex-encoded (when they hold spaces or control bytes).
@@ -98,13 +113,10 @@ _RENAMES: Final = (
 
 
 def _is_hex(value: str) -> bool:
-    if not value or len(value) % 2:
-        return False
-    try:
-        int(value, 16)
-    except ValueError:
-        return False
-    return True
+    # Whole hex bytes only: anything else (a quoted path, "0x..") is not encoded, and
+    # bytes.fromhex would refuse it anyway. A regex, not int(value, 16) in a try: most
+    # values tested are quoted text, and a raised exception per value is costly.
+    return _HEX_TEXT.fullmatch(value) is not None
 
 
 def decode_hex(value: str) -> str:
@@ -113,34 +125,59 @@ def decode_hex(value: str) -> str:
         raw = bytes.fromhex(value)
     except ValueError:
         return value
-    if not any(b < 33 or b in (34, 127) for b in raw):
+    if _ENCODED_BYTE.search(raw) is None:
         return value  # plain hex digits that happen to be even in length: not encoded
-    out = []
-    for b in raw:
-        if b < 32 or b == 127:
-            out.append("^" + chr(b ^ 64))  # control bytes shown as ^X, like ausearch -i
-        else:
-            out.append(chr(b))
-    return "".join(out)
+    # Each byte is its own character (Latin-1), control bytes shown as ^X like ausearch -i.
+    return raw.decode("latin-1").translate(_CARETS)
 
 
 def _pairs(text: str) -> dict[str, str]:
     """Audit ``key=value`` pairs (the first of a repeated key wins)."""
-    out: dict[str, str] = {}
-    if _SIMPLE_PAIRS.fullmatch(text) is not None:
+    simple = _SIMPLE_PAIRS.fullmatch(text) is not None
+    if not simple:
+        # A first word without "=" ("tty pid=...", "user pid=..."): _PAIR never starts a
+        # pair inside it, so the pairs are those of the rest.
+        words = text.split(None, 1)
+        if len(words) == 2 and "=" not in words[0] and _SIMPLE_PAIRS.fullmatch(words[1]) is not None:
+            text, simple = words[1], True
+    if simple:
         # _PAIR would split exactly at the words (see _SIMPLE_PAIRS), and a split is
         # several times cheaper than its lazy, look-ahead-per-character scan.
+        out: dict[str, str] = {}
         for word in text.split():
             key, _, value = word.partition("=")
             out.setdefault(key, value)
         return out
+    out = {}
     for key, value in _PAIR.findall(text):
         out.setdefault(key, value.strip())
     return out
 
 
+@lru_cache(maxsize=256)
+def _execve_layout(argc: int) -> tuple[frozenset[str], Callable[[dict[str, str]], tuple[str, ...]]]:
+    """The keys of a whole, unsplit EXECVE record of ``argc`` arguments, and a getter of
+    its ``a0..a(argc-1)`` values in order (one C call instead of a loop)."""
+    names = [f"a{i}" for i in range(argc)]
+    getter = itemgetter(*names) if argc > 1 else lambda pairs: (pairs[names[0]],)
+    return frozenset({"argc", *names}), getter
+
+
 def _execve(event: Event, pairs: dict[str, str]) -> None:
     """EXECVE ``a0..aN`` (and split ``aN[i]``) pairs to ``process.args``; they leave ``pairs``."""
+    argc = pairs.get("argc")
+    count = int(argc) if argc is not None and argc.isdecimal() else 0
+    keys, values = _execve_layout(count) if count and len(pairs) == count + 1 else (None, None)
+    if values is not None and pairs.keys() == keys:
+        # The usual record: exactly argc=N and a0..a(N-1), each in one piece. Same result
+        # as the general path below, without sorting pieces.
+        args = [v[1:-1] if v[:1] == '"' and v[-1:] == '"' else v for v in values(pairs)]
+        pairs.clear()
+        process = event.setdefault("process", {})
+        process["args"] = args
+        process["args_count"] = count
+        process["executable"] = args[0]
+        return
     pieces: dict[int, list[tuple[int, str]]] = {}
     for key in [k for k in pairs if k[:1] == "a"]:
         number = key[1:]
@@ -216,12 +253,31 @@ def _subject(event: Event, record_type: str, log: dict[str, Any]) -> None:
         log.setdefault("_keep_uid", True)
 
 
+@lru_cache(maxsize=4096)
+def _stamp(epoch: str) -> str | None:
+    """``@timestamp`` of an audit epoch text, ``None`` when out of range.
+
+    Cached: the records of one audit event share their stamp.
+    """
+    try:
+        return format_timestamp(datetime.fromtimestamp(float(epoch), UTC))
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+@lru_cache(maxsize=256)
+def _path(path: str) -> tuple[tuple[str, ...], str]:
+    """A dotted ECS path as (parent keys, leaf), split once (a few dozen paths recur)."""
+    *parents, leaf = path.split(".")
+    return tuple(parents), leaf
+
+
 def _set(event: Event, path: str, value: Any) -> None:
+    parents, leaf = _path(path)
     cur = event
-    parts = path.split(".")
-    for part in parts[:-1]:
+    for part in parents:
         cur = cur.setdefault(part, {})
-    cur[parts[-1]] = value
+    cur[leaf] = value
 
 
 class AuditdParser(BaseParser):
@@ -234,19 +290,21 @@ class AuditdParser(BaseParser):
         return " msg=audit(" in raw.message
 
     def parse(self, raw: RawEvent) -> Event:
-        m = _RECORD.match(raw.message)
+        text = raw.message
+        if text.startswith("type=") and text.find("type=", 5) < 0:
+            m = _RECORD_AT_START.match(text)
+        else:
+            m = _RECORD.match(text)
         if m is None:
             raise ParseError(self.id, "not an audit record (type=... msg=audit(epoch:serial): ...)")
+        record_type, epoch, serial, body = m.groups()
         event = self.new_event(raw)
-        try:
-            ts = datetime.fromtimestamp(float(m.group("epoch")), UTC)
-        except (OverflowError, ValueError, OSError):
-            raise ParseError(self.id, f"audit timestamp out of range: {m.group('epoch')}") from None
-        event["@timestamp"] = format_timestamp(ts)
-        record_type = m.group("type")
-        log: dict[str, Any] = {"sequence": int(m.group("serial"))}
+        stamp = _stamp(epoch)
+        if stamp is None:
+            raise ParseError(self.id, f"audit timestamp out of range: {epoch}")
+        event["@timestamp"] = stamp
+        log: dict[str, Any] = {"sequence": int(serial)}
         # "old auid=X new auid=Y" (older kernels) becomes distinct keys before pairing.
-        body = m.group("body")
         if "old " in body or "new " in body:  # the regex's own precondition, tested cheaply
             body = _OLD_NEW.sub(r"\1_\2=", body)
         sub = _SUB_MSG.match(body) if "msg=" in body else None
@@ -262,11 +320,12 @@ class AuditdParser(BaseParser):
         if record_type == "EXECVE":
             _execve(event, pairs)
         for key, value in pairs.items():
-            if value in ("?", "(null)", ""):
+            if value in _UNSET:
                 continue
             if key in HEX_KEYS and _is_hex(value):
                 value = decode_hex(value)
-            if value[:1] in ("'", '"'):
+            # One quote off each end (value[0] is one character: "in" tests it against both).
+            if value[0] in "'\"":
                 value = value[1:]
             if value[-1:] in ("'", '"'):
                 value = value[:-1]
@@ -275,7 +334,8 @@ class AuditdParser(BaseParser):
         return event
 
     @staticmethod
-    def _ecs(event: Event, record_type: str, log: dict[str, Any]) -> None:
+    def _fields(event: Event, record_type: str, log: dict[str, Any]) -> None:
+        """The raw fields that become ECS fields (renamed out of ``log``)."""
         ecs = event["event"]
         arch = log.pop("arch", None)
         if arch is not None:
@@ -287,9 +347,9 @@ class AuditdParser(BaseParser):
                 continue
             if key == "uid" and keep_uid:
                 continue  # user.id is the audit id here; the raw uid stays in auditd.log
-            if target == "user.name" and "name" in event.get("user", {}):
+            if target == "user.name" and "name" in event.get("user", _NO):
                 continue
-            if key == "auid" or target not in ("user.id",) or "id" not in event.get("user", {}):
+            if key == "auid" or target != "user.id" or "id" not in event.get("user", _NO):
                 _set(event, target, log.pop(key))
         for key, target in (("pid", "process.pid"), ("ppid", "process.parent.pid"), ("exit", "process.exit_code")):
             value = log.pop(key, None)
@@ -319,6 +379,12 @@ class AuditdParser(BaseParser):
         for key in ("dst_prefixlen", "src_prefixlen"):
             if key in log and str(log[key]).isdigit():
                 log[key] = int(log[key])
+
+    @staticmethod
+    def _ecs(event: Event, record_type: str, log: dict[str, Any]) -> None:
+        ecs = event["event"]
+        if len(log) > 1:  # more than its "sequence" (a whole EXECVE record leaves nothing else)
+            AuditdParser._fields(event, record_type, log)
         ecs["action"] = record_type.lower()
         normal = NORMALISATIONS.get(record_type)
         if normal is not None:

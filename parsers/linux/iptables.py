@@ -2,40 +2,60 @@
 
 A line is an optional syslog header, an optional log prefix (``iptables DROP_INPUT:``,
 ``[wan-lan-default-D]``) and ``IN=... OUT=... SRC=...`` tokens. One regex splits header
-and prefix; the tokens are then read in a single left-to-right pass (the meaning of
-``LEN``/``ID``/``SEQ``/``ACK`` depends on where they appear, which a kv map would lose).
+and prefix. The tokens of the usual TCP/UDP/ICMP-echo line, in the kernel's fixed order,
+are then read by one more regex (``_FLOW``); any other line goes through a single
+left-to-right pass over the tokens (the meaning of ``LEN``/``ID``/``SEQ``/``ACK`` depends
+on where they appear, which a kv map would lose). Both give the same event.
 Output follows Filebeat's iptables module.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any, ClassVar, Final
 
 from parsers.base import BaseParser
 from parsers.community_id import community_id
 from parsers.community_id import is_ip as _valid_ip
-from parsers.syslog import MONTHS, iso_utc, resolve_year_less
+from parsers.syslog import MONTHS, iso_utc, year_less_occurrences
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, add_related
+from soc_core.event import Event, RawEvent
 
 _LINE: Final = re.compile(
     r"(?:(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?P<hh>\d{2}):(?P<mm>\d{2}):(?P<ss>\d{2}) )?"
     r"(?:(?P<host>\S+) kernel: )?(?P<prefix>.*?)IN=(?P<body>.*)",
     re.S,
 )
+# The usual TCP, UDP or ICMP (echo) line over IPv4 or IPv6, as the kernel writes it
+# (nf_log_ipv4.c, nf_log_ipv6.c) without IP or TCP options, from just after "IN=": one
+# match reads it whole. Every part is a whole token in its fixed place, so _flow() gives
+# what the token pass gives; any other line (ICMP errors, options, MARK=, odd spacing)
+# takes the token pass.
+_FLOW: Final = re.compile(
+    r"(?P<in>\S*) OUT=(?P<out>\S*) (?:MAC=(?P<mac>\S*) )?SRC=(?P<src>\S*) DST=(?P<dst>\S*) LEN=(?P<len>[0-9]+)"
+    r"(?: TOS=0x(?P<tos>[0-9A-Fa-f]+) PREC=0x(?P<prec>[0-9A-Fa-f]+) TTL=(?P<ttl>[0-9]+) ID=(?P<id>[0-9]+)"
+    r" (?P<frag>(?:(?:CE|DF|MF) )*)"
+    r"| TC=(?P<tc>[0-9]+) HOPLIMIT=(?P<hoplimit>[0-9]+) FLOWLBL=(?P<flow_label>[0-9]+) )PROTO=(?:"
+    r"TCP SPT=(?P<tcp_spt>[0-9]+) DPT=(?P<tcp_dpt>[0-9]+) (?:SEQ=(?P<seq>[0-9]+) ACK=(?P<ack>[0-9]+) )?"
+    r"WINDOW=(?P<window>[0-9]+) RES=0x(?P<res>[0-9A-Fa-f]+) (?P<flags>(?:(?:CWR|ECE|URG|ACK|PSH|RST|SYN|FIN) )*)"
+    r"URGP=[0-9]+"
+    r"|UDP SPT=(?P<udp_spt>[0-9]+) DPT=(?P<udp_dpt>[0-9]+) LEN=(?P<udp_len>[0-9]+)"
+    r"|(?P<icmp>ICMP|ICMPv6) TYPE=(?P<type>[0-9]+) CODE=(?P<code>[0-9]+)"
+    r"(?: ID=(?P<icmp_id>[0-9]+) SEQ=(?P<icmp_seq>[0-9]+))?"
+    r")\s*"
+)
 _UBIQUITI: Final = re.compile(r"\[(?P<set>[^\]]*)-(?P<num>[^-\]]*)-(?P<act>[^-\]]*)\]$")
 _TCP_FLAGS: Final = frozenset({"CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN"})
 _FRAG_FLAGS: Final = frozenset({"CE", "DF", "MF"})
-# Every key _tokens() reads (the others are skipped without walking its branches).
-_KEYS: Final = frozenset({
-    "IN", "OUT", "MAC", "SRC", "DST", "LEN", "TOS", "PREC", "TC", "TTL", "HOPLIMIT", "FLOWLBL", "ID", "FRAG",
-    "PROTO", "SPT", "DPT", "WINDOW", "RES", "SEQ", "ACK", "TYPE", "CODE", "PARAMETER", "GATEWAY",
-})
 _ETHER_TYPES: Final = {"08:00": "ipv4", "86:dd": "ipv6"}
 _UBIQUITI_ACTIONS: Final = {"D": "drop", "A": "accept", "R": "reject"}
 _DENIED: Final = ("drop", "deny", "reject", "block")
 _ALLOWED: Final = ("accept", "allow", "pass")
+_PROTOCOL_NUMBERS: Final[dict[str | None, int]] = {"tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58}
+_NO: Final[dict[str, Any]] = {}  # read-only default for .get chains: never written to
 
 
 def _hex(value: str) -> int | None:
@@ -48,6 +68,49 @@ def _hex(value: str) -> int | None:
 
 def _int(value: str) -> int | None:
     return int(value) if value.isdigit() else None
+
+
+# Keys whose value lands in one place whatever came before it:
+# key -> (object under iptables.*, "" for iptables itself; field name; value reader).
+_PLAIN: Final[dict[str, tuple[str, str, Callable[[str], int | str | None]]]] = {
+    "TOS": ("", "tos", _hex), "PREC": ("", "precedence_bits", _hex), "TC": ("", "tos", _int),
+    "TTL": ("", "ttl", _int), "HOPLIMIT": ("", "ttl", _int), "FLOWLBL": ("", "flow_label", _int),
+    "FRAG": ("", "fragment_offset", _int),
+    "WINDOW": ("tcp", "window", _int), "RES": ("tcp", "reserved_bits", _hex),
+    "PARAMETER": ("icmp", "parameter", _int), "GATEWAY": ("icmp", "redirect", str),
+}
+
+
+@lru_cache(maxsize=8192)
+def _stamps(
+    mon: str, day: str, hh: str, mm: str, ss: str, tz: tzinfo, now_year: int
+) -> tuple[tuple[datetime, str], ...]:
+    """A year-less stamp's candidate ``(datetime, @timestamp text)``, latest first.
+
+    Cached on the texts (logs repeat their stamps); the caller picks the first not after
+    the reference time, as :func:`parsers.syslog.resolve_year_less` does.
+    """
+    month = MONTHS.get(mon.lower())
+    if month is None:
+        return ()
+    return tuple(
+        (ts, iso_utc(ts)) for ts in year_less_occurrences(month, int(day), int(hh), int(mm), int(ss), 0, tz, now_year)
+    )
+
+
+@lru_cache(maxsize=4096)
+def _mac(value: str) -> tuple[str | None, str | None, int | None, str | None]:
+    """``MAC=`` as (destination MAC, source MAC, EtherType number, network.type).
+
+    Cached on the text: a firewall sees the same few host pairs over and over.
+    """
+    parts = value.split(":")
+    destination = ":".join(parts[:6]) if len(parts) >= 6 else None
+    source = ":".join(parts[6:12]) if len(parts) >= 12 else None
+    if len(parts) < 14:
+        return destination, source, None, None
+    ether = ":".join(parts[12:14])
+    return destination, source, _hex(ether.replace(":", "")), _ETHER_TYPES.get(ether.lower())
 
 
 class IptablesParser(BaseParser):
@@ -64,22 +127,27 @@ class IptablesParser(BaseParser):
 
     def parse(self, raw: RawEvent) -> Event:
         m = _LINE.match(raw.message)
-        if m is None or " SRC=" not in m.group("body"):
+        if m is None:
+            raise ParseError(self.id, "no netfilter fields (IN=... SRC=... DST=...)")
+        mon, day, hh, mm, ss, host, prefix, body = m.groups()
+        if " SRC=" not in body:
             raise ParseError(self.id, "no netfilter fields (IN=... SRC=... DST=...)")
         event = self.new_event(raw)
-        if m.group("mon"):
-            month = MONTHS.get(m.group("mon").lower())
-            ts = None if month is None else resolve_year_less(
-                month, int(m.group("day")), int(m.group("hh")), int(m.group("mm")), int(m.group("ss")), 0,
-                self.options.tz, self.options.clock.now(),
-            )
-            if ts is not None:
-                event["@timestamp"] = iso_utc(ts)
-        if m.group("host"):
-            event["observer"] = {"name": m.group("host")}
+        if mon:
+            now = self.options.clock.now()
+            for ts, text in _stamps(mon, day, hh, mm, ss, self.options.tz, now.year):
+                if ts <= now:  # the latest occurrence not after now, as resolve_year_less
+                    event["@timestamp"] = text
+                    break
+        if host:
+            event["observer"] = {"name": host}
         iptables: dict[str, Any] = {}
-        self._prefix(event, iptables, m.group("prefix"))
-        self._tokens(event, iptables, "IN=" + m.group("body"))
+        self._prefix(event, iptables, prefix)
+        flow = _FLOW.fullmatch(body)
+        if flow is not None:
+            self._flow(event, iptables, flow)
+        else:
+            self._tokens(event, iptables, "IN=" + body)
         if "source" not in event or "destination" not in event:
             raise ParseError(self.id, "SRC= or DST= is not an IP address")
         self._finish(event, iptables)
@@ -88,8 +156,8 @@ class IptablesParser(BaseParser):
     @staticmethod
     def _prefix(event: Event, iptables: dict[str, Any], prefix: str) -> None:
         """The LOG prefix: a Ubiquiti ``[set-rule-action]`` label or ``... ACTION:``."""
-        label = _UBIQUITI.search(prefix)
-        if label is not None and prefix.endswith("]"):
+        label = _UBIQUITI.search(prefix) if prefix.endswith("]") else None
+        if label is not None:
             rule_set, number, action = label.group("set"), label.group("num"), label.group("act")
             iptables["ubiquiti"] = {"rule_set": rule_set, "rule_number": number}
             zones = rule_set.split("-")
@@ -101,6 +169,73 @@ class IptablesParser(BaseParser):
         words = prefix.split()
         if words and words[-1].endswith(":") and len(words[-1]) > 1:
             event["event"]["action"] = words[-1][:-1].lower()
+
+    @staticmethod
+    def _flow(event: Event, iptables: dict[str, Any], m: re.Match[str]) -> None:
+        """A :data:`_FLOW` line: the fields in the order the token pass sets them."""
+        (input_device, output_device, mac, source_ip, destination_ip, length, tos, precedence, ttl, packet_id,
+         frag_flags, traffic_class, hoplimit, flow_label, tcp_source_port, tcp_destination_port, seq, ack, window,
+         reserved, tcp_flags, udp_source_port, udp_destination_port, udp_length, icmp_name, icmp_type, icmp_code,
+         icmp_id, icmp_seq) = m.groups()
+        iptables["input_device"] = input_device
+        iptables["output_device"] = output_device
+        source: dict[str, Any] = {}
+        destination: dict[str, Any] = {}
+        network: dict[str, Any] = {}
+        if mac is not None:
+            destination_mac, source_mac, ether_type, network_type = _mac(mac)
+            if destination_mac is not None:
+                destination["mac"] = destination_mac
+            if source_mac is not None:
+                source["mac"] = source_mac
+            if ether_type is not None:
+                iptables["ether_type"] = ether_type
+            if network_type is not None:
+                network["type"] = network_type
+        source["ip"] = source_ip
+        destination["ip"] = destination_ip
+        iptables["length"] = int(length)
+        if tos is not None:  # IPv4
+            iptables["tos"] = int(tos, 16)
+            iptables["precedence_bits"] = int(precedence, 16)
+            iptables["ttl"] = int(ttl)
+            iptables["id"] = int(packet_id)
+        else:  # IPv6
+            iptables["tos"] = int(traffic_class)
+            iptables["ttl"] = int(hoplimit)
+            iptables["flow_label"] = int(flow_label)
+        if tcp_source_port is not None:
+            network["transport"] = "tcp"
+            source["port"] = int(tcp_source_port)
+            destination["port"] = int(tcp_destination_port)
+            tcp: dict[str, Any] = {}
+            if seq is not None:
+                tcp["seq"] = int(seq)
+                tcp["ack"] = int(ack)
+            tcp["window"] = int(window)
+            tcp["reserved_bits"] = int(reserved, 16)
+            if tcp_flags:
+                tcp["flags"] = tcp_flags.split()
+            iptables["tcp"] = tcp
+        elif udp_source_port is not None:
+            network["transport"] = "udp"
+            source["port"] = int(udp_source_port)
+            destination["port"] = int(udp_destination_port)
+            iptables["udp"] = {"length": int(udp_length)}
+        else:
+            network["transport"] = "icmp" if icmp_name == "ICMP" else "ipv6-icmp"
+            icmp: dict[str, Any] = {"type": int(icmp_type), "code": int(icmp_code)}
+            if icmp_id is not None:
+                icmp["id"] = int(icmp_id)
+                icmp["seq"] = int(icmp_seq)
+            iptables["icmp"] = icmp
+        if frag_flags:
+            iptables["fragment_flags"] = frag_flags.split()
+        event["network"] = network  # no network.* before this: _prefix sets event.action only
+        if _valid_ip(source_ip):
+            event["source"] = source
+        if _valid_ip(destination_ip):
+            event["destination"] = destination
 
     @staticmethod
     def _tokens(event: Event, iptables: dict[str, Any], body: str) -> None:
@@ -122,89 +257,63 @@ class IptablesParser(BaseParser):
                 elif key in _FRAG_FLAGS and proto is None:
                     frag_flags.append(key)
                 continue
-            if key not in _KEYS:
-                continue  # URGP, MARK, PHYSIN...: skip the comparisons below
-            if key == "IN":
+            plain = _PLAIN.get(key)
+            if plain is not None:
+                section, name, read = plain
+                n = read(value)
+                if n is not None:
+                    (iptables.setdefault(section, {}) if section else iptables)[name] = n
+                continue
+            # The keys left depend on what came before them; most frequent first.
+            if key == "SRC":
+                source["ip"] = value
+            elif key == "DST":
+                destination["ip"] = value
+            elif key == "IN":
                 iptables["input_device"] = value
             elif key == "OUT":
                 iptables["output_device"] = value
             elif key == "MAC":
-                parts = value.split(":")
-                if len(parts) >= 6:
-                    destination["mac"] = ":".join(parts[:6])
-                if len(parts) >= 12:
-                    source["mac"] = ":".join(parts[6:12])
-                if len(parts) >= 14:
-                    ether = ":".join(parts[12:14])
-                    number = _hex(ether.replace(":", ""))
-                    if number is not None:
-                        iptables["ether_type"] = number
-                    if ether.lower() in _ETHER_TYPES:
-                        event.setdefault("network", {})["type"] = _ETHER_TYPES[ether.lower()]
-            elif key == "SRC":
-                source["ip"] = value
-            elif key == "DST":
-                destination["ip"] = value
+                destination_mac, source_mac, ether_type, network_type = _mac(value)
+                if destination_mac is not None:
+                    destination["mac"] = destination_mac
+                if source_mac is not None:
+                    source["mac"] = source_mac
+                if ether_type is not None:
+                    iptables["ether_type"] = ether_type
+                if network_type is not None:
+                    event.setdefault("network", {})["type"] = network_type
             elif key == "LEN":
-                n = _int(value)
-                if n is not None:
+                if value.isdigit():
                     if proto == "UDP":
-                        iptables.setdefault("udp", {})["length"] = n
+                        iptables.setdefault("udp", {})["length"] = int(value)
                     elif proto is None:
-                        iptables["length"] = n
-            elif key in ("TOS", "PREC", "TC"):
-                n = _hex(value) if key != "TC" else _int(value)
-                if n is not None:
-                    iptables["precedence_bits" if key == "PREC" else "tos"] = n
-            elif key in ("TTL", "HOPLIMIT"):
-                if (n := _int(value)) is not None:
-                    iptables["ttl"] = n
-            elif key == "FLOWLBL":
-                if (n := _int(value)) is not None:
-                    iptables["flow_label"] = n
+                        iptables["length"] = int(value)
             elif key == "ID":
-                if (n := _int(value)) is not None:
+                if value.isdigit():
                     if seen_type:
-                        iptables.setdefault("icmp", {})["id"] = n
+                        iptables.setdefault("icmp", {})["id"] = int(value)
                     elif proto is None:
-                        iptables["id"] = n
-            elif key == "FRAG":
-                if (n := _int(value)) is not None:
-                    iptables["fragment_offset"] = n
+                        iptables["id"] = int(value)
             elif key == "PROTO":
                 proto = value.upper()
                 transport = value.lower()
                 event.setdefault("network", {})["transport"] = "ipv6-icmp" if transport == "icmpv6" else transport
             elif key == "SPT":
-                if (n := _int(value)) is not None:
-                    source["port"] = n
+                if value.isdigit():
+                    source["port"] = int(value)
             elif key == "DPT":
-                if (n := _int(value)) is not None:
-                    destination["port"] = n
-            elif key == "WINDOW":
-                if (n := _int(value)) is not None:
-                    iptables.setdefault("tcp", {})["window"] = n
-            elif key == "RES":
-                if (n := _hex(value)) is not None:
-                    iptables.setdefault("tcp", {})["reserved_bits"] = n
-            elif key == "SEQ":
-                if (n := _int(value)) is not None:
-                    if seen_type:
-                        iptables.setdefault("icmp", {})["seq"] = n
-                    else:
-                        iptables.setdefault("tcp", {})["seq"] = n
-            elif key == "ACK" and proto == "TCP":
-                if (n := _int(value)) is not None:
-                    iptables.setdefault("tcp", {})["ack"] = n
-            elif key in ("TYPE", "CODE"):
-                if (n := _int(value)) is not None:
-                    iptables.setdefault("icmp", {})[key.lower()] = n
+                if value.isdigit():
+                    destination["port"] = int(value)
+            elif key == "TYPE" or key == "CODE":
+                if value.isdigit():
+                    iptables.setdefault("icmp", {})[key.lower()] = int(value)
                     seen_type = True
-            elif key == "PARAMETER":
-                if (n := _int(value)) is not None:
-                    iptables.setdefault("icmp", {})["parameter"] = n
-            elif key == "GATEWAY":
-                iptables.setdefault("icmp", {})["redirect"] = value
+            elif key == "SEQ":
+                if value.isdigit():
+                    iptables.setdefault("icmp" if seen_type else "tcp", {})["seq"] = int(value)
+            elif key == "ACK" and proto == "TCP" and value.isdigit():
+                iptables.setdefault("tcp", {})["ack"] = int(value)
         if tcp_flags:
             iptables.setdefault("tcp", {})["flags"] = tcp_flags
         if frag_flags:
@@ -218,12 +327,15 @@ class IptablesParser(BaseParser):
     def _finish(event: Event, iptables: dict[str, Any]) -> None:
         ecs = event["event"]
         ecs["category"] = ["network"]
-        ecs["type"] = ["connection"]
-        action = ecs.get("action", "")
-        if action.startswith(_DENIED) or action.endswith(_DENIED):
-            ecs["type"].append("denied")
+        action = ecs.get("action")
+        if action is None:
+            ecs["type"] = ["connection"]
+        elif action.startswith(_DENIED) or action.endswith(_DENIED):
+            ecs["type"] = ["connection", "denied"]
         elif action.startswith(_ALLOWED) or action.endswith(_ALLOWED):
-            ecs["type"].append("allowed")
+            ecs["type"] = ["connection", "allowed"]
+        else:
+            ecs["type"] = ["connection"]
         ubiquiti = iptables.get("ubiquiti")
         if ubiquiti:
             observer = event.setdefault("observer", {})
@@ -237,16 +349,18 @@ class IptablesParser(BaseParser):
                 event.setdefault("rule", {})["name"] = ubiquiti["rule_set"]
         event["iptables"] = iptables
         source, destination = event["source"], event["destination"]
-        add_related(event, "ip", source["ip"], destination["ip"])
-        network = event.get("network", {})
-        icmp = iptables.get("icmp", {})
-        icmp_like = network.get("transport") in ("icmp", "ipv6-icmp")
-        cid = community_id(
-            source["ip"], destination["ip"],
-            icmp.get("type") if icmp_like else source.get("port"),
-            icmp.get("code") if icmp_like else destination.get("port"),
-            network.get("transport"),
-        )
-        if cid is not None:
-            event.setdefault("network", {})["community_id"] = cid
+        source_ip, destination_ip = source["ip"], destination["ip"]
+        # add_related on an event without related.*: both are valid IPs, so never empty.
+        event["related"] = {"ip": [source_ip] if source_ip == destination_ip else [source_ip, destination_ip]}
+        network = event.get("network", _NO)
+        transport = network.get("transport")
+        # The protocol number when known: community_id then skips reading the name.
+        protocol = _PROTOCOL_NUMBERS.get(transport, transport)
+        if transport == "icmp" or transport == "ipv6-icmp":
+            icmp = iptables.get("icmp", _NO)
+            cid = community_id(source_ip, destination_ip, icmp.get("type"), icmp.get("code"), protocol)
+        else:
+            cid = community_id(source_ip, destination_ip, source.get("port"), destination.get("port"), protocol)
+        if cid is not None:  # so there was a transport, hence a network object
+            network["community_id"] = cid
         event["tags"] = ["forwarded", "iptables"]
