@@ -141,6 +141,16 @@ def year_less_occurrences(
     return tuple(out)
 
 
+@lru_cache(maxsize=8192)
+def year_less_stamps(
+    month: int, day: int, hour: int, minute: int, second: int, micro: int, tz: tzinfo, year: int
+) -> tuple[tuple[datetime, str], ...]:
+    """:func:`year_less_occurrences`, each with its ``@timestamp`` text; the caller takes
+    the first not after its reference time (as :func:`resolve_year_less`). Cached: parsers
+    that read their own headers (ASA, iptables) call it once per line."""
+    return tuple((ts, iso_utc(ts)) for ts in year_less_occurrences(month, day, hour, minute, second, micro, tz, year))
+
+
 def _micros(frac: str | None) -> int:
     return int(frac[:6].ljust(6, "0")) if frac else 0
 

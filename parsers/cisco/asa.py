@@ -19,7 +19,7 @@ from parsers.cisco.ftd_security import apply_security_event
 from parsers.community_id import community_id
 from parsers.community_id import is_ip as _is_ip
 from parsers.grok import GrokPattern, default_library, set_fields
-from parsers.syslog import MONTHS, iso_utc, parse_iso, year_less_occurrences
+from parsers.syslog import MONTHS, iso_utc, parse_iso, year_less_stamps
 from parsers.urls import apply_url
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
@@ -132,7 +132,7 @@ def _header_stamps(
         except ValueError:
             return True, ()
         return True, ((ts, iso_utc(ts)),)
-    return False, tuple((ts, iso_utc(ts)) for ts in year_less_occurrences(month, int(day), hh, mm, ss, 0, tz, now_year))
+    return False, year_less_stamps(month, int(day), hh, mm, ss, 0, tz, now_year)
 
 
 class CiscoAsaParser(BaseParser):

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Any, ClassVar, Final
 
 from parsers.base import BaseParser
 from parsers.community_id import community_id
 from parsers.community_id import is_ip as _valid_ip
-from parsers.syslog import MONTHS, iso_utc, year_less_occurrences
+from parsers.syslog import MONTHS, year_less_stamps
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent
 
@@ -81,23 +80,6 @@ _PLAIN: Final[dict[str, tuple[str, str, Callable[[str], int | str | None]]]] = {
 }
 
 
-@lru_cache(maxsize=8192)
-def _stamps(
-    mon: str, day: str, hh: str, mm: str, ss: str, tz: tzinfo, now_year: int
-) -> tuple[tuple[datetime, str], ...]:
-    """A year-less stamp's candidate ``(datetime, @timestamp text)``, latest first.
-
-    Cached on the texts (logs repeat their stamps); the caller picks the first not after
-    the reference time, as :func:`parsers.syslog.resolve_year_less` does.
-    """
-    month = MONTHS.get(mon.lower())
-    if month is None:
-        return ()
-    return tuple(
-        (ts, iso_utc(ts)) for ts in year_less_occurrences(month, int(day), int(hh), int(mm), int(ss), 0, tz, now_year)
-    )
-
-
 @lru_cache(maxsize=4096)
 def _mac(value: str) -> tuple[str | None, str | None, int | None, str | None]:
     """``MAC=`` as (destination MAC, source MAC, EtherType number, network.type).
@@ -135,7 +117,10 @@ class IptablesParser(BaseParser):
         event = self.new_event(raw)
         if mon:
             now = self.options.clock.now()
-            for ts, text in _stamps(mon, day, hh, mm, ss, self.options.tz, now.year):
+            month = MONTHS.get(mon.lower())
+            stamps = () if month is None else year_less_stamps(
+                month, int(day), int(hh), int(mm), int(ss), 0, self.options.tz, now.year)
+            for ts, text in stamps:
                 if ts <= now:  # the latest occurrence not after now, as resolve_year_less
                     event["@timestamp"] = text
                     break
