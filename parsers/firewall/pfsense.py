@@ -65,14 +65,7 @@ class PfsenseLogParser(BaseParser):
         fields = header.message.strip().split(",")
         if len(fields) < 9 or fields[8] not in ("4", "6"):
             raise ParseError(self.id, "filterlog record without an IP version in field 9")
-        event = self.new_event(raw)
-        if header.timestamp is not None:
-            event["@timestamp"] = format_timestamp(header.timestamp)
-        put(event, "host.hostname", header.hostname)
-        put(event, "process.name", header.program)
-        put(event, "process.pid", to_int(header.pid))
-        put(event, "observer", {"vendor": "Netgate", "product": "pfSense", "type": "firewall",
-                                "name": header.hostname})
+        event = self._skeleton(raw, header)
         rule, subrule, anchor, tracker, interface, reason, action, direction, version = fields[:9]
         firewall: dict[str, Any] = {"rule_number": rule, "sub_rule_number": subrule,
                                     "anchor": anchor, "tracker_id": tracker, "action": action}
@@ -94,10 +87,8 @@ class PfsenseLogParser(BaseParser):
         self._community(event)
         return event
 
-    def _gui_login(self, raw: RawEvent, header: SyslogHeader) -> Event:
-        m = _GUI_LOGIN.match(header.message.strip())
-        if m is None:
-            raise ParseError(self.id, "php-fpm line that is not a web GUI login")
+    def _skeleton(self, raw: RawEvent, header: SyslogHeader) -> Event:
+        """The event with what the syslog header says: time, host, process, the firewall."""
         event = self.new_event(raw)
         if header.timestamp is not None:
             event["@timestamp"] = format_timestamp(header.timestamp)
@@ -106,6 +97,13 @@ class PfsenseLogParser(BaseParser):
         put(event, "process.pid", to_int(header.pid))
         put(event, "observer", {"vendor": "Netgate", "product": "pfSense", "type": "firewall",
                                 "name": header.hostname})
+        return event
+
+    def _gui_login(self, raw: RawEvent, header: SyslogHeader) -> Event:
+        m = _GUI_LOGIN.match(header.message.strip())
+        if m is None:
+            raise ParseError(self.id, "php-fpm line that is not a web GUI login")
+        event = self._skeleton(raw, header)
         success = m.group("success") is not None
         ecs = event["event"]
         ecs.update({"kind": "event", "category": ["authentication"], "type": ["info"],

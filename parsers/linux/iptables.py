@@ -80,6 +80,18 @@ _PLAIN: Final[dict[str, tuple[str, str, Callable[[str], int | str | None]]]] = {
 }
 
 
+def _set_mac(value: str, source: dict[str, Any], destination: dict[str, Any], iptables: dict[str, Any]) -> str | None:
+    """Both MACs and the EtherType of ``MAC=`` into their objects; returns ``network.type``."""
+    destination_mac, source_mac, ether_type, network_type = _mac(value)
+    if destination_mac is not None:
+        destination["mac"] = destination_mac
+    if source_mac is not None:
+        source["mac"] = source_mac
+    if ether_type is not None:
+        iptables["ether_type"] = ether_type
+    return network_type
+
+
 @lru_cache(maxsize=4096)
 def _mac(value: str) -> tuple[str | None, str | None, int | None, str | None]:
     """``MAC=`` as (destination MAC, source MAC, EtherType number, network.type).
@@ -168,13 +180,7 @@ class IptablesParser(BaseParser):
         destination: dict[str, Any] = {}
         network: dict[str, Any] = {}
         if mac is not None:
-            destination_mac, source_mac, ether_type, network_type = _mac(mac)
-            if destination_mac is not None:
-                destination["mac"] = destination_mac
-            if source_mac is not None:
-                source["mac"] = source_mac
-            if ether_type is not None:
-                iptables["ether_type"] = ether_type
+            network_type = _set_mac(mac, source, destination, iptables)
             if network_type is not None:
                 network["type"] = network_type
         source["ip"] = source_ip
@@ -259,13 +265,7 @@ class IptablesParser(BaseParser):
             elif key == "OUT":
                 iptables["output_device"] = value
             elif key == "MAC":
-                destination_mac, source_mac, ether_type, network_type = _mac(value)
-                if destination_mac is not None:
-                    destination["mac"] = destination_mac
-                if source_mac is not None:
-                    source["mac"] = source_mac
-                if ether_type is not None:
-                    iptables["ether_type"] = ether_type
+                network_type = _set_mac(value, source, destination, iptables)
                 if network_type is not None:
                     event.setdefault("network", {})["type"] = network_type
             elif key == "LEN":
