@@ -30,6 +30,9 @@ _TZ_OFFSET: Final = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 # The shared splitter's pattern for our options, as it reads text without backslashes
 # (no escapes to honour, so a quoted value is just [^"]*; a test pins the two equal).
 KV_PAIR_PLAIN: Final = re.compile(r'([\w\-.]+)=(?:"([^"]*)(?:"|$)|(\S*))', re.S)
+# The same for ASCII text, where ``\w`` is exactly [A-Za-z0-9_]: the explicit class skips
+# the Unicode lookups, a fifth of the splitter's time on a FortiGate record.
+KV_PAIR_ASCII: Final = re.compile(r'([A-Za-z0-9_\-.]+)=(?:"([^"]*)(?:"|$)|(\S*))', re.S)
 
 
 def parse_kv(text: str) -> dict[str, str]:
@@ -39,7 +42,7 @@ def parse_kv(text: str) -> dict[str, str]:
     A record without backslashes or repeated keys (nearly all) takes an inline copy of
     its fast path with the simpler pattern, saving a third of the time per line."""
     if "\\" not in text:
-        pairs = KV_PAIR_PLAIN.findall(text)
+        pairs = (KV_PAIR_ASCII if text.isascii() else KV_PAIR_PLAIN).findall(text)
         out = {key: quoted or bare for key, quoted, bare in pairs}
         if len(out) == len(pairs):
             return out
@@ -314,7 +317,7 @@ def finish_related(event: Event) -> None:
         dig(source, "address"), dig(destination, "address"), dig(source, "domain"),
         dig(destination, "domain"), dig(event, "host", "hostname"),
         dig(event, "dns", "question", "name"),
-    ) if value and not _looks_ip(value)]
+    ) if value and not looks_ip(value)]
     if hosts:
         add_related(event, "hosts", *hosts)
     related = event.get("related")
@@ -325,7 +328,8 @@ def finish_related(event: Event) -> None:
             del event["related"]
 
 
-def _looks_ip(value: Any) -> bool:
+def looks_ip(value: Any) -> bool:
+    """True for an IPv4 dotted quad or anything with a colon (IPv6): not a host name."""
     return isinstance(value, str) and (
         (value.count(".") == 3 and value.replace(".", "").isdigit()) or ":" in value)
 

@@ -122,3 +122,84 @@ def test_strip_pri_reads_as_the_pri_regex() -> None:
         m = pri.match(text)
         expected = (int(m.group(1)), text[m.end():]) if m else (None, text)
         assert strip_pri(text) == expected, text
+
+
+def test_ascii_kv_pattern_reads_as_the_unicode_one() -> None:
+    # On ASCII text \w is exactly [A-Za-z0-9_]; the separators 0x1c-0x1f are Unicode
+    # whitespace to both patterns (no re.ASCII flag), so they must split alike too.
+    from parsers.firewall._common import KV_PAIR_ASCII, KV_PAIR_PLAIN
+
+    rng = random.Random(15)
+    alphabet = 'aZ09_=" .-:\t\x0b\x1c\x1f\n/,@'
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(40)))
+        assert KV_PAIR_ASCII.findall(text) == KV_PAIR_PLAIN.findall(text), text
+
+
+def test_fortinet_compiled_tables_apply_as_apply_map() -> None:
+    # One walk over a type table joined with COMMON gives what apply_map gives for the
+    # two in turn, key order included (the document's key order follows the tables).
+    import json
+
+    rng = random.Random(16)
+    keys = sorted(set(fortinet.TRAFFIC) | set(fortinet.EVENT) | set(fortinet.UTM)
+                  | set(fortinet.COMMON))
+    for _ in range(3000):
+        fields = {k: rng.choice(["", "12", "x", "-3", "A.b", "1.2.3.4"])
+                  for k in rng.sample(keys, rng.randrange(1, len(keys)))}
+        for table in (fortinet.TRAFFIC, fortinet.EVENT, fortinet.UTM):
+            expected: dict[str, object] = {"event": {"kind": "event"}}
+            apply_map(expected, fields, table)
+            apply_map(expected, fields, fortinet.COMMON)
+            ours: dict[str, object] = {"event": {"kind": "event"}}
+            fortinet._apply(ours, fields, fortinet._Compiled(table, fortinet.COMMON))
+            assert json.dumps(ours) == json.dumps(expected), fields
+
+
+def test_fortinet_event_start_reads_as_fromtimestamp() -> None:
+    rng = random.Random(17)
+    samples = [rng.randrange(0, fortinet._EXACT_MS_SECONDS * 1000) for _ in range(20000)]
+    for ms in [*samples, 0, 999, fortinet._EXACT_MS_SECONDS * 1000 - 1]:
+        whole, rest = divmod(ms, 1000)
+        expected = iso(datetime.fromtimestamp(ms / 1000, UTC))
+        assert f"{fortinet._epoch_second(whole)}{rest:03d}Z" == expected, ms
+
+
+def test_panos_column_layout_maps_as_the_plain_walk() -> None:
+    import json
+
+    rng = random.Random(18)
+    for log_type, table in panos._TABLES.items():
+        layout = panos._COMPILED[log_type]
+        for _ in range(300):
+            cols = [rng.choice(["", "", "7", "x", "-1", "0x1"]) for _ in range(rng.randrange(70))]
+            expected: dict[str, object] = {}
+            for index, paths, kind in table:  # the plain reading: later columns overwrite
+                if index >= len(cols) or not cols[index]:
+                    continue
+                value: object = cols[index]
+                if kind == "int":
+                    value = int(cols[index]) if cols[index].lstrip("-").isdigit() else None
+                    if value is None:
+                        continue
+                for path in paths:
+                    *parents, leaf = path.split(".")
+                    cur = expected
+                    for part in parents:
+                        cur = cur.setdefault(part, {})  # type: ignore[assignment]
+                    cur[leaf] = value
+            ours: dict[str, object] = {}
+            panos._map_columns(ours, cols, layout)
+            assert json.dumps(ours) == json.dumps(expected), (log_type, cols)
+
+
+def test_panos_quoted_split_is_what_csv_reads() -> None:
+    rng = random.Random(19)
+    taken = 0
+    for _ in range(60000):
+        text = "".join(rng.choice('ab,,,"" 1') for _ in range(rng.randrange(1, 25)))
+        ours = panos._split_quoted(text) if '"' in text else None
+        if ours is not None:  # None sends the line to the csv module itself
+            taken += 1
+            assert ours == next(csv.reader([text])), text
+    assert taken > 1000
