@@ -153,7 +153,7 @@ def decode_cef(text: str) -> CefRecord | None:
     if len(parts) < 7:
         return None
     version = parts[0].strip()
-    if not version.isdigit():
+    if not version.isdecimal():
         return None
     header = [_unescape(p) for p in parts[1:7]]
     extensions: dict[str, str] = {}
@@ -171,7 +171,7 @@ def decode_cef(text: str) -> CefRecord | None:
 
 def _cef_time(value: str, tz: tzinfo, now: datetime) -> datetime | None:
     """CEF time: epoch milliseconds or ``MMM dd [yyyy] HH:mm:ss[.SSS] [zone]`` (UTC if none)."""
-    if value.isdigit():
+    if value.isdecimal():
         try:
             return datetime.fromtimestamp(int(value) / 1000, UTC)
         except (OverflowError, ValueError, OSError):
@@ -260,7 +260,7 @@ def cef_to_ecs(event: Event, record: CefRecord, tz: tzinfo, now: datetime) -> li
     if severity in _SEVERITIES:
         if _SEVERITIES[severity] is not None:
             event["event"]["severity"] = _SEVERITIES[severity]
-    elif severity.isdigit():
+    elif severity.isdecimal():
         event["event"]["severity"] = int(severity)
     extensions: dict[str, Any] = {}
     for key, raw_value in record.extensions.items():

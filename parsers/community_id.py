@@ -44,7 +44,7 @@ def _protocol(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        if value.isdigit():
+        if value.isdecimal():
             return int(value)
         return PROTOCOLS.get(value.lower())
     return None

@@ -96,7 +96,7 @@ def decode_leef(text: str) -> LeefRecord | None:
 
 def _convert(value: str, kind: str) -> Any:
     if kind == "int":
-        return int(value) if value.lstrip("-").isdigit() else None
+        return int(value) if value.lstrip("-").isdecimal() else None
     if kind == "ip":
         try:
             return str(ipaddress.ip_address(value))
@@ -159,12 +159,12 @@ class LeefParser(BaseParser):
 
 def _leef_time(value: str, tz: Any, now: datetime) -> datetime | None:
     """``devTime``: epoch milliseconds, ISO-8601, or ``MMM dd yyyy HH:mm:ss`` (the LEEF default)."""
-    if value.isdigit():
+    if value.isdecimal():
         try:
             return datetime.fromtimestamp(int(value) / (1000 if len(value) > 10 else 1), UTC)
         except (OverflowError, ValueError, OSError):
             return None
-    if value[:4].isdigit():
+    if value[:4].isdecimal():
         return parse_iso(value, tz)
     ts = parse_bsd_timestamp(value, tz, now)
     if ts is None and " " in value:

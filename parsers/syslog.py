@@ -303,7 +303,7 @@ def split_syslog(text: str, tz: tzinfo, now: datetime, require_program: bool = F
     """RFC 5424 when the line says so (``<pri>1 ``), else RFC 3164."""
     if text.startswith("<"):
         close = text.find(">", 1, 5)
-        if close > 0 and text[close + 1 : close + 2].isdigit() and text[close + 2 : close + 3] in (" ", "0"):
+        if close > 0 and text[close + 1 : close + 2].isdecimal() and text[close + 2 : close + 3] in (" ", "0"):
             header = split_rfc5424(text, tz)
             if header is not None:
                 return header
@@ -325,7 +325,7 @@ def apply_header(event: Event, header: SyslogHeader, message: bool = True) -> No
     if header.program:
         process["name"] = header.program
     if header.pid:
-        process["pid"] = int(header.pid) if header.pid.isdigit() else header.pid
+        process["pid"] = int(header.pid) if header.pid.isdecimal() else header.pid
     if process:
         event.setdefault("process", {}).update(process)
     if header.priority is not None or header.format == "rfc5424":

@@ -294,7 +294,7 @@ class CiscoAsaParser(BaseParser):
                 continue
             # "(dave, 246)": the user and its TrustSec security group tag.
             user, _, tag = name.partition(", ")
-            if tag.isdigit():
+            if tag.isdecimal():
                 cisco[f"{side}_username"] = user
                 cisco[f"{side}_user_security_group_tag"] = int(tag)
             # "AD\\bob" names a domain; "LOCAL\\bob" is the firewall's own user database.

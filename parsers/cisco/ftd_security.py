@@ -164,13 +164,13 @@ def apply_security_event(event: Event, cisco: dict[str, Any], body: str, message
         for target in targets:
             converted: Any = value
             if target in _INTEGERS:
-                if not value.isdigit():
+                if not value.isdecimal():
                     continue
                 converted = int(value)
             if target.startswith("cisco."):
                 _append(cisco, target[6:], converted)
             elif target == "_duration":
-                if value.isdigit():
+                if value.isdecimal():
                     event["event"]["duration"] = int(value) * 1_000_000_000
             else:
                 _append(event, target, converted)

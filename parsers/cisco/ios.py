@@ -109,7 +109,7 @@ class CiscoIosParser(BaseParser):
                 event["@timestamp"] = iso_utc(ts)
             host = _HOST_AFTER_STAMP.match(header, stamps[0].end())
             name = host.group("host") if host is not None else None
-            if name and not name.isdigit() and name.upper() not in ZONES:
+            if name and not name.isdecimal() and name.upper() not in ZONES:
                 event["host"] = {"hostname": name}
                 event["observer"] = {"hostname": name}
                 add_related(event, "hosts", name)

@@ -39,7 +39,7 @@ def _endpoint(value: str) -> tuple[str | None, int | None]:
         return value, None
     host, _, port = value.rpartition(":")
     host = host.strip("[]")
-    if is_ip(host) and port.isdigit():
+    if is_ip(host) and port.isdecimal():
         return host, int(port)
     return None, None
 
@@ -97,7 +97,7 @@ class CiscoMerakiParser(BaseParser):
                 if port is not None:
                     side["port"] = port
         for key, side in (("sport", source), ("dport", destination)):
-            if str(meraki.get(key, "")).isdigit():
+            if str(meraki.get(key, "")).isdecimal():
                 side["port"] = int(meraki[key])
         for key, side in (("mac", source), ("shost", source), ("dhost", destination)):
             if meraki.get(key):

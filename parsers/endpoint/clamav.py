@@ -239,7 +239,7 @@ class ClamavParser(BaseParser):
             field = _SUMMARY_KEYS.get(name)
             if field is None:
                 continue
-            scan[field] = int(value) if value.isdigit() else value
+            scan[field] = int(value) if value.isdecimal() else value
         if scan:
             set_field(event, "clamav.scan", scan)
             infected = scan.get("infected_files")

@@ -110,7 +110,7 @@ def put_number(event: Event, path: str, value: Any) -> None:
         return
     if isinstance(value, int):
         set_field(event, path, value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isdecimal():
         set_field(event, path, int(value.strip()))
 
 

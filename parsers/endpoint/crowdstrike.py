@@ -205,11 +205,11 @@ class CrowdstrikeFalconParser(BaseParser):
                 set_field(event, f"{side}.ip", address)
                 related(event, "ip", address)
             port = str(body.get(f"{prefix}Port", ""))
-            if port.isdigit():
+            if port.isdecimal():
                 set_field(event, f"{side}.port", int(port))
         put_value(event, "network.type", body.get("Ipv"))
         pid = str(body.get("PID", ""))
-        if pid.isdigit():
+        if pid.isdecimal():
             set_field(event, "process.pid", int(pid))
         _host(event, body.get("HostName"))
         rule = {"id": body.get("RuleId"), "name": rule_name, "ruleset": body.get("RuleGroupName"),

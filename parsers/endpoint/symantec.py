@@ -145,7 +145,7 @@ class SymantecEndpointParser(BaseParser):
             set_field(event, "file.hash.sha256", digest.lower())
             related(event, "hash", digest.lower())
         size = f.get("File size (bytes)")
-        if size and size.isdigit():
+        if size and size.isdecimal():
             set_field(event, "file.size", int(size))
         self._network(event, f)
 
@@ -163,7 +163,7 @@ class SymantecEndpointParser(BaseParser):
             if ip and ip != _UNSPECIFIED:
                 set_field(event, f"{side}.ip", ip)
                 related(event, "ip", ip)
-            if port and port.isdigit():
+            if port and port.isdecimal():
                 set_field(event, f"{side}.port", int(port))
         if f.get("Direction") or f.get("Traffic Direction"):
             set_field(event, "network.direction", "ingress" if inbound else "egress")

@@ -63,10 +63,10 @@ def strip_pri(text: str) -> tuple[int | None, str]:
 def to_int(value: Any) -> int | None:
     """An integer from text, or ``None`` (vendors write ``-``, ``N/A`` or nothing)."""
     if isinstance(value, str):
-        if value.isdigit():
+        if value.isdecimal():
             return int(value)
         v = value.strip()
-        if v.lstrip("-").isdigit():
+        if v.lstrip("-").isdecimal():
             return int(v)
         return None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -331,7 +331,7 @@ def finish_related(event: Event) -> None:
 def looks_ip(value: Any) -> bool:
     """True for an IPv4 dotted quad or anything with a colon (IPv6): not a host name."""
     return isinstance(value, str) and (
-        (value.count(".") == 3 and value.replace(".", "").isdigit()) or ":" in value)
+        (value.count(".") == 3 and value.replace(".", "").isdecimal()) or ":" in value)
 
 
 def uri_parts(event: Event, url: str) -> None:

@@ -268,7 +268,7 @@ def _epoch_or_iso(text: str | None) -> datetime | None:
     if not text or text == "-":
         return None
     try:
-        if text.isdigit():
+        if text.isdecimal():
             return datetime.fromtimestamp(int(text), UTC)
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):

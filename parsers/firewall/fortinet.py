@@ -247,7 +247,7 @@ def _apply(event: Event, kv: dict[str, str], table: _Compiled) -> None:
         value: Any = raw
         if kind:
             if kind == _INT:
-                value = int(raw) if raw.isdigit() else to_int(raw)
+                value = int(raw) if raw.isdecimal() else to_int(raw)
                 if value is None:
                     continue
             else:
@@ -334,13 +334,14 @@ class FortinetFirewallParser(BaseParser):
             # Some FortiOS builds pad records with NUL bytes; they are not content.
             body = body.replace("\x00", "")
         kv = parse_kv(body)
-        if "type" not in kv or "date" not in kv or "time" not in kv:
-            raise ParseError(self.id, "not a FortiGate key=value log (type/date/time missing)")
         if "N/A" in body or "undefined" in body:  # no such value can hide elsewhere
             values = kv.values()
             if "N/A" in values or "undefined" in values:
                 for key in [k for k, v in kv.items() if v in _ABSENT]:
                     del kv[key]
+        # After the N/A values are gone: "type=N/A" is as missing as no type at all.
+        if "type" not in kv or "date" not in kv or "time" not in kv:
+            raise ParseError(self.id, "not a FortiGate key=value log (type/date/time missing)")
         event = self.new_event(raw)
         ev: dict[str, Any] = event["event"]
         self._timestamps(event, ev, kv, body)
@@ -409,7 +410,7 @@ class FortinetFirewallParser(BaseParser):
         if tz_text:
             ev["timezone"] = tz_text
         et = kv.get("eventtime", "")
-        if et.isdigit():
+        if et.isdecimal():
             # FortiOS writes seconds, milliseconds or nanoseconds since the epoch.
             if len(et) > 18:
                 et = et[:-6]

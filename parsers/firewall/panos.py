@@ -249,7 +249,7 @@ class PanosParser(BaseParser):
                 raise ParseError(self.id, "not a CSV record") from None
         if len(cols) < 4 or not cols[3].isupper() or not cols[3].isalpha():
             raise ParseError(self.id, "not a PAN-OS record (no log type in column 4)")
-        if not cols[1][:1].isdigit() and not any(ch.isdigit() for ch in cols[1]):
+        if not cols[1][:1].isdecimal() and not any(ch.isdecimal() for ch in cols[1]):
             raise ParseError(self.id, "not a PAN-OS record (no receive time in column 2)")
         cols += [""] * (7 - len(cols))
         log_type, sub_type = cols[3], cols[4]
@@ -566,7 +566,7 @@ def _map_columns(event: Event, cols: list[str], layout: _Layout) -> None:
             continue
         value: Any = cols[index]
         if is_int:
-            value = int(value) if value.isdigit() else to_int(value)
+            value = int(value) if value.isdecimal() else to_int(value)
             if value is None:
                 continue
         for slot, leaf in targets:

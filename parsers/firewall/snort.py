@@ -250,7 +250,7 @@ def _endpoint(event: Event, side: str, text: str) -> None:
         except ValueError:
             pass
     host, _, port = text.rpartition(":")
-    if host and port.isdigit():
+    if host and port.isdecimal():
         put(event, f"{side}.ip", host)
         put(event, f"{side}.port", int(port))
     else:

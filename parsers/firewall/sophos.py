@@ -180,7 +180,7 @@ class SophosXgParser(BaseParser):
         log_id = kv["log_id"]
         message_id = log_id[7:]
         severity = log_id[6:7]
-        if severity.isdigit():
+        if severity.isdecimal():
             put(event, "event.severity", int(severity))
             put(event, "log.level", _LEVELS.get(severity))
         put(event, "event.code", message_id or log_id)

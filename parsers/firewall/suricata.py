@@ -344,7 +344,7 @@ def _time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     text = value.replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdecimal():
         text = f"{text[:-2]}:{text[-2:]}"
     try:
         dt = datetime.fromisoformat(text)

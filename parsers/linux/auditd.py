@@ -181,13 +181,13 @@ def _execve(event: Event, pairs: dict[str, str]) -> None:
     pieces: dict[int, list[tuple[int, str]]] = {}
     for key in [k for k in pairs if k[:1] == "a"]:
         number = key[1:]
-        if number.isdigit() and number.isascii():
+        if number.isdecimal() and number.isascii():
             # The usual "aN": no regex needed (a long command has hundreds of them).
             index, sub = int(number), 0
         else:
             m = _ARG.fullmatch(key)
             if m is None:
-                if key.endswith("_len") and key[1:-4].isdigit():
+                if key.endswith("_len") and key[1:-4].isdecimal():
                     del pairs[key]
                 continue
             index, sub = int(m.group(1)), int(m.group(2) or 0)
@@ -211,7 +211,7 @@ def _execve(event: Event, pairs: dict[str, str]) -> None:
     process = event.setdefault("process", {})
     process["args"] = args
     argc = pairs.pop("argc", None)
-    if argc is not None and argc.isdigit():
+    if argc is not None and argc.isdecimal():
         process["args_count"] = int(argc)
     if indexes[0] == 0:
         process["executable"] = args[0]
@@ -377,7 +377,7 @@ class AuditdParser(BaseParser):
             with contextlib.suppress(ValueError):
                 event[side]["ip"] = str(ipaddress.ip_address(value))
         for key in ("dst_prefixlen", "src_prefixlen"):
-            if key in log and str(log[key]).isdigit():
+            if key in log and str(log[key]).isdecimal():
                 log[key] = int(log[key])
 
     @staticmethod

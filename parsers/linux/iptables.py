@@ -66,7 +66,7 @@ def _hex(value: str) -> int | None:
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdecimal() else None
 
 
 # Keys whose value lands in one place whatever came before it:
@@ -269,13 +269,13 @@ class IptablesParser(BaseParser):
                 if network_type is not None:
                     event.setdefault("network", {})["type"] = network_type
             elif key == "LEN":
-                if value.isdigit():
+                if value.isdecimal():
                     if proto == "UDP":
                         iptables.setdefault("udp", {})["length"] = int(value)
                     elif proto is None:
                         iptables["length"] = int(value)
             elif key == "ID":
-                if value.isdigit():
+                if value.isdecimal():
                     if seen_type:
                         iptables.setdefault("icmp", {})["id"] = int(value)
                     elif proto is None:
@@ -285,19 +285,19 @@ class IptablesParser(BaseParser):
                 transport = value.lower()
                 event.setdefault("network", {})["transport"] = "ipv6-icmp" if transport == "icmpv6" else transport
             elif key == "SPT":
-                if value.isdigit():
+                if value.isdecimal():
                     source["port"] = int(value)
             elif key == "DPT":
-                if value.isdigit():
+                if value.isdecimal():
                     destination["port"] = int(value)
             elif key == "TYPE" or key == "CODE":
-                if value.isdigit():
+                if value.isdecimal():
                     iptables.setdefault("icmp", {})[key.lower()] = int(value)
                     seen_type = True
             elif key == "SEQ":
-                if value.isdigit():
+                if value.isdecimal():
                     iptables.setdefault("icmp" if seen_type else "tcp", {})["seq"] = int(value)
-            elif key == "ACK" and proto == "TCP" and value.isdigit():
+            elif key == "ACK" and proto == "TCP" and value.isdecimal():
                 iptables.setdefault("tcp", {})["ack"] = int(value)
         if tcp_flags:
             iptables.setdefault("tcp", {})["flags"] = tcp_flags

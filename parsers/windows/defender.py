@@ -77,5 +77,5 @@ def map_defender(winlog: dict[str, Any], event: Event) -> None:
     if _text(data, "Category_Name"):
         set_field(event, "threat.software.type", data["Category_Name"])
     severity = data.get("Severity_ID")
-    if isinstance(severity, str) and severity.isdigit():
+    if isinstance(severity, str) and severity.isdecimal():
         ev["severity"] = int(severity)

@@ -255,7 +255,7 @@ def winlog_from_nxlog(record: Mapping[str, Any]) -> dict[str, Any]:
     resolves it in the configured timezone.
     """
     event_id = record.get("EventID")
-    if isinstance(event_id, bool) or not isinstance(event_id, (int, str)) or not str(event_id).isdigit():
+    if isinstance(event_id, bool) or not isinstance(event_id, (int, str)) or not str(event_id).isdecimal():
         raise ParseError("winlog", "NXLog record without a numeric EventID")
     winlog: dict[str, Any] = {"event_id": str(event_id)}
     for key, name in (("SourceName", "provider_name"), ("ProviderGuid", "provider_guid"),

@@ -89,3 +89,24 @@ def test_truncated_and_mangled_samples(name: str, sample: str, cut: int, noise: 
 @given(text=st.text(alphabet=st.sampled_from(list(" :=|[]()<>%,/\"'-.0123456789aZ{}\\\t")), max_size=200))
 def test_structured_noise(name: str, text: str) -> None:
     check(name, text.encode())
+
+
+# Characters str.isdigit() accepts but int() refuses (superscripts, circled digits), and
+# Arabic-Indic digits that int() reads: numeric fields must take or refuse them cleanly.
+_ODD_DIGITS = ("\u00b2", "\u2460", "\u0663")
+
+
+@pytest.mark.parametrize("name", PARSERS)
+@pytest.mark.parametrize("digit", _ODD_DIGITS)
+def test_unicode_digits_in_numeric_fields(name: str, digit: str) -> None:
+    for sample in SAMPLES:
+        check(name, "".join(digit if ch.isdecimal() and n % 3 == 0 else ch for n, ch in enumerate(sample)).encode())
+        check(name, "".join(digit if ch.isdecimal() else ch for ch in sample).encode())
+
+
+def test_fortigate_record_with_absent_type_is_a_parse_error() -> None:
+    for line in ('date=2020-01-01 time=10:00:00 devid="FG1" type="N/A" srcip=10.0.0.1',
+                 'date=N/A time=10:00:00 devid="FG1" type="traffic" srcip=10.0.0.1'):
+        check("fortinet.firewall", line.encode())
+        with pytest.raises(ParseError):
+            build("fortinet.firewall").parse(RawEvent.from_bytes(line.encode(), "f.log", NOW, 0))
