@@ -9,9 +9,10 @@ The mixed stream interleaves firewall, WAF and server lines (ASA, iptables, Fort
 PAN-OS, sshd/sudo, syslog, Apache/nginx access, auditd from the Filebeat fixtures, and
 ModSecurity/OWASP-CRS alerts as Apache and nginx write them to their error logs, from the
 CrowdSec hub tests: the corpus has no ModSecurity audit-log fixture) and goes through
-``auto`` (routing included) line by line, then in batches as ``soc parse`` and the ingest
-pipeline hand it over (each batch routed, then parsed grouped by parser: same output, in
-the same order, with better cache locality), then through each line's own parser
+``auto`` (routing included) line by line, then in batches as ``soc parse`` reads it (each
+batch routed, then parsed and serialised grouped by parser: the same output in the same
+order, with better cache locality; the ingest pipeline parses grouped too but detects in
+input order), then through each line's own parser
 (routing excluded), and through a plain ``orjson`` read-and-dump loop: the floor for any
 Python parser.
 ``auto.route alone`` is the routing decision by itself (in isolation it runs with warm
@@ -41,7 +42,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.pipeline import PARSE_BATCH  # noqa: E402  (needs the path set above)
+from ingest.pipeline import PARSE_BATCH, BugLogger, Stats, parse_lines  # noqa: E402  (needs the path set above)
 from parsers.base import ParserOptions  # noqa: E402
 from soc_core.clock import FrozenClock  # noqa: E402
 from soc_core.errors import ParseError  # noqa: E402
@@ -126,19 +127,14 @@ def run(parse: Callable[[RawEvent], Any], frames: list[bytes], repeat: int) -> t
 
 
 def run_batched(auto: Any, frames: list[bytes]) -> tuple[int, int, float]:
-    """What ``soc parse`` and the ingest pipeline do: raw events in batches of
-    :data:`ingest.pipeline.PARSE_BATCH`, each routed then parsed grouped by parser."""
-    failed = 0
+    """What ``soc parse`` does: raw events in batches of :data:`ingest.pipeline.PARSE_BATCH`,
+    each routed, then parsed and serialised grouped by parser (``parse_lines``)."""
+    stats = Stats()
     start = time.process_time()
-    for first in range(0, len(frames), PARSE_BATCH):
-        raws = [RawEvent.from_bytes(data, "/bench/input.log", NOW, first + k)
-                for k, data in enumerate(frames[first:first + PARSE_BATCH])]
-        for outcome in auto.parse_batch(raws):
-            if isinstance(outcome, Exception):
-                failed += 1
-            else:
-                dumps(outcome)
-    return len(frames), failed, time.process_time() - start
+    raws = (RawEvent.from_bytes(data, "/bench/input.log", NOW, offset) for offset, data in enumerate(frames))
+    for _ in parse_lines(auto, raws, stats, BugLogger()):
+        pass
+    return len(frames), stats.failed, time.process_time() - start
 
 
 def orjson_floor(frames: list[bytes], repeat: int) -> tuple[int, float]:
@@ -216,7 +212,7 @@ def main() -> int:
     count, failed, cpu = run(auto.parse, mixed, 1)
     print(f"{'auto, line by line (route+parse+dumps)':40s} {count / cpu:10.0f} lines/s  ({failed} dead letters)")
     count, failed, cpu = run_batched(auto, mixed)
-    print(f"{'auto, batches of ' + str(PARSE_BATCH) + ' (soc parse, ingest)':40s} {count / cpu:10.0f} lines/s  "
+    print(f"{'auto, batches of ' + str(PARSE_BATCH) + ' (soc parse)':40s} {count / cpu:10.0f} lines/s  "
           f"({failed} dead letters)")
     # Routing alone (signals, syslog program, accepts), without parsing: its own cost per line.
     raws = [RawEvent.from_bytes(data, "/bench/input.log", NOW, offset) for offset, data in enumerate(mixed)]

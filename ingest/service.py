@@ -75,13 +75,13 @@ class ParserRouter:
             raise ParseError(name, f"unknown parser: {exc}") from exc
         return parser.parse(raw)
 
-    def parse_batch(self, raws: Sequence[RawEvent]) -> list[Event | Exception]:
+    def parse_batch(self, raws: Sequence[RawEvent], finish: Callable[[Event], Any] | None = None) -> list[Any]:
         """Each event to its receiver's parser; a batch parser (``auto``) gets all of
         its events at once (see :class:`soc_core.contracts.BatchParser`)."""
         by_name: dict[str, list[int]] = {}
         for index, raw in enumerate(raws):
             by_name.setdefault(str(raw.extra.get("parser") or self._default), []).append(index)
-        outcomes: list[Event | Exception] = [ParseError(self.id, "not parsed")] * len(raws)
+        outcomes: list[Any] = [ParseError(self.id, "not parsed")] * len(raws)
         for name, indices in by_name.items():
             try:
                 parser = self.parser(name)
@@ -90,12 +90,14 @@ class ParserRouter:
                     outcomes[index] = ParseError(name, f"unknown parser: {exc}")
                 continue
             if isinstance(parser, BatchParser):
-                for index, outcome in zip(indices, parser.parse_batch([raws[i] for i in indices]), strict=True):
+                batch = parser.parse_batch([raws[i] for i in indices], finish)
+                for index, outcome in zip(indices, batch, strict=True):
                     outcomes[index] = outcome
                 continue
             for index in indices:
                 try:
-                    outcomes[index] = parser.parse(raws[index])
+                    event = parser.parse(raws[index])
+                    outcomes[index] = event if finish is None else finish(event)
                 except Exception as exc:  # handed back: the pipeline logs parser bugs
                     outcomes[index] = exc
         return outcomes

@@ -31,7 +31,7 @@ lines are never glued together.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, BinaryIO, Final
@@ -240,9 +240,10 @@ class AutoParser(BaseParser):
                 pass  # no syslog header either: say so as auto, below
         raise ParseError(self.id, "no parser recognises this line (no JSON keys, signal, syslog program or header)")
 
-    def parse_batch(self, raws: Sequence[RawEvent]) -> list[Event | Exception]:
-        """Route every event, then parse them grouped by parser (see
-        :class:`soc_core.contracts.BatchParser`); outcomes come back in input order."""
+    def parse_batch(self, raws: Sequence[RawEvent], finish: Callable[[Event], Any] | None = None) -> list[Any]:
+        """Route every event, then parse them grouped by parser, ``finish`` applied to each
+        right after it (see :class:`soc_core.contracts.BatchParser`); outcomes come back
+        in input order."""
         groups: dict[int, tuple[Parser | None, list[int]]] = {}
         for index, raw in enumerate(raws):
             parser = self.route(raw)
@@ -251,11 +252,12 @@ class AutoParser(BaseParser):
                 groups[id(parser)] = (parser, [index])
             else:
                 group[1].append(index)
-        outcomes: list[Event | Exception] = [_NOT_PARSED] * len(raws)
+        outcomes: list[Any] = [_NOT_PARSED] * len(raws)
         for parser, indices in groups.values():
             for index in indices:
                 try:
-                    outcomes[index] = self._parse_routed(raws[index], parser)
+                    event = self._parse_routed(raws[index], parser)
+                    outcomes[index] = event if finish is None else finish(event)
                 except Exception as exc:  # handed back: the caller logs parser bugs
                     outcomes[index] = exc
         return outcomes

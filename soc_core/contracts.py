@@ -6,7 +6,7 @@ required. ``docs/specs/component.md`` says what every component must do beyond t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
@@ -88,13 +88,16 @@ class FileReader(Protocol):
 class BatchParser(Protocol):
     """Optional for a parser that does better on many events at once (``auto`` routes a
     batch, then parses it grouped by the parser chosen: the same code and data run back
-    to back, which is ~25% faster on a mixed stream than alternating per line).
+    to back, which is faster on a mixed stream than alternating per line).
 
-    Returns one outcome per input, in input order: the event, or the exception that
-    ``parse`` would have raised for it (a :class:`~soc_core.errors.ParseError`, or any
-    other exception from a parser bug) — so one bad line never costs the others."""
+    Returns one outcome per input, in input order: the event — or ``finish(event)`` when
+    a ``finish`` is given (``soc parse`` serialises there, still grouped) — or the
+    exception that parsing (or ``finish``) raised for it: a
+    :class:`~soc_core.errors.ParseError`, or any other exception from a bug, so one bad
+    line never costs the others."""
 
-    def parse_batch(self, raws: Sequence[RawEvent]) -> list[Event | Exception]: ...
+    def parse_batch(self, raws: Sequence[RawEvent],
+                    finish: Callable[[Event], Any] | None = None) -> list[Any]: ...
 
 
 # --- stores ----------------------------------------------------------------------------

@@ -7,11 +7,10 @@ import sys
 import click
 
 from ingest.files import read_file_events
-from ingest.pipeline import BugLogger, Stats, parse_stream
+from ingest.pipeline import BugLogger, Stats, parse_lines
 from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
 from soc_core.clock import SystemClock
 from soc_core.errors import RegistryError
-from soc_core.event import dumps
 
 
 @click.command("parse")
@@ -34,8 +33,8 @@ def command(parser_name: str, tz_name: str, stats: bool, files: tuple[str, ...])
     bugs = BugLogger()
     out = sys.stdout.buffer
     for path in files:
-        for event in parse_stream(parser, read_file_events(path, parser, clock.now()), counts, bugs):
-            out.write(dumps(event) + b"\n")
+        for line in parse_lines(parser, read_file_events(path, parser, clock.now()), counts, bugs):
+            out.write(line + b"\n")
     out.flush()
     if stats:
         for parser_id, (ok, failed) in sorted(counts.per_parser.items()):

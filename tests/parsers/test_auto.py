@@ -369,3 +369,44 @@ def test_a_parser_bug_costs_only_its_own_line_in_a_batch(caplog: pytest.LogCaptu
     assert events[1]["event"]["original"] == "BUG boom"
     assert (stats.parsed, stats.failed, stats.parser_bugs) == (3, 1, 1)
     assert "parser auto raised on b.log@1" in caplog.text
+
+
+def test_soc_parse_lines_equal_the_events_serialised_in_order() -> None:
+    from ingest.pipeline import parse_lines, parse_stream
+    from soc_core.event import dumps
+
+    raws = [RawEvent.from_bytes(line.encode(), "mixed.log", NOW, n) for n, line in enumerate(MIXED_LINES * 3)]
+    by_event, by_line = Stats(), Stats()
+    events = [dumps(e) for e in parse_stream(AutoParser(OPTIONS), raws, by_event, BugLogger(), batch=5)]
+    lines = list(parse_lines(AutoParser(OPTIONS), raws, by_line, BugLogger(), batch=5))
+    assert lines == events
+    assert (by_line.parsed, by_line.failed, by_line.per_parser) == (by_event.parsed, by_event.failed,
+                                                                     by_event.per_parser)
+
+
+class Unserialisable(BaseParser):
+    """Claims lines with ODD in them and puts a value JSON cannot hold into the event."""
+
+    id = "test.odd"
+    route_signals: ClassVar[tuple[str, ...]] = ("ODD",)
+
+    def parse(self, raw: RawEvent) -> Event:
+        event = self.new_event(raw)
+        event["odd"] = object()
+        return event
+
+
+def test_an_event_that_cannot_be_serialised_is_a_dead_letter_not_a_crash() -> None:
+    from ingest.pipeline import parse_lines
+    from soc_core.event import loads
+
+    registry = Registry()
+    registry.register("parser", Unserialisable.id, Unserialisable, origin="test")
+    registry.register("parser", "system.syslog", "parsers.linux.system:SystemSyslogParser", origin="test")
+    raws = [RawEvent.from_bytes(line.encode(), "o.log", NOW, n)
+            for n, line in enumerate(["ODD one", "Feb 21 21:54:44 localhost systemd[1]: Started."])]
+    stats = Stats()
+    out = [loads(line) for line in parse_lines(AutoParser(OPTIONS, registry=registry), raws, stats, BugLogger())]
+    assert out[0]["event"]["kind"] == "pipeline_error" and "TypeError" in out[0]["error"]["message"]
+    assert out[1]["event"]["dataset"] == "system.syslog"
+    assert (stats.parsed, stats.failed, stats.parser_bugs) == (1, 1, 1)
