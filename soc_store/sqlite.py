@@ -64,7 +64,9 @@ def _cidr_match(value: Any, network: str) -> int:
 
 
 def _schema(table: str) -> str:
-    hot = ", ".join(f"{col} ANY" for col in HOT_COLUMNS.values())
+    # BLOB: no type affinity, so a value keeps its JSON type ("5" stays text; a column
+    # declared ANY in an ordinary table has NUMERIC affinity and would store 5).
+    hot = ", ".join(f"{col} BLOB" for col in HOT_COLUMNS.values())
     # Partial indexes: most events leave most hot fields empty, and an index entry per NULL
     # would cost every insert for nothing. event.kind is constant within a collection.
     indexes = "\n".join(
@@ -84,7 +86,7 @@ CREATE TABLE IF NOT EXISTS {table} (
 CREATE INDEX IF NOT EXISTS {table}_ts ON {table}(ts, rid);
 {indexes}
 CREATE TABLE IF NOT EXISTS {table}_multi (
-    rid INTEGER NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL, value ANY
+    rid INTEGER NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL, value BLOB
 );
 CREATE INDEX IF NOT EXISTS {table}_multi_fv ON {table}_multi(field, value);
 CREATE INDEX IF NOT EXISTS {table}_multi_rid ON {table}_multi(rid);
@@ -168,6 +170,23 @@ class SqliteStore:
             # Merge full-text segments in larger steps: fewer merges per insert.
             self._db.execute(f"INSERT INTO {table}_fts({table}_fts, rank) VALUES ('automerge', 16)")
         self._db.executescript(_RECORDS_SCHEMA)
+        for table in COLLECTIONS:
+            self._migrate_affinity(table)
+
+    def _migrate_affinity(self, table: Collection) -> None:
+        """Stores made before hot columns were BLOB kept numeric-looking text as numbers:
+        rebuild such a table from its documents (the JSON text is exact) once."""
+        declared = {row[1]: str(row[2]).upper() for row in self._db.execute(f"PRAGMA table_info({table})")}
+        if declared.get(next(iter(HOT_COLUMNS.values()))) == "BLOB":
+            return
+        docs = [loads(doc) for (doc,) in self._db.execute(f"SELECT doc FROM {table} ORDER BY rid")]
+        with self._lock:
+            for name in (f"{table}_fts", f"{table}_multi", table):
+                self._db.execute(f"DROP TABLE IF EXISTS {name}")
+            self._db.executescript(_schema(table))
+            self._db.execute(f"INSERT INTO {table}_fts({table}_fts, rank) VALUES ('automerge', 16)")
+        for start in range(0, len(docs), 1000):
+            self.write(docs[start:start + 1000])
 
     # -- plumbing ---------------------------------------------------------------------
 
