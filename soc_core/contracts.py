@@ -217,6 +217,31 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RawHit:
+    """One document of a raw search: the stored event and the sort values to page after it."""
+
+    event: Event
+    sort: list[Any]
+
+
+@runtime_checkable
+class RawSearchStore(Protocol):
+    """Optional for a store that takes queries in its own native language (the
+    Elasticsearch query DSL): the retro-hunt runs pySigma's conversions of Sigma rules
+    there, which are not our query language. ``search_raw`` is not retried: a refused
+    query raises :class:`~soc_core.errors.StoreError`, a slow one
+    :class:`~soc_core.errors.SearchTimeout`."""
+
+    def search_raw(
+        self, collection: Collection, query: dict[str, Any], limit: int = 1000,
+        search_after: list[Any] | None = None, timeout_secs: float | None = None,
+        indices: Sequence[str] | None = None,
+    ) -> list[RawHit]: ...
+
+    def indices_holding(self, collection: Collection, query: dict[str, Any]) -> list[str]: ...
+
+
 # --- detection -------------------------------------------------------------------------
 
 

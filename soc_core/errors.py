@@ -69,6 +69,10 @@ class StoreError(SocError):
     """A storage backend failed."""
 
 
+class SearchTimeout(StoreError):
+    """A store's search did not answer within its timeout."""
+
+
 class VersionConflict(StoreError):
     """An optimistic update used a stale ``version``."""
 

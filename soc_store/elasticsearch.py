@@ -43,12 +43,13 @@ from soc_core.contracts import (
     Health,
     Order,
     Page,
+    RawHit,
     Record,
     TimeRange,
     WriteResult,
     collection_of,
 )
-from soc_core.errors import NotFound, StoreError, VersionConflict
+from soc_core.errors import NotFound, SearchTimeout, StoreError, VersionConflict
 from soc_core.event import (
     Event,
     format_timestamp,
@@ -315,6 +316,61 @@ class ElasticsearchStore:
         hits = response["hits"]["hits"]
         next_cursor = _encode_cursor(hits[-1]["sort"]) if hits and len(hits) == limit else None
         return Page([_source(h) for h in hits], next_cursor)
+
+    def search_raw(
+        self,
+        collection: Collection,
+        query: dict[str, Any],
+        limit: int = 1000,
+        search_after: list[Any] | None = None,
+        timeout_secs: float | None = None,
+        indices: Sequence[str] | None = None,
+    ) -> list[RawHit]:
+        """One page of ``collection`` matching a query written in Elasticsearch's query DSL,
+        oldest first (``@timestamp``, then ``event.id``); pass the last hit's ``sort`` as
+        ``search_after`` for the next page.
+
+        It exists for the retro-hunt (:mod:`rules.hunt.lucene`): Sigma rules converted by
+        pySigma are Elasticsearch queries, not our query language, so :meth:`search` cannot
+        carry them. Not retried: a refused query raises :class:`StoreError` with the
+        server's reason, a query slower than ``timeout_secs`` :class:`SearchTimeout`.
+        ``indices`` (from :meth:`indices_holding`) restricts the search to those indices of
+        the collection."""
+        target = self._pattern(collection)
+        if indices is not None:
+            foreign = [name for name in indices if not name.startswith(target[:-1])]
+            if foreign or not indices:
+                raise StoreError(f"not indices of {target}: {foreign or 'none given'}")
+            target = ",".join(indices)
+        body: dict[str, Any] = {
+            "query": query,
+            "sort": [{"@timestamp": {"order": "asc"}}, {"event.id": {"order": "asc"}}],
+            "size": limit,
+            "track_total_hits": False,
+        }
+        if search_after is not None:
+            body["search_after"] = search_after
+        client = self.client if timeout_secs is None else self.client.options(request_timeout=timeout_secs)
+        try:
+            response = client.search(index=target, allow_no_indices=True, ignore_unavailable=True, **body)
+        except ApiError as exc:
+            raise StoreError(f"elasticsearch raw search: {exc.meta.status} {_reason(exc.body)}") from exc
+        except TransportTimeout as exc:
+            raise SearchTimeout(f"elasticsearch raw search: no answer within {timeout_secs} s") from exc
+        except TransportConnectionError as exc:
+            raise StoreError(f"elasticsearch raw search: {exc}") from exc
+        return [RawHit(_source(hit), list(hit["sort"])) for hit in response["hits"]["hits"]]
+
+    def indices_holding(self, collection: Collection, query: dict[str, Any]) -> list[str]:
+        """The collection's indices (one per day) holding a document matching ``query``, a
+        cheap query-DSL filter, sorted. A search of an expensive query (the regexps and
+        wildcards of a Sigma rule) over those indices alone costs what the index layout
+        makes it cost per index, not per day ever stored (:meth:`search_raw`)."""
+        body: dict[str, Any] = {"query": query, "size": 0, "aggs": {"i": {"terms": {"field": "_index", "size": 65536}}}}
+        response = self._call("indices holding", lambda: self.client.search(
+            index=self._pattern(collection), allow_no_indices=True, ignore_unavailable=True, **body))
+        buckets = response.get("aggregations", {}).get("i", {}).get("buckets", [])
+        return sorted(str(bucket["key"]) for bucket in buckets)
 
     def count(self, collection: Collection, query: Node, time_range: TimeRange = ALL_TIME) -> int:
         compiled = self._query(collection, query, time_range)

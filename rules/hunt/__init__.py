@@ -1,6 +1,6 @@
 """Retro-hunt: run Sigma rules over stored events, converted by pySigma for each store.
 
-``sql`` serves the embedded store, ``lucene`` Elasticsearch/OpenSearch, ``common`` both.
+``sql`` serves the embedded store, ``lucene`` (with ``dsl``) Elasticsearch/OpenSearch, ``common`` both.
 
 * Embedded store (SQLite): each rule is converted to SQL by ``pysigma-backend-sqlite``;
   the stored events of the time range are read through the Store contract and flattened
@@ -10,14 +10,19 @@
   are ``NUMERIC COLLATE NOCASE`` so that ``=`` is case-insensitive and ``'4688'`` equals
   ``4688``, as in Sigma; a list value becomes one row per item (any item may match);
   ``REGEXP`` is Python's ``re.search``.
-* Elasticsearch/OpenSearch: each rule is converted to a Lucene ``query_string`` by
-  ``pysigma-backend-elasticsearch`` with a field mapping per route (Windows names to
-  ``winlog.event_data.*``/``winlog.*``, Sigma taxonomy to ECS), run with the time range
-  on the events indices, pre-filtered on the route's event ids/channels/datasets. Two
-  rewrites keep Sigma's semantics on keyword fields: string values become whole-term
-  regexps with both cases of each letter (keywords compare case-sensitively), and ``re``
-  values are unanchored (a Lucene regexp must match the whole term). Hits are kept only
-  when the rule's route accepts the event (channel names are case-folded in routing).
+* Elasticsearch/OpenSearch: each rule goes through pySigma's Lucene backend with a field
+  mapping per route (Windows names to ``winlog.event_data.*``/``winlog.*``, Sigma taxonomy
+  to ECS), but leaves come out as query DSL (``rules.hunt.dsl``): strings as ``term``/
+  ``wildcard`` with ``case_insensitive`` (keyword fields compare case-sensitively; Sigma
+  does not), ``re`` as unanchored ``regexp`` in Lucene's syntax (a Lucene regexp matches
+  the whole term; inline flags, non-capturing groups, lazy quantifiers translated; word
+  boundaries and field references have no form and are reported), CIDR as address-prefix
+  wildcards. A cheap aggregation first finds the daily indices holding
+  the route's events (event ids/channels/datasets, time range); the rule's query runs on
+  those indices alone through ``RawSearchStore.search_raw`` (the Elasticsearch store). Hits are kept only when
+  the rule's route accepts the event (channel names are case-folded in routing). Values
+  longer than the store's keyword limit (8,191 characters) are not indexed, so no rule
+  can find them there.
 
 Rules a backend cannot convert (keyword-only rules for SQL, for instance) are reported as
 errors with their file, never silently skipped. The result lists (rule, event) hits.
@@ -29,7 +34,7 @@ from rules.hunt.common import Hit, Hunter, HuntResult, detection_fields, rule_ke
 from rules.hunt.lucene import ElasticsearchHunter
 from rules.hunt.sql import SqliteHunter
 from rules.sigma import RuleSet
-from soc_core.contracts import ALL_TIME, Store, TimeRange
+from soc_core.contracts import ALL_TIME, RawSearchStore, Store, TimeRange
 from soc_core.errors import ConfigError
 
 __all__ = [
@@ -39,10 +44,11 @@ __all__ = [
 
 
 def hunter_for(store: Store) -> Hunter:
-    """The retro-hunt implementation for a store (by its ``name``)."""
+    """The retro-hunt implementation for a store: SQL for the embedded one, the query
+    DSL for a store that takes native queries (Elasticsearch/OpenSearch)."""
     if store.name == "sqlite":
         return SqliteHunter(store)
-    if store.name == "elasticsearch":
+    if isinstance(store, RawSearchStore):
         return ElasticsearchHunter(store)
     raise ConfigError(f"retro-hunt does not support the {store.name!r} store")
 
