@@ -241,6 +241,12 @@ class RawSearchStore(Protocol):
 
     def indices_holding(self, collection: Collection, query: dict[str, Any]) -> list[str]: ...
 
+    def unindexed_filter(self) -> dict[str, Any]:
+        """A query-DSL filter for the documents holding a value too long for the index:
+        queries cannot see that value, so a reader that must not miss it checks those
+        documents itself."""
+        ...
+
 
 # --- detection -------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ mapping follows the query semantics of :mod:`soc_core.query` (exact, case-sensit
 values; only ``@timestamp`` compares as an instant), hence:
 
 * ``keyword`` -> ``keyword`` (``ignore_above`` 8191 characters: longer values are kept in
-  the document but not searchable; 8191 UTF-8 characters fit Lucene's term limit);
+  the document but not searchable; 8191 UTF-8 characters fit Lucene's term limit). The
+  paths of such values are written to the hidden field ``soc.unindexed``, so a reader
+  that must not miss them (the retro-hunt) can find those documents and check them itself;
 * ``ip`` -> ``keyword`` with an ``ip`` sub-field ``.net`` (``ignore_malformed``): terms,
   wildcards and ranges compare the text as the reference does, CIDR uses ``.net``;
 * ``date`` -> ``keyword`` with a ``date`` sub-field ``.date``; ``@timestamp`` alone is a
@@ -30,6 +32,7 @@ from importlib import resources
 from typing import Any
 
 WORDS_FIELD = "soc.message_words"
+UNINDEXED_FIELD = "soc.unindexed"  # paths of values too long to index (see the docstring)
 KEYWORD_LIMIT = 8191
 
 _KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": KEYWORD_LIMIT}
@@ -80,9 +83,9 @@ def properties(fields: dict[str, str]) -> dict[str, Any]:
 def mappings() -> dict[str, Any]:
     """The ``mappings`` of every event index (events, alerts, dead letters)."""
     props = properties(ecs_field_types())
-    props.setdefault("soc", {"properties": {}})["properties"]["message_words"] = {
-        "type": "text", "analyzer": "whitespace", "norms": False,
-    }
+    soc = props.setdefault("soc", {"properties": {}})["properties"]
+    soc["message_words"] = {"type": "text", "analyzer": "whitespace", "norms": False}
+    soc["unindexed"] = {"type": "keyword"}
     dynamic: list[dict[str, Any]] = [
         {f"addresses_{i}": {"match_mapping_type": "string", "match": pattern,
                             "mapping": {**_KEYWORD, "fields": dict(_IP_SUBFIELD)}}}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -59,7 +59,7 @@ from soc_core.event import (
 from soc_core.query.ast import Node
 from soc_core.query.text import words
 from soc_store import es_query
-from soc_store.ecs_mapping import RECORDS_MAPPINGS, index_template
+from soc_store.ecs_mapping import KEYWORD_LIMIT, RECORDS_MAPPINGS, UNINDEXED_FIELD, index_template
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -217,11 +217,24 @@ class ElasticsearchStore:
 
     @staticmethod
     def _doc_bytes(event: Event) -> bytes:
+        """The document as indexed: the event plus the hidden search-only ``soc`` fields
+        (the message's words; the paths of values too long to index)."""
+        original, soc = event, event.get("soc", {})
+        if not isinstance(soc, dict):
+            return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
         message = event.get("message")
-        soc = event.get("soc", {})
-        if isinstance(message, str) and isinstance(soc, dict):
-            event = {**event, "soc": {**soc, "message_words": " ".join(words(message))}}
-        return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
+        if isinstance(message, str):
+            soc = {**soc, "message_words": " ".join(words(message))}
+            event = {**event, "soc": soc}
+        doc = orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
+        # A document shorter than the limit cannot hold a value longer than it: only the
+        # few long documents are walked.
+        if len(doc) > KEYWORD_LIMIT:
+            unindexed = sorted(set(_long_value_paths(original)))
+            if unindexed:
+                doc = orjson.dumps({**event, "soc": {**soc, "unindexed": unindexed}},
+                                   option=orjson.OPT_NON_STR_KEYS)
+        return doc
 
     def _prepare(self, event: Event) -> tuple[Event, str, str, bytes]:
         event_id = get_field(event, "event.id")
@@ -371,6 +384,10 @@ class ElasticsearchStore:
             index=self._pattern(collection), allow_no_indices=True, ignore_unavailable=True, **body))
         buckets = response.get("aggregations", {}).get("i", {}).get("buckets", [])
         return sorted(str(bucket["key"]) for bucket in buckets)
+
+    def unindexed_filter(self) -> dict[str, Any]:
+        """Documents with a value over ``KEYWORD_LIMIT`` characters (see :mod:`soc_store.ecs_mapping`)."""
+        return {"exists": {"field": UNINDEXED_FIELD}}
 
     def count(self, collection: Collection, query: Node, time_range: TimeRange = ALL_TIME) -> int:
         compiled = self._query(collection, query, time_range)
@@ -558,14 +575,28 @@ def _record(source: dict[str, Any]) -> Record:
 
 
 def _source(hit: dict[str, Any]) -> Event:
-    """The stored event as written: without the search-only word field."""
+    """The stored event as written: without the search-only hidden fields."""
     event: Event = hit["_source"]
     soc = event.get("soc")
-    if isinstance(soc, dict) and "message_words" in soc:
-        soc.pop("message_words")
+    if isinstance(soc, dict) and ("message_words" in soc or "unindexed" in soc):
+        soc.pop("message_words", None)
+        soc.pop("unindexed", None)
         if not soc:
             event.pop("soc")
     return event
+
+
+def _long_value_paths(value: Any, path: str = "") -> Iterator[str]:
+    """Dotted paths of the strings (alone or in lists) longer than the keyword limit."""
+    if isinstance(value, str):
+        if len(value) > KEYWORD_LIMIT:
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _long_value_paths(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _long_value_paths(item, path)
 
 
 def _bucket_key(bucket: dict[str, Any]) -> Any:

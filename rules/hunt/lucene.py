@@ -32,10 +32,11 @@ from rules.hunt.common import (
     route_accepts,
     route_id,
     routes_or_error,
+    rule_key,
     source_of,
 )
 from rules.hunt.dsl import QueryDslBackend, split_inline_flags
-from rules.sigma import RuleSet
+from rules.sigma import RuleSet, SigmaEngine
 from rules.sigma.compiler import Ctx
 from rules.sigma.fieldmap import WINDOWS_SYSTEM_FIELDS, ecs_path
 from rules.sigma.logsource import Route
@@ -137,7 +138,9 @@ class ElasticsearchHunter:
         seen: set[str] = set()
         hits: set[Hit] = set()
         narrowed: dict[tuple[Any, ...], tuple[list[dict[str, Any]], list[str]]] = {}
+        failed: set[str] = set()  # rules reported as not run (no conversion, timeout, refused)
         for rule in ruleset.rules:
+            errors_before = len(result.errors)
             path, line = source_of(ruleset, rule)
             for route in routes_or_error(ruleset, rule, result):
                 mapping: dict[str | None, str | list[str]] = {
@@ -167,9 +170,39 @@ class ElasticsearchHunter:
                 except StoreError as exc:  # the server refused this rule's query: report the rule, go on
                     result.errors.append(RuleError(f"{rule.title}: query refused: {exc}", path, line))
                     break
+            if len(result.errors) > errors_before:
+                failed.add(rule_key(rule))
+        hits |= self._recheck_unindexed(ruleset, failed, time_range, seen)
         result.hits = sorted(hits)
         result.events = len(seen)
         return result
+
+    def _recheck_unindexed(self, ruleset: RuleSet, failed: set[str], time_range: TimeRange,
+                           seen: set[str]) -> set[Hit]:
+        """Hits in the documents holding a value too long for the index (a 10 kB security
+        descriptor, a long command line): no query can see that value, so those few
+        documents are read whole and matched by the streaming engine itself, the rules
+        that could not be converted excepted (they are reported, not run)."""
+        runnable = [rule for rule in ruleset.rules if rule_key(rule) not in failed]
+        filters = [self.store.unindexed_filter(), *self._narrow_time(time_range)]
+        documents = list(self._search(filters, self.store.indices_holding("events", {"bool": {"filter": filters}})))
+        if not documents or not runnable:
+            return set()
+        engine = SigmaEngine(RuleSet(rules=runnable, sources=dict(ruleset.sources)))
+        found: set[Hit] = set()
+        for event in documents:
+            seen.add(str(get_field(event, "event.id")))
+            found.update(make_hit(rule, event) for rule in engine.match(event))
+        return found
+
+    @staticmethod
+    def _narrow_time(time_range: TimeRange) -> list[dict[str, Any]]:
+        bounds: dict[str, str] = {}
+        if time_range.start is not None:
+            bounds["gte"] = format_timestamp(time_range.start)
+        if time_range.end is not None:
+            bounds["lt"] = format_timestamp(time_range.end)
+        return [{"range": {"@timestamp": bounds}}] if bounds else []
 
     def _narrow(self, route: Route, time_range: TimeRange) -> tuple[list[dict[str, Any]], list[str]]:
         """The cheap filters of a route (its event ids/channels/datasets, the time range) and
@@ -181,13 +214,7 @@ class ElasticsearchHunter:
         Sysmon driver-load rule of 4,432 values, whose 7 events lie in 2 of 192 indices."""
         prefilter = route_filter(route, self._channels)
         filters: list[dict[str, Any]] = [] if prefilter is None else [prefilter]
-        bounds: dict[str, str] = {}
-        if time_range.start is not None:
-            bounds["gte"] = format_timestamp(time_range.start)
-        if time_range.end is not None:
-            bounds["lt"] = format_timestamp(time_range.end)
-        if bounds:
-            filters.append({"range": {"@timestamp": bounds}})
+        filters += self._narrow_time(time_range)
         cheap: dict[str, Any] = {"bool": {"filter": filters}} if filters else {"match_all": {}}
         return filters, self.store.indices_holding("events", cheap)
 

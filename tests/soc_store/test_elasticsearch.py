@@ -161,3 +161,19 @@ def test_a_lifecycle_request_the_server_lacks_is_not_fatal(es_url: str) -> None:
     store = ElasticsearchStore(es_url, index_prefix=f"soc-es-{next(_prefixes)}", retention_days=30)
     assert store.write([event(1)]).written == 1
     store.close()
+
+
+def test_documents_with_values_too_long_to_index_are_marked_not_changed(store: ElasticsearchStore) -> None:
+    from soc_store.ecs_mapping import KEYWORD_LIMIT
+
+    long_value = "A" * (KEYWORD_LIMIT + 1) + "needle"
+    store.write([event(1, winlog={"event_data": {"AttributeValue": long_value}}),
+                 event(2, winlog={"event_data": {"AttributeValue": "short"}}),
+                 event(3, tags=["x", long_value])])
+    # No query sees the long value itself...
+    assert store.count("events", parse_query("winlog.event_data.AttributeValue:*needle")) == 0
+    # ... but the documents holding one can be found, and read back exactly as written.
+    hits = store.search_raw("events", store.unindexed_filter())
+    assert sorted(h.event["event"]["id"] for h in hits) == ["e-1", "e-3"]
+    assert store.get("events", "e-1") == event(1, winlog={"event_data": {"AttributeValue": long_value}})
+    assert "soc" not in hits[0].event
