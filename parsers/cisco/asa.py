@@ -10,15 +10,17 @@ never a list of patterns tried in turn). FTD security events (``430001``-``43000
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NamedTuple
 
 from parsers.base import BaseParser, ParserOptions
 from parsers.cisco.ftd_security import apply_security_event
 from parsers.community_id import community_id
 from parsers.community_id import is_ip as _is_ip
-from parsers.grok import GrokPattern, default_library, set_fields
+from parsers.grok import GrokPattern, default_library
+from parsers.grok.library import Cast
 from parsers.syslog import MONTHS, iso_utc, parse_iso, year_less_stamps
 from parsers.urls import apply_url
 from soc_core.errors import ParseError
@@ -101,6 +103,12 @@ _OWN_ACTIONS: Final = _FLOW_END | {"304001", "302020", "602304", "434001", "4340
 _MAPPED_KEYS: Final = (("source", "mapped_source_ip", "mapped_source_port"),
                        ("destination", "mapped_destination_ip", "mapped_destination_port"))
 _MAPPED: Final = frozenset(key for _, ip_key, port_key in _MAPPED_KEYS for key in (ip_key, port_key))
+# (helper capture, its port capture, cisco key if an IP, if a name, of the port), per side;
+# spelled out once rather than formatted per line.
+_NAT_CAPTURES: Final = tuple(
+    (key, f"{key}_port", f"mapped_{side}_ip", f"mapped_{side}_host", f"mapped_{side}_port")
+    for side, key in (("source", "_mapped_src"), ("destination", "_mapped_dst"))
+)
 _USERNAME_KEYS: Final = (("source", "source_username"), ("destination", "destination_username"))
 _LOWERCASED: Final = frozenset({"transport", "protocol", "application", "direction"})  # network.* values
 _NO: Final[dict[str, Any]] = {}  # read-only default for .get chains: never written to
@@ -147,13 +155,10 @@ class CiscoAsaParser(BaseParser):
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)
         lib = default_library()
-        self._patterns: dict[str, GrokPattern] = {}
-        for mid, name in ROUTES.items():
-            self._patterns[mid] = lib.compile(f"%{{{name}}}")
-        # Where each capture path goes, worked out once: _fields then assigns the leaf.
-        self._targets: dict[str, tuple[str, str]] = {
-            path: _target(path) for pattern in self._patterns.values() for path in pattern.fields
-        }
+        # Per message id, where each capture slot goes, worked out once: _Plan.apply then
+        # assigns straight from m.groups() (no {path: value} dict built and walked per line).
+        plans = {name: _Plan.of(lib.compile(f"%{{{name}}}")) for name in set(ROUTES.values())}
+        self._plans: dict[str, _Plan] = {mid: plans[name] for mid, name in ROUTES.items()}
         self._tags = (f"cisco-{self.product}", "forwarded")
 
     def accepts(self, raw: RawEvent) -> bool:
@@ -193,17 +198,22 @@ class CiscoAsaParser(BaseParser):
             raise ParseError(self.id, f"severity {severity} is above the configured log level {self.max_severity}")
         ecs["severity"] = severity
         event.setdefault("log", {})["level"] = _LEVELS[severity]
-        fields: dict[str, Any] = {}
+        plan: _Plan | None = None
+        groups: tuple[str | Any, ...] = ()
         if message_id in _SECURITY or (not message_id and ": " in body and "," in body and emblem is None):
             message_id = apply_security_event(event, cisco, body, message_id)
         elif message_id:
-            pattern = self._patterns.get(message_id)
-            if pattern is not None:
-                fields = pattern.match(body) or {}
+            plan = self._plans.get(message_id)
+            m = plan.fullmatch(body) if plan is not None else None
+            if m is not None:
+                groups = m.groups()
         if message_id:
             cisco["message_id"] = message_id
             ecs["code"] = int(message_id)
             ecs.setdefault("action", "firewall-rule")
+        fields: dict[str, Any] = {}  # the "_x" helper captures
+        if groups and plan is not None:
+            plan.apply(event, cisco, fields, groups)
         self._fields(event, ecs, cisco, fields, message_id)
         self._finish(event, ecs, cisco, message_id)
         return event
@@ -250,21 +260,7 @@ class CiscoAsaParser(BaseParser):
     def _fields(
         self, event: Event, ecs: dict[str, Any], cisco: dict[str, Any], fields: dict[str, Any], message_id: str
     ) -> None:
-        private = False  # "_x" helper captures: most messages have none, so skip their checks
-        targets = self._targets
-        for key, value in fields.items():
-            head, leaf = targets[key]
-            if head == "cisco":
-                cisco[leaf] = value
-            elif head == "_":
-                private = True
-            elif head:  # "source.address": most paths, set without a walk
-                section = event.get(head)
-                if section is None:  # a section present is always a dict (never @timestamp/tags)
-                    section = event[head] = {}
-                section[leaf] = value
-            else:
-                set_fields(event, {key: value})
+        private = bool(fields)  # "_x" helper captures: most messages have none, so skip their checks
         if "list_id" in cisco:
             cisco["rule_name"] = cisco.pop("list_id")
         if private:
@@ -312,16 +308,13 @@ class CiscoAsaParser(BaseParser):
     @staticmethod
     def _private_fields(ecs: dict[str, Any], cisco: dict[str, Any], fields: dict[str, Any]) -> None:
         """NAT mappings, durations and the teardown tail from the ``_x`` helper captures."""
-        for side, key in (("source", "_mapped_src"), ("destination", "_mapped_dst")):
+        for key, port_key, ip_name, host_name, port_name in _NAT_CAPTURES:
             mapped = fields.get(key)
-            port = fields.get(key + "_port")
             if mapped is not None:
-                if _is_ip(mapped):
-                    cisco[f"mapped_{side}_ip"] = mapped
-                else:
-                    cisco[f"mapped_{side}_host"] = mapped
+                cisco[ip_name if _is_ip(mapped) else host_name] = mapped
+            port = fields.get(port_key)
             if port is not None:
-                cisco[f"mapped_{side}_port"] = port
+                cisco[port_name] = port
         duration = fields.get("_duration")
         if duration is None and fields.get("_duration_dhms"):
             duration = _dhms(fields["_duration_dhms"])
@@ -515,17 +508,82 @@ class CiscoAsaParser(BaseParser):
             network["community_id"] = cid
 
 
-def _target(path: str) -> tuple[str, str]:
-    """Where a capture path goes: ``("_", path)`` for a helper capture, ``("cisco", key)``
-    for cisco.<product>.*, ``(section, leaf)`` for a two-level ECS path, else ``("", path)``."""
-    if path[0] == "_":
-        return "_", path
-    parts = path.split(".")
-    if parts[0] == "cisco" and len(parts) > 1:
-        return "cisco", path[6:]
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    return "", path
+# One capture slot's assignment: (group index, target number, parent keys, leaf, earlier
+# group indexes of the same path). Targets 0 and 1 are the cisco.<product> object and the
+# "_x" helper captures (kept under their whole name); the others are top-level event
+# sections, numbered per pattern so that apply() finds them by list index.
+_Step = tuple[int, int, tuple[str, ...], str, tuple[int, ...]]
+
+
+class _Plan(NamedTuple):
+    """How one message id's pattern writes its captures, precomputed from its grok slots.
+
+    ``apply`` keeps :meth:`GrokPattern.match`'s rules (empty captures left out, the first
+    non-empty slot of a path wins, a value that does not fit its type means no fields) and
+    the key order the ``{path: value}`` dict gave, since objects are built in slot order.
+    """
+
+    fullmatch: Callable[[str], re.Match[str] | None]
+    steps: tuple[_Step, ...]
+    casts: tuple[tuple[int, Cast, tuple[int, ...]], ...]
+    sections: tuple[str, ...]  # event section names by target number (0 and 1 unused)
+
+    @classmethod
+    def of(cls, pattern: GrokPattern) -> _Plan:
+        sections: dict[str, int] = {"cisco": 0, "_": 1}
+        steps: list[_Step] = []
+        for slot in pattern.slots:
+            path = slot.path
+            parts = path.split(".")
+            if path[0] == "_":
+                steps.append((slot.group, 1, (), path, slot.earlier))
+            elif parts[0] == "cisco" and len(parts) > 1:
+                steps.append((slot.group, 0, (), path[6:], slot.earlier))
+            else:
+                target = sections.setdefault(parts[0], len(sections))
+                steps.append((slot.group, target, tuple(parts[1:-1]), parts[-1], slot.earlier))
+        casts = tuple((slot.group, slot.cast, slot.earlier) for slot in pattern.slots if slot.cast is not None)
+        return cls(pattern.regex.fullmatch, tuple(steps), casts, tuple(sections))
+
+    def apply(
+        self, event: Event, cisco: dict[str, Any], private: dict[str, Any], groups: tuple[str | Any, ...]
+    ) -> None:
+        """Write the captures ``groups`` into ``event``, ``cisco`` and ``private``."""
+        values: list[Any] | tuple[str | Any, ...] = groups
+        if self.casts:
+            values = list(groups)
+            # Casts first, so that a value that does not fit leaves no fields at all.
+            for index, cast, earlier in self.casts:
+                value = groups[index]
+                if value and not (earlier and any(groups[k] for k in earlier)):
+                    try:
+                        values[index] = cast(value)
+                    except ValueError:
+                        return
+        names = self.sections
+        # Sections are looked up (or created) on their first non-empty capture, so they
+        # appear in the event in the order the {path: value} dict gave them.
+        targets: list[dict[str, Any] | None] = [None] * len(names)
+        targets[0] = cisco
+        targets[1] = private
+        for index, target, parents, leaf, earlier in self.steps:
+            # Emptiness is judged on the text: a cast 0 is still a value.
+            if not groups[index] or (earlier and any(groups[k] for k in earlier)):
+                continue
+            section = targets[target]
+            if section is None:
+                name = names[target]
+                section = event.get(name)
+                if section is None:  # a section present is always a dict (never @timestamp/tags)
+                    section = event[name] = {}
+                targets[target] = section
+            if parents:  # "source.user.name": the few deeper paths
+                for part in parents:
+                    nxt = section.get(part)
+                    if not isinstance(nxt, dict):
+                        nxt = section[part] = {}
+                    section = nxt
+            section[leaf] = values[index]
 
 
 class CiscoFtdParser(CiscoAsaParser):

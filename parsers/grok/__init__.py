@@ -6,7 +6,11 @@ Usage::
     lib = default_library()                     # parsers/patterns/*.grok, loaded once
     pat = lib.compile("%{IPORHOST:source.address} %{INT:source.port:int} %{GREEDYDATA:message}")
     fields = pat.match(text)                    # {"source.address": ..., "source.port": 80, ...} or None
+    pat.fill(event, text)                       # the same captures written into a nested event
     lib.load_file(path)                         # a parser's own pattern file
+
+A hot parser can also read ``pat.slots`` (group index, path, cast) once and assign
+from ``pat.regex.fullmatch(text).groups()`` itself, as ``cisco.asa`` does.
 
 Pattern files are parsed with pyparsing once, at load time; matching runs one
 ``re.fullmatch`` per line.
@@ -18,12 +22,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from parsers.grok.library import CASTS, Definition, GrokError, GrokLibrary, GrokPattern, GrokRouter
+from parsers.grok.library import CASTS, CaptureSlot, Definition, GrokError, GrokLibrary, GrokPattern, GrokRouter
 from soc_core.event import Event
 
 __all__ = [
     "CASTS",
     "PATTERNS_DIR",
+    "CaptureSlot",
     "Definition",
     "GrokError",
     "GrokLibrary",

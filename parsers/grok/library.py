@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from parsers.grok.grammar import GrammarError, NamedGroup, Reference, Token, parse_definition, tokenize_body
 from soc_core.errors import ConfigError
@@ -48,6 +48,22 @@ class GrokError(ConfigError):
         super().__init__(f"{where}:{what}: {reason}")
 
 
+class CaptureSlot(NamedTuple):
+    """One capture of a compiled pattern, for callers that read ``m.groups()`` themselves.
+
+    Parsers on a hot path precompute, once, where each slot's value goes (see
+    :meth:`GrokPattern.slots`) instead of building and walking a ``{path: value}`` dict
+    per line. The rules of :meth:`GrokPattern.match` then read: skip an empty value, skip
+    a slot when one of ``earlier`` is non-empty (the first non-empty slot of a path wins),
+    apply ``cast`` to the winner (a ``ValueError`` means "no match").
+    """
+
+    group: int  # position in ``regex.fullmatch(text).groups()``
+    path: str  # the dotted ECS path, ``source.port``
+    cast: Cast | None  # the declared type's converter; None keeps the text
+    earlier: tuple[int, ...]  # group indexes of the earlier slots that name the same path
+
+
 @dataclass(frozen=True, slots=True)
 class Definition:
     """One named pattern and where it was defined."""
@@ -68,7 +84,10 @@ class GrokPattern:
     whole match fail, so numbers are always numbers.
     """
 
-    __slots__ = ("_casts", "_dups", "_fast", "_fullmatch", "_paths", "_pick", "_slots", "regex", "text")
+    __slots__ = (
+        "_casts", "_dups", "_fast", "_fill_casts", "_fill_steps", "_fullmatch", "_paths", "_pick", "_slots",
+        "regex", "text",
+    )
 
     def __init__(self, text: str, regex: re.Pattern[str], slots: list[tuple[int, str, Cast | None]]) -> None:
         self.text = text
@@ -93,6 +112,24 @@ class GrokPattern:
             (path, tuple(k for k, other in enumerate(paths) if other == path))
             for path in casts if paths.count(path) > 1
         )
+        # fill(): the parent/leaf split of every path, done here rather than per line.
+        public = self.slots
+        self._fill_steps = tuple(
+            (slot.group, tuple(slot.path.split(".")[:-1]), slot.path.rsplit(".", 1)[-1], slot.earlier)
+            for slot in public
+        )
+        self._fill_casts = tuple((slot.group, slot.cast, slot.earlier) for slot in public if slot.cast is not None)
+
+    @property
+    def slots(self) -> tuple[CaptureSlot, ...]:
+        """Every capture slot in pattern order (several may name one path)."""
+        seen: dict[str, list[int]] = {}
+        out: list[CaptureSlot] = []
+        for index, path, cast in self._slots:
+            before = seen.setdefault(path, [])
+            out.append(CaptureSlot(index, path, cast, tuple(before)))
+            before.append(index)
+        return tuple(out)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -123,6 +160,39 @@ class GrokPattern:
                 except ValueError:
                     return None
         return out
+
+    def fill(self, event: dict[str, Any], text: str) -> bool:
+        """Match ``text`` and write the captures straight into the nested ``event``.
+
+        Same values and the same key order as ``set_fields(event, match(text))``, without
+        the intermediate ``{path: value}`` dict. Returns ``False`` (``event`` untouched)
+        when the text does not match or a value does not fit its declared type.
+        """
+        m = self._fullmatch(text)
+        if m is None:
+            return False
+        groups = m.groups()
+        values: list[Any] = list(groups)
+        # Casts first, so that a value that does not fit leaves the event untouched.
+        for index, cast, earlier in self._fill_casts:
+            value = groups[index]
+            if value and not (earlier and any(groups[k] for k in earlier)) and cast is not None:
+                try:
+                    values[index] = cast(value)
+                except ValueError:
+                    return False
+        for index, parents, leaf, earlier in self._fill_steps:
+            # Emptiness is judged on the text: a cast 0 is still a value.
+            if not groups[index] or (earlier and any(groups[k] for k in earlier)):
+                continue
+            cur = event
+            for part in parents:
+                nxt = cur.get(part)
+                if not isinstance(nxt, dict):
+                    nxt = cur[part] = {}
+                cur = nxt
+            cur[leaf] = values[index]
+        return True
 
     def _match_slots(self, groups: tuple[str | Any, ...]) -> dict[str, Any] | None:
         """The general case, slot by slot (paths captured with different casts)."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from parsers.grok import GrokError, GrokLibrary, default_library
+from parsers.grok import GrokError, GrokLibrary, default_library, set_fields
 
 
 def test_compile_and_match_with_casts() -> None:
@@ -168,3 +169,44 @@ def test_fast_match_agrees_with_the_slot_rules(pattern: str, text: str, expected
     result = pat.match(text)
     assert result == expected
     assert list(result or {}) == list(expected)
+
+
+def test_slots_name_group_index_path_cast_and_earlier_slots() -> None:
+    pat = default_library().compile("%{WORD:a} (?:%{INT:b:int}|%{WORD:b})")
+    slots = pat.slots
+    assert [(s.path, s.cast) for s in slots] == [("a", None), ("b", int), ("b", None)]
+    assert slots[0].earlier == () and slots[1].earlier == ()
+    assert slots[2].earlier == (slots[1].group,)
+    m = pat.regex.fullmatch("x 12")
+    assert m is not None
+    assert [m.groups()[s.group] for s in slots] == ["x", "12", None]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        ("%{IPORHOST:source.address} %{INT:source.port:int} %{GREEDYDATA:message}", "10.0.0.1 0 hi"),
+        ("(?:%{WORD:a.x} %{INT:b.y:int}|%{INT:b.y:int}-%{WORD:c})", "7-y"),
+        ("(?:%{WORD:a.x} %{INT:b.y:int}|%{INT:b.y:int}-%{WORD:c})", "x 5"),
+        ("%{WORD:w.v}( %{WORD:w.v})?", "a b"),
+        ("(?:%{INT:v:int}|%{WORD:v})", "ab"),
+        ("%{WORD:source.user.group.name} %{WORD:source.user.name} %{WORD:host.name}", "g u h"),
+        ("%{WORD:host}(?: %{WORD:host.name})?", "a b"),  # a leaf replaced by a parent, as set_fields does
+    ],
+)
+def test_fill_writes_what_set_fields_of_match_writes(pattern: str, text: str) -> None:
+    pat = default_library().compile(pattern)
+    expected: dict[str, object] = {"host": {"hostname": "x"}}
+    set_fields(expected, pat.match(text) or {})
+    filled: dict[str, object] = {"host": {"hostname": "x"}}
+    assert pat.fill(filled, text) is True
+    assert filled == expected
+    assert json.dumps(filled) == json.dumps(expected)  # the same key order, at every level
+
+
+def test_fill_leaves_the_event_untouched_without_a_match() -> None:
+    pat = default_library().compile("%{WORD:a.b} %{NOTSPACE:a.n:int}")
+    event: dict[str, object] = {"x": 1}
+    assert pat.fill(event, "w 1x") is False  # the cast fails: nothing written
+    assert pat.fill(event, "nope") is False
+    assert event == {"x": 1}
