@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -161,15 +161,34 @@ def get_field(event: Mapping[str, Any], path: str) -> Any:
 
 def set_field(event: Event, path: str, value: Any) -> None:
     """Set a dotted ECS path, creating the nested objects on the way."""
-    parts = path.split(".")
-    cur = event
-    for part in parts[:-1]:
+    *parents, leaf = path.split(".")
+    ensure_object(event, parents)[leaf] = value
+
+
+def ensure_object(root: dict[str, Any], parts: Iterable[str]) -> dict[str, Any]:
+    """The object at ``parts`` under ``root``, created on the way (a value that is not an
+    object where one is needed is replaced: the path wins)."""
+    cur = root
+    for part in parts:
         nxt = cur.get(part)
         if not isinstance(nxt, dict):
-            nxt = {}
-            cur[part] = nxt
+            nxt = cur[part] = {}
         cur = nxt
-    cur[parts[-1]] = value
+    return cur
+
+
+def existing_path(root: dict[str, Any], parts: Iterable[str]) -> dict[str, Any] | None:
+    """Like :func:`ensure_object`, but a value in the way is kept: ``None`` then (the
+    ingest processors' "first writer wins" for vendor field tables)."""
+    cur = root
+    for part in parts:
+        nxt = cur.get(part)
+        if nxt is None:
+            nxt = cur[part] = {}
+        elif not isinstance(nxt, dict):
+            return None
+        cur = nxt
+    return cur
 
 
 def pop_field(event: Event, path: str) -> Any:

@@ -24,7 +24,7 @@ from parsers.grok.library import Cast
 from parsers.syslog import MONTHS, iso_utc, parse_iso, year_less_stamps
 from parsers.urls import apply_url
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, add_related
+from soc_core.event import Event, RawEvent, add_related, ensure_object
 
 _HEADER: Final = re.compile(
     r"(?:<(?P<pri>\d{1,3})>\s*)?"
@@ -578,11 +578,7 @@ class _Plan(NamedTuple):
                     section = event[name] = {}
                 targets[target] = section
             if parents:  # "source.user.name": the few deeper paths
-                for part in parents:
-                    nxt = section.get(part)
-                    if not isinstance(nxt, dict):
-                        nxt = section[part] = {}
-                    section = nxt
+                section = ensure_object(section, parents)
             section[leaf] = values[index]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any, Final
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 from parsers.community_id import PROTOCOLS as TRANSPORT_NUMBERS
 from parsers.community_id import community_id
 from parsers.kv import parse_kv as shared_parse_kv
-from soc_core.event import Event, add_related, format_timestamp
+from soc_core.event import Event, add_related, ensure_object, existing_path, format_timestamp
 
 # The IPv4 "unspecified" address vendors write for "no NAT" (built, not a bind literal).
 UNSPECIFIED_V4: Final = str(ipaddress.IPv4Address(0))
@@ -132,13 +133,7 @@ def put(event: Event, path: str, value: Any) -> None:
     if value is None or value == "":
         return
     parents, leaf = _split(path)
-    cur = event
-    for part in parents:
-        nxt = cur.get(part)
-        if not isinstance(nxt, dict):
-            nxt = cur[part] = {}
-        cur = nxt
-    cur[leaf] = value
+    ensure_object(event, parents)[leaf] = value
 
 
 def get(event: Event, path: str) -> Any:
@@ -220,20 +215,10 @@ def apply_map(event: Event, fields: dict[str, str], table: Table) -> None:
                 value = raw.lower()
         cur = parents_seen.get(parent)
         if cur is None:
-            # One walk both checks "already set" and creates the parents.
-            cur = event
-            for part in parents:
-                nxt = cur.get(part)
-                if nxt is None:
-                    nxt = cur[part] = {}
-                elif not isinstance(nxt, dict):
-                    break
-                cur = nxt
-            else:
-                parents_seen[parent] = cur
-                if leaf not in cur:
-                    cur[leaf] = value
-            continue
+            cur = existing_path(event, parents)
+            if cur is None:
+                continue  # a value in the way: the earlier writer wins
+            parents_seen[parent] = cur
         if leaf not in cur:
             cur[leaf] = value
 
@@ -284,17 +269,19 @@ def set_community_id(event: Event) -> None:
     sip, dip = src.get("ip"), dst.get("ip")
     if proto is None or not isinstance(sip, str) or not isinstance(dip, str):
         return
-    sport: int | None
-    dport: int | None
-    if proto in (1, 58):
-        icmp = event.get("icmp") or {}
-        # Elastic's processor hashes a flow without ICMP type/code as type 0, code 0.
-        sport, dport = to_int(icmp.get("type")) or 0, to_int(icmp.get("code")) or 0
-    else:
-        sport, dport = to_int(src.get("port")), to_int(dst.get("port"))
-    cid = community_id(sip, dip, sport, dport, proto)
+    cid = flow_community_id(event, src, dst, sip, dip, proto)
     if cid:
         put(event, "network.community_id", cid)
+
+
+def flow_community_id(event: Event, src: Mapping[str, Any], dst: Mapping[str, Any], sip: str, dip: str,
+                      proto: int) -> str | None:
+    """The Community ID of a flow event: ports from ``source``/``destination``, or for ICMP
+    the type and code from ``icmp.*`` (0 when absent, as Elastic's processor hashes them)."""
+    if proto in (1, 58):
+        icmp = event.get("icmp") or {}
+        return community_id(sip, dip, to_int(icmp.get("type")) or 0, to_int(icmp.get("code")) or 0, proto)
+    return community_id(sip, dip, to_int(src.get("port")), to_int(dst.get("port")), proto)
 
 
 def dig(obj: Any, *keys: str) -> Any:

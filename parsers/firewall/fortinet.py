@@ -22,9 +22,9 @@ from typing import Any, Final
 
 from parsers.base import BaseParser
 from parsers.community_id import PROTOCOLS as TRANSPORT_NUMBERS
-from parsers.community_id import community_id
 from parsers.firewall._common import (
     IANA_TRANSPORT,
+    flow_community_id,
     get,
     iso,
     local_time,
@@ -38,7 +38,7 @@ from parsers.firewall._common import (
 )
 from parsers.web.ecs import set_user_agent
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, add_related, format_timestamp
+from soc_core.event import Event, RawEvent, add_related, existing_path, format_timestamp
 
 Table = dict[str, tuple[str, str]]
 
@@ -254,20 +254,10 @@ def _apply(event: Event, kv: dict[str, str], table: _Compiled) -> None:
                 value = raw.lower()
         cur = parents_of[slot]
         if cur is None:
-            # One walk creates the parents (a value in the way skips the row).
-            cur = event
-            for part in parents:
-                nxt = cur.get(part)
-                if nxt is None:
-                    nxt = cur[part] = {}
-                elif not isinstance(nxt, dict):
-                    break
-                cur = nxt
-            else:
-                parents_of[slot] = cur
-                if leaf not in cur:
-                    cur[leaf] = value
-            continue
+            cur = existing_path(event, parents)
+            if cur is None:
+                continue  # a value in the way skips the row
+            parents_of[slot] = cur
         if leaf not in cur:
             cur[leaf] = value
 
@@ -549,13 +539,7 @@ def _finish(event: Event) -> None:
         if proto is None:
             proto = to_int(net.get("iana_number"))
         if proto is not None:
-            if proto in (1, 58):
-                icmp = event.get("icmp") or _NOTHING
-                # Elastic's processor hashes a flow without ICMP type/code as 0, 0.
-                cid = community_id(sip, dip, to_int(icmp.get("type")) or 0,
-                                   to_int(icmp.get("code")) or 0, proto)
-            else:
-                cid = community_id(sip, dip, src.get("port"), dst.get("port"), proto)
+            cid = flow_community_id(event, src, dst, sip, dip, proto)
             if cid:
                 net["community_id"] = cid
     if attach and net:

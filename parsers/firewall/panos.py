@@ -26,6 +26,7 @@ from parsers.community_id import PROTOCOLS as TRANSPORT_NUMBERS
 from parsers.community_id import community_id
 from parsers.firewall._common import (
     UNSPECIFIED_V4,
+    flow_community_id,
     get,
     iso,
     local_time,
@@ -358,13 +359,7 @@ class PanosParser(BaseParser):
         sip, dip = src.get("ip"), dst.get("ip")
         cid: str | None = None
         if proto is not None and isinstance(sip, str) and isinstance(dip, str):
-            if proto in (1, 58):
-                icmp = event.get("icmp") or _NOTHING
-                # Elastic's processor hashes a flow without ICMP type/code as 0, 0.
-                cid = community_id(sip, dip, to_int(icmp.get("type")) or 0,
-                                   to_int(icmp.get("code")) or 0, proto)
-            else:
-                cid = community_id(sip, dip, src.get("port"), dst.get("port"), proto)
+            cid = flow_community_id(event, src, dst, sip, dip, proto)
             if cid:
                 if net is None:
                     net = event["network"] = {}

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from parsers.grok.grammar import GrammarError, NamedGroup, Reference, Token, parse_definition, tokenize_body
 from soc_core.errors import ConfigError
+from soc_core.event import ensure_object
 
 Cast = Callable[[str], Any]
 
@@ -185,13 +186,7 @@ class GrokPattern:
             # Emptiness is judged on the text: a cast 0 is still a value.
             if not groups[index] or (earlier and any(groups[k] for k in earlier)):
                 continue
-            cur = event
-            for part in parents:
-                nxt = cur.get(part)
-                if not isinstance(nxt, dict):
-                    nxt = cur[part] = {}
-                cur = nxt
-            cur[leaf] = values[index]
+            ensure_object(event, parents)[leaf] = values[index]
         return True
 
     def _match_slots(self, groups: tuple[str | Any, ...]) -> dict[str, Any] | None:
