@@ -242,15 +242,9 @@ class Pipeline:
 
     def run(self, raws: Iterable[RawEvent]) -> Stats:
         """Process and store everything, then flush time-driven detections."""
-        chunk: list[RawEvent] = []
-        for raw in raws:
-            chunk.append(raw)
-            if len(chunk) >= self.batch_size:
-                self.write(self.process_batch(chunk))
-                chunk = []
-        batch = self.process_batch(chunk) if chunk else []
-        batch.extend(self.flush_detectors())
-        self.write(batch)
+        for chunk in _chunks(raws, self.batch_size):
+            self.write(self.process_batch(chunk))
+        self.write(self.flush_detectors())
         return self.stats
 
 
