@@ -245,14 +245,18 @@ class AutoParser(BaseParser):
         right after it (see :class:`soc_core.contracts.BatchParser`); outcomes come back
         in input order."""
         groups: dict[int, tuple[Parser | None, list[int]]] = {}
+        outcomes: list[Any] = [_NOT_PARSED] * len(raws)
         for index, raw in enumerate(raws):
-            parser = self.route(raw)
+            try:
+                parser = self.route(raw)
+            except Exception as exc:  # a bug in some accepts(): this line only
+                outcomes[index] = exc
+                continue
             group = groups.get(id(parser))
             if group is None:
                 groups[id(parser)] = (parser, [index])
             else:
                 group[1].append(index)
-        outcomes: list[Any] = [_NOT_PARSED] * len(raws)
         for parser, indices in groups.values():
             for index in indices:
                 try:

@@ -340,10 +340,16 @@ def test_a_batch_gives_what_each_line_gives_in_input_order() -> None:
 
 
 class Buggy(BaseParser):
-    """Claims lines with BUG in them and raises a plain exception on them (a parser bug)."""
+    """Claims lines with BUG in them and raises a plain exception on them (a parser bug),
+    in ``accepts`` too for lines that say so."""
 
     id = "test.buggy"
     route_signals: ClassVar[tuple[str, ...]] = ("BUG",)
+
+    def accepts(self, raw: RawEvent) -> bool:
+        if "accepts-boom" in raw.message:
+            raise ValueError("accepts bug")
+        return True
 
     def parse(self, raw: RawEvent) -> Event:
         if "boom" in raw.message:
@@ -358,16 +364,19 @@ def test_a_parser_bug_costs_only_its_own_line_in_a_batch(caplog: pytest.LogCaptu
     registry.register("parser", Buggy.id, Buggy, origin="test")
     registry.register("parser", "system.syslog", "parsers.linux.system:SystemSyslogParser", origin="test")
     auto = AutoParser(OPTIONS, registry=registry)
-    lines = ["BUG fine 1", "BUG boom", "Feb 21 21:54:44 localhost systemd[1]: Started.", "BUG fine 2"]
+    lines = ["BUG fine 1", "BUG boom", "Feb 21 21:54:44 localhost systemd[1]: Started.", "BUG fine 2",
+             "BUG accepts-boom"]
     raws = [RawEvent.from_bytes(line.encode(), "b.log", NOW, n) for n, line in enumerate(lines)]
     outcomes = auto.parse_batch(raws)
     assert isinstance(outcomes[1], RuntimeError)
+    assert isinstance(outcomes[4], ValueError)
     stats = Stats()
     events = parse_many(auto, raws, stats, BugLogger())
-    assert [e["event"]["kind"] for e in events] == ["event", "pipeline_error", "event", "event"]
+    assert [e["event"]["kind"] for e in events] == ["event", "pipeline_error", "event", "event", "pipeline_error"]
     assert events[1]["error"]["message"] == "parser bug: RuntimeError: boom"
     assert events[1]["event"]["original"] == "BUG boom"
-    assert (stats.parsed, stats.failed, stats.parser_bugs) == (3, 1, 1)
+    assert events[4]["error"]["message"] == "parser bug: ValueError: accepts bug"
+    assert (stats.parsed, stats.failed, stats.parser_bugs) == (3, 2, 2)
     assert "parser auto raised on b.log@1" in caplog.text
 
 
