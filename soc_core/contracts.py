@@ -236,10 +236,11 @@ class RawSearchStore(Protocol):
     def search_raw(
         self, collection: Collection, query: dict[str, Any], limit: int = 1000,
         search_after: list[Any] | None = None, timeout_secs: float | None = None,
-        indices: Sequence[str] | None = None,
+        indices: Sequence[str] | None = None, time_range: TimeRange = ALL_TIME,
     ) -> list[RawHit]: ...
 
-    def indices_holding(self, collection: Collection, query: dict[str, Any]) -> list[str]: ...
+    def indices_holding(self, collection: Collection, query: dict[str, Any],
+                        time_range: TimeRange = ALL_TIME) -> list[str]: ...
 
     def unindexed_filter(self) -> dict[str, Any]:
         """A query-DSL filter for the documents holding a value too long for the index:

@@ -284,12 +284,16 @@ class ElasticsearchStore:
     def _query(self, collection: Collection, query: Node, time_range: TimeRange) -> dict[str, Any]:
         pattern = self._pattern(collection)
         fields = sorted(set(es_query.leaf_fields(query)))
-        compiled = es_query.compile_query(query, self.field_types(pattern, fields))
+        return self._within(es_query.compile_query(query, self.field_types(pattern, fields)), time_range)
+
+    @staticmethod
+    def _within(query: dict[str, Any], time_range: TimeRange) -> dict[str, Any]:
+        """``query`` limited to the time range (start inclusive, end exclusive)."""
         when = es_query.time_filter(
             None if time_range.start is None else format_timestamp(time_range.start),
             None if time_range.end is None else format_timestamp(time_range.end),
         )
-        return compiled if when is None else {"bool": {"filter": [compiled, when]}}
+        return query if when is None else {"bool": {"filter": [query, when]}}
 
     def field_types(self, pattern: str, fields: Iterable[str]) -> dict[str, dict[es_query.Family, list[str]]]:
         """The mapped family of each field in each index of ``pattern`` (live mapping)."""
@@ -338,6 +342,7 @@ class ElasticsearchStore:
         search_after: list[Any] | None = None,
         timeout_secs: float | None = None,
         indices: Sequence[str] | None = None,
+        time_range: TimeRange = ALL_TIME,
     ) -> list[RawHit]:
         """One page of ``collection`` matching a query written in Elasticsearch's query DSL,
         oldest first (``@timestamp``, then ``event.id``); pass the last hit's ``sort`` as
@@ -356,7 +361,7 @@ class ElasticsearchStore:
                 raise StoreError(f"not indices of {target}: {foreign or 'none given'}")
             target = ",".join(indices)
         body: dict[str, Any] = {
-            "query": query,
+            "query": self._within(query, time_range),
             "sort": [{"@timestamp": {"order": "asc"}}, {"event.id": {"order": "asc"}}],
             "size": limit,
             "track_total_hits": False,
@@ -374,12 +379,14 @@ class ElasticsearchStore:
             raise StoreError(f"elasticsearch raw search: {exc}") from exc
         return [RawHit(_source(hit), list(hit["sort"])) for hit in response["hits"]["hits"]]
 
-    def indices_holding(self, collection: Collection, query: dict[str, Any]) -> list[str]:
+    def indices_holding(self, collection: Collection, query: dict[str, Any],
+                        time_range: TimeRange = ALL_TIME) -> list[str]:
         """The collection's indices (one per day) holding a document matching ``query``, a
         cheap query-DSL filter, sorted. A search of an expensive query (the regexps and
         wildcards of a Sigma rule) over those indices alone costs what the index layout
         makes it cost per index, not per day ever stored (:meth:`search_raw`)."""
-        body: dict[str, Any] = {"query": query, "size": 0, "aggs": {"i": {"terms": {"field": "_index", "size": 65536}}}}
+        body: dict[str, Any] = {"query": self._within(query, time_range), "size": 0,
+                                "aggs": {"i": {"terms": {"field": "_index", "size": 65536}}}}
         response = self._call("indices holding", lambda: self.client.search(
             index=self._pattern(collection), allow_no_indices=True, ignore_unavailable=True, **body))
         buckets = response.get("aggregations", {}).get("i", {}).get("buckets", [])

@@ -42,7 +42,7 @@ from rules.sigma.fieldmap import WINDOWS_SYSTEM_FIELDS, ecs_path
 from rules.sigma.logsource import Route
 from soc_core.contracts import RawSearchStore, TimeRange
 from soc_core.errors import RuleError, SearchTimeout, StoreError
-from soc_core.event import Event, format_timestamp, get_field
+from soc_core.event import Event, get_field
 
 # The slowest SigmaHQ Windows rule takes about 4 s on osmem-server over the EVTX corpus; a
 # rule whose query takes longer than this is reported, not waited for.
@@ -159,7 +159,7 @@ class ElasticsearchHunter:
                         narrowed[key] = self._narrow(route, time_range)
                     filters, indices = narrowed[key]
                     for query in queries:
-                        for event in self._search([*filters, query], indices):
+                        for event in self._search([*filters, query], indices, time_range):
                             seen.add(str(get_field(event, "event.id")))
                             if route_accepts(route, event, Ctx(event)):
                                 hits.add(make_hit(rule, event))
@@ -184,8 +184,9 @@ class ElasticsearchHunter:
         documents are read whole and matched by the streaming engine itself, the rules
         that could not be converted excepted (they are reported, not run)."""
         runnable = [rule for rule in ruleset.rules if rule_key(rule) not in failed]
-        filters = [self.store.unindexed_filter(), *self._narrow_time(time_range)]
-        documents = list(self._search(filters, self.store.indices_holding("events", {"bool": {"filter": filters}})))
+        filters = [self.store.unindexed_filter()]
+        indices = self.store.indices_holding("events", {"bool": {"filter": filters}}, time_range)
+        documents = list(self._search(filters, indices, time_range))
         if not documents or not runnable:
             return set()
         engine = SigmaEngine(RuleSet(rules=runnable, sources=dict(ruleset.sources)))
@@ -195,18 +196,9 @@ class ElasticsearchHunter:
             found.update(make_hit(rule, event) for rule in engine.match(event))
         return found
 
-    @staticmethod
-    def _narrow_time(time_range: TimeRange) -> list[dict[str, Any]]:
-        bounds: dict[str, str] = {}
-        if time_range.start is not None:
-            bounds["gte"] = format_timestamp(time_range.start)
-        if time_range.end is not None:
-            bounds["lt"] = format_timestamp(time_range.end)
-        return [{"range": {"@timestamp": bounds}}] if bounds else []
-
     def _narrow(self, route: Route, time_range: TimeRange) -> tuple[list[dict[str, Any]], list[str]]:
-        """The cheap filters of a route (its event ids/channels/datasets, the time range) and
-        the daily indices holding events that pass them.
+        """The cheap filters of a route (its event ids/channels/datasets) and the daily
+        indices holding events that pass them in the time range.
 
         A rule's wildcards and regexps cost a scan of each index's terms: searching only the
         indices that hold the route's events is what keeps large rules (thousands of hash
@@ -214,11 +206,10 @@ class ElasticsearchHunter:
         Sysmon driver-load rule of 4,432 values, whose 7 events lie in 2 of 192 indices."""
         prefilter = route_filter(route, self._channels)
         filters: list[dict[str, Any]] = [] if prefilter is None else [prefilter]
-        filters += self._narrow_time(time_range)
         cheap: dict[str, Any] = {"bool": {"filter": filters}} if filters else {"match_all": {}}
-        return filters, self.store.indices_holding("events", cheap)
+        return filters, self.store.indices_holding("events", cheap, time_range)
 
-    def _search(self, filters: list[dict[str, Any]], indices: list[str]) -> Iterator[Event]:
+    def _search(self, filters: list[dict[str, Any]], indices: list[str], time_range: TimeRange) -> Iterator[Event]:
         """Every event matching all ``filters`` in ``indices``, a few indices per request
         (names go in the URL, which servers limit to a few kilobytes)."""
         for start in range(0, len(indices), INDICES_PER_REQUEST):
@@ -227,7 +218,7 @@ class ElasticsearchHunter:
             while True:
                 page = self.store.search_raw("events", {"bool": {"filter": filters}}, limit=PAGE_SIZE,
                                              search_after=after, timeout_secs=self.query_timeout_secs,
-                                             indices=chunk)
+                                             indices=chunk, time_range=time_range)
                 for hit in page:
                     yield hit.event
                 if len(page) < PAGE_SIZE:
