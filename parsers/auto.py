@@ -36,8 +36,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, BinaryIO, Final
 
-import ahocorasick
 import orjson
+from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
 
 from parsers.base import (
     LINE_FRAMER,
@@ -66,7 +66,7 @@ _INDENT: Final = (32, 9)  # a line starting with a space or a tab may continue a
 _NOT_PARSED: Final = ParseError("auto", "not parsed")  # a placeholder every slot overwrites
 # Text lines are searched for signals in their first characters only: vendors write their
 # markers (CEF:0|, %ASA-, devid=, a PAN-OS log type) in the header, and the Aho-Corasick
-# scan costs ~14 ns a character. JSON objects are searched whole (keys come in any order).
+# scan costs ~3 ns a character. JSON objects are searched whole (keys come in any order).
 SIGNAL_WINDOW: Final = 320
 
 
@@ -102,7 +102,6 @@ class AutoParser(BaseParser):
         self._candidates: dict[str, _Candidate] = {}
         by_program: dict[str, list[_Candidate]] = {}
         json_candidates: list[_Candidate] = []
-        self._automaton: Any = ahocorasick.Automaton()
         signal_owners: dict[str, list[_Candidate]] = {}
         for name in self._registry.names("parser"):
             if name == self.id:
@@ -115,11 +114,13 @@ class AutoParser(BaseParser):
                 signal_owners.setdefault(signal, []).append(candidate)
             if candidate.json_keys:
                 json_candidates.append(candidate)
-        for signal, owners in signal_owners.items():
-            self._automaton.add_word(signal, (len(signal), tuple(owners)))
-        self._has_signals = bool(signal_owners)
-        if self._has_signals:
-            self._automaton.make_automaton()
+        # One scan finds every signal, overlapping ones included. A DFA: routing scans every
+        # line, and the DFA walks 220 characters in a third of the time an NFA (or
+        # pyahocorasick's trie, with its 25 first characters to try at every position) does.
+        signals = list(signal_owners)
+        self._signal_values = [(len(signal), tuple(signal_owners[signal])) for signal in signals]
+        self._automaton = AhoCorasick(signals, matchkind=MatchKind.Standard,
+                                      implementation=Implementation.DFA) if signals else None
         # Parsers that can refuse a line are asked before the ones that take everything.
         self._by_program: dict[str, tuple[_Candidate, ...]] = {
             program: tuple(sorted(owners, key=lambda c: (not c.strict, c.name)))
@@ -136,13 +137,21 @@ class AutoParser(BaseParser):
             candidate.instance = candidate.factory(self.options)
         return candidate.instance
 
-    def _signal_candidates(self, text: str, source: str) -> list[_Candidate]:
+    def _signal_candidates(self, text: str, source: str) -> Sequence[_Candidate]:
         """Owners of the literal signals found in ``text``: longest signal first, then
         the one whose product the source path names, then by name (deterministic)."""
-        found: dict[str, tuple[int, _Candidate]] = {}
+        if self._automaton is None:
+            return ()
         if text[:1] != "{":
             text = text[:SIGNAL_WINDOW]
-        for _, (length, owners) in self._automaton.iter(text):
+        values = self._signal_values
+        hits = [values[index] for index, _, _ in self._automaton.find_matches_as_indexes(text, overlapping=True)]
+        if not hits:
+            return ()
+        if len(hits) == 1 and len(hits[0][1]) == 1:
+            return hits[0][1]  # most lines: one signal, one owner, nothing to order
+        found: dict[str, tuple[int, _Candidate]] = {}
+        for length, owners in hits:
             for owner in owners:
                 known = found.get(owner.name)
                 if known is None or known[0] < length:
@@ -169,7 +178,7 @@ class AutoParser(BaseParser):
         text = raw.message
         if text[:1] == "{":
             yield from self._json_candidates(text)
-        if self._has_signals:
+        if self._automaton is not None:
             yield from self._signal_candidates(text, raw.source)
         if self._by_program:
             program = program_of(text[:512])
@@ -203,7 +212,7 @@ class AutoParser(BaseParser):
                 parser = candidate.instance or self._parser(candidate)
                 if parser.accepts(raw):
                     return parser
-        if self._has_signals:
+        if self._automaton is not None:
             for candidate in self._signal_candidates(text, raw.source):
                 if candidate.name in tried:
                     continue

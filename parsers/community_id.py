@@ -20,10 +20,14 @@ _PORTED: Final = frozenset({6, 17, 132})
 _ICMP4_PAIRS: Final = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10}
 _ICMP6_PAIRS: Final = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130,
                         139: 140, 140: 139, 144: 145, 145: 144}
-# Precompiled layouts (seed; protocol + padding; ports): cheaper than struct.pack("!..").
+# Precompiled layouts (seed; protocol, padding and ports in one call): cheaper than
+# struct.pack("!..") and than packing the tail in two parts.
 _SEED: Final = struct.Struct("!H")
 _PROTO: Final = struct.Struct("!BB")
-_PORTS: Final = struct.Struct("!HH")
+_PROTO_PORTS: Final = struct.Struct("!BBHH")
+# The default seed, packed once: every caller uses it.
+_SEED_0: Final = _SEED.pack(0)
+_sha1: Final = hashlib.sha1
 
 
 @lru_cache(maxsize=65536)
@@ -57,7 +61,8 @@ def community_id(
 
     For ICMP, ``source_port``/``destination_port`` carry the ICMP type and code (0 when absent).
     """
-    proto = _protocol(transport)
+    # An int protocol (the usual case) skips the call to _protocol.
+    proto = transport if type(transport) is int else _protocol(transport)
     if proto is None or not 0 <= proto <= 255 or not isinstance(source_ip, str) or not isinstance(destination_ip, str):
         return None
     a, b = _packed(source_ip), _packed(destination_ip)
@@ -68,7 +73,7 @@ def community_id(
         if not isinstance(source_port, int) or not isinstance(destination_port, int):
             return None
         sport, dport = source_port, destination_port
-    elif proto in (1, 58):
+    elif proto == 1 or proto == 58:
         # A missing ICMP type/code counts as 0, as Filebeat's community_id processor does.
         source_port = source_port if isinstance(source_port, int) else 0
         destination_port = destination_port if isinstance(destination_port, int) else 0
@@ -79,13 +84,15 @@ def community_id(
         else:
             dport, one_way = destination_port, True
     else:
-        sport = dport = 0
+        # No ports in the hash (only the protocol and its padding byte): the addresses
+        # alone decide the order, as (a, 0) > (b, 0) would.
+        if a > b:
+            a, b = b, a
+        data = (_SEED_0 if seed == 0 else _SEED.pack(seed)) + a + b + _PROTO.pack(proto, 0)
+        return "1:" + b2a_base64(_sha1(data, usedforsecurity=False).digest(), newline=False).decode("ascii")
     if not (0 <= sport <= 0xFFFF and 0 <= dport <= 0xFFFF):
         return None
     if not one_way and (a, sport) > (b, dport):
         a, b, sport, dport = b, a, dport, sport
-    data = _SEED.pack(seed) + a + b + _PROTO.pack(proto, 0)
-    if proto in _PORTED or proto in (1, 58):
-        data += _PORTS.pack(sport, dport)
-    digest = hashlib.sha1(data, usedforsecurity=False).digest()
-    return "1:" + b2a_base64(digest, newline=False).decode("ascii")
+    data = (_SEED_0 if seed == 0 else _SEED.pack(seed)) + a + b + _PROTO_PORTS.pack(proto, 0, sport, dport)
+    return "1:" + b2a_base64(_sha1(data, usedforsecurity=False).digest(), newline=False).decode("ascii")

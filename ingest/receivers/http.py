@@ -36,7 +36,7 @@ from ingest.receivers._base import DROPPED, ERRORS, QUEUED, RECEIVED, declare_re
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import EventSink
 from soc_core.errors import ConfigError, QueueFull, ReceiverError
-from soc_core.event import RawEvent
+from soc_core.event import RawEvent, dumps
 
 MAX_REPORTED_ERRORS = 100
 _INLINE_SPLIT_BYTES = 64 * 1024
@@ -219,7 +219,7 @@ def split_entries(body: bytes) -> tuple[list[bytes], list[dict[str, Any]]]:
         errors: list[dict[str, Any]] = []
         for index, item in enumerate(items):
             if isinstance(item, dict):
-                good.append(orjson.dumps(item))
+                good.append(dumps(item))
             else:
                 errors.append({"index": index, "error": "not a JSON object"})
         return good, errors
@@ -233,7 +233,7 @@ def split_entries(body: bytes) -> tuple[list[bytes], list[dict[str, Any]]]:
             errors.append({"line": number, "error": f"malformed JSON: {exc.msg}"})
             continue
         if isinstance(item, dict):
-            good.append(orjson.dumps(item))
+            good.append(dumps(item))
         else:
             errors.append({"line": number, "error": "not a JSON object"})
     return good, errors

@@ -24,7 +24,7 @@ from parsers.grok.library import Cast
 from parsers.syslog import MONTHS, iso_utc, parse_iso, year_less_stamps
 from parsers.urls import apply_url
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, add_related, ensure_object
+from soc_core.event import Event, RawEvent, add_related, ensure_object, format_timestamp, new_event
 
 _HEADER: Final = re.compile(
     r"(?:<(?P<pri>\d{1,3})>\s*)?"
@@ -112,6 +112,7 @@ _NAT_CAPTURES: Final = tuple(
 _USERNAME_KEYS: Final = (("source", "source_username"), ("destination", "destination_username"))
 _LOWERCASED: Final = frozenset({"transport", "protocol", "application", "direction"})  # network.* values
 _NO: Final[dict[str, Any]] = {}  # read-only default for .get chains: never written to
+_NO_VALUES: Final = (None, "", "-")  # what add_related leaves out
 
 
 @lru_cache(maxsize=8192)
@@ -143,6 +144,81 @@ def _header_stamps(
     return False, year_less_stamps(month, int(day), hh, mm, ss, 0, tz, now_year)
 
 
+class _Kind(NamedTuple):
+    """How a message id (and the outcome its text gave) classifies the event."""
+
+    outcome: str | None  # event.outcome, if any
+    action: str | None  # event.action when the id fixes it
+    categories: tuple[str, ...]
+    types: tuple[str, ...]
+    network_type: str | None
+    kind: str
+
+
+@lru_cache(maxsize=4096)  # a few hundred message ids, each with a few outcome words
+def _classify(message_id: str, raw_outcome: str | None) -> _Kind:
+    """event.outcome/action/category/type/kind of a message, from its captured outcome.
+
+    Pure in its two texts, so worked out once per pair rather than per line; the event
+    keys are then written in the order the per-line code wrote them.
+    """
+    outcome: str | None = None
+    action: str | None = None
+    network_type: str | None = None
+    types: list[str] = []
+    categories: list[str] = ["network"] if message_id and message_id not in ("434001", "434003") else []
+    if raw_outcome is not None:
+        lowered = raw_outcome.lower()
+        known = _OUTCOMES.get(lowered)
+        if known is None:
+            outcome = lowered
+        else:
+            outcome, outcome_types = known
+            types = list(outcome_types)
+            if lowered == "monitored":
+                categories.insert(0, "intrusion_detection")
+    if message_id in _OWN_ACTIONS:  # a few ids fix action/outcome/type whatever the text says
+        if message_id == "304001":
+            outcome = "success"
+            types = ["allowed", "connection"]
+        if message_id in _FLOW_END:
+            action = "flow-expiration"
+            types = ["connection", "end"]
+        elif message_id == "302020":
+            action = "flow-creation"
+            types = ["connection", "start"]
+        elif message_id == "602304":
+            action = "deleted"
+            outcome = "success"
+            types = ["deletion", "info", "user"]
+            network_type = "ipsec"
+        elif message_id in ("434001", "434003"):
+            action = "drop" if message_id == "434001" else "reset"
+            outcome = "unknown"
+    if message_id in _SECURITY:  # (their categories read the types only, not the outcome)
+        categories, types = _security_categories(message_id, outcome, types)
+    elif message_id and not types and message_id not in ("434001", "434003"):
+        types = ["info"]
+    return _Kind(outcome, action, tuple(categories), tuple(types), network_type,
+                 "alert" if message_id in ("430001", "430004", "430005") else "event")
+
+
+class _Prefix(NamedTuple):
+    """What a line says before its EMBLEM ``%``: the syslog header and the sender."""
+
+    priority: int | None  # log.syslog.priority, when the <pri> is a valid one
+    timestamp: str | None  # @timestamp of a stamp that names its year (or an ISO stamp)
+    year_less: tuple[str | None, ...] | None  # else _header_stamps' texts, resolved per line
+    host: str | None
+    process: str | None
+    pid: int | None
+
+
+# Distinct texts before the "%" kept (they change once a second or so): a few seconds of
+# a busy firewall's senders; the cache is emptied when full.
+_MAX_PREFIXES: Final = 4096
+
+
 class CiscoAsaParser(BaseParser):
     """Cisco ASA syslog (EMBLEM format) to ECS; ``cisco.ftd`` shares everything but names."""
 
@@ -160,24 +236,26 @@ class CiscoAsaParser(BaseParser):
         plans = {name: _Plan.of(lib.compile(f"%{{{name}}}")) for name in set(ROUTES.values())}
         self._plans: dict[str, _Plan] = {mid: plans[name] for mid, name in ROUTES.items()}
         self._tags = (f"cisco-{self.product}", "forwarded")
+        # The text before a line's EMBLEM "%" -> what it says (see _prefix): lines repeat
+        # their header and sender, and reading them took three regexes per line.
+        self._prefixes: dict[str, _Prefix] = {}
 
     def accepts(self, raw: RawEvent) -> bool:
         return any(signal in raw.message for signal in self.route_signals)
 
     def parse(self, raw: RawEvent) -> Event:
-        event = self.new_event(raw)
+        event = new_event(raw, self.id, stamped=False)  # nearly every line names its time
         ecs = event["event"]
-        header = _HEADER.match(raw.message)
-        if header is None:  # the regex accepts any text; this guards the type only
-            raise ParseError(self.id, "no Cisco header")
+        text = raw.message
         cisco: dict[str, Any] = {}
-        self._header(event, header)
-        rest = header.group("rest")
-        pos = rest.find("%")
-        emblem = _EMBLEM.match(rest, pos) if pos >= 0 else None
+        # No header part can hold a "%": the first one is where the EMBLEM header starts.
+        cut = text.find("%")
+        emblem = _EMBLEM.match(text, cut) if cut >= 0 else None
         if emblem is not None:
-            if pos:  # nothing before the EMBLEM header: no host or process to read
-                self._host(event, _BEFORE_EMBLEM.fullmatch(rest, 0, pos))
+            prefix = self._prefixes.get(text[:cut])
+            if prefix is None:
+                prefix = self._prefix(text[:cut])
+            self._apply_prefix(event, prefix)
             _, suffix, sev, mid, msg = emblem.groups()
             message_id = mid or ""
             severity = int(sev)
@@ -185,7 +263,11 @@ class CiscoAsaParser(BaseParser):
             if suffix:
                 cisco["suffix"] = suffix
         else:
-            m = _NO_EMBLEM.match(rest)
+            header = _HEADER.match(text)
+            if header is None:  # the regex accepts any text; this guards the type only
+                raise ParseError(self.id, "no Cisco header")
+            self._header(event, header)
+            m = _NO_EMBLEM.match(header.group("rest"))
             if m is None:
                 raise ParseError(self.id, "no %ASA-/%FTD- message header and no 'host process:' prefix")
             if m.group("proc1"):
@@ -196,6 +278,8 @@ class CiscoAsaParser(BaseParser):
             message_id, severity, body = "", 7, m.group("msg").rstrip()
         if severity > self.max_severity:
             raise ParseError(self.id, f"severity {severity} is above the configured log level {self.max_severity}")
+        if event["@timestamp"] is None:  # no stamp in the header: the time of reception
+            event["@timestamp"] = format_timestamp(raw.received)
         ecs["severity"] = severity
         event.setdefault("log", {})["level"] = _LEVELS[severity]
         plan: _Plan | None = None
@@ -219,6 +303,63 @@ class CiscoAsaParser(BaseParser):
         return event
 
     # --- header ------------------------------------------------------------------------
+
+    def _prefix(self, text: str) -> _Prefix:
+        """Read (and keep) what ``text``, a line up to its EMBLEM ``%``, says.
+
+        The same as :meth:`_header` and :meth:`_host` on the whole line: neither the
+        header regex nor the sender regex can match a ``%``, so they stop where ``text``
+        ends. Only a stamp without a year depends on the clock: it is kept as texts.
+        """
+        header = _HEADER.match(text)
+        if header is None:  # the regex accepts any text; this guards the type only
+            raise ParseError(self.id, "no Cisco header")
+        pri, iso, mon, day, year, clock, zone, rest = header.groups()
+        priority = int(pri) if pri is not None and int(pri) < 192 else None
+        timestamp = year_less = None
+        if iso is not None or mon is not None:
+            fixed, stamps = _header_stamps(iso, mon, day, year, clock, zone, self.options.tz,
+                                           self.options.clock.now().year)
+            if not fixed:
+                year_less = (iso, mon, day, year, clock, zone)
+            elif stamps:
+                timestamp = stamps[0][1]
+        host = process = None
+        pid: int | None = None
+        sender = _BEFORE_EMBLEM.fullmatch(rest) if rest else None  # none before the EMBLEM header
+        if sender is not None:
+            host, process, pid_text = sender.groups()
+            pid = int(pid_text) if pid_text else None
+        if len(self._prefixes) >= _MAX_PREFIXES:
+            self._prefixes.clear()
+        prefix = self._prefixes[text] = _Prefix(priority, timestamp, year_less, host, process, pid)
+        return prefix
+
+    def _apply_prefix(self, event: Event, prefix: _Prefix) -> None:
+        """:meth:`_header` then :meth:`_host`, from what :meth:`_prefix` read."""
+        priority, timestamp, year_less, host, process, pid = prefix
+        if priority is not None:
+            event.setdefault("log", {})["syslog"] = {
+                "priority": priority, "facility": {"code": priority >> 3}, "severity": {"code": priority & 7},
+            }
+        if timestamp is not None:
+            event["@timestamp"] = timestamp
+        elif year_less is not None:
+            now = self.options.clock.now()
+            iso, mon, day, year, clock, zone = year_less
+            for ts, stamp in _header_stamps(iso, mon, day, year, clock, zone, self.options.tz, now.year)[1]:
+                if ts <= now:
+                    event["@timestamp"] = stamp
+                    break
+        if host:
+            event["host"] = {"hostname": host}
+            event["observer"] = {"hostname": host}
+            if host != "-":  # add_related(event, "hosts", host) on a fresh event, inlined
+                event["related"] = {"hosts": [host]}
+        if process:
+            event["process"] = {"name": process} if pid is None else {"name": process, "pid": pid}
+        elif pid is not None:
+            event["process"] = {"pid": pid}
 
     def _header(self, event: Event, m: re.Match[str]) -> None:
         pri, iso, mon, day, year, clock, zone, _ = m.groups()
@@ -357,61 +498,42 @@ class CiscoAsaParser(BaseParser):
                 network["iana_number"] = int(transport)
                 network["transport"] = _IANA_NAMES[transport]
         raw_outcome = ecs.pop("outcome", None)
-        types: list[str] = []
-        categories: list[str] = ["network"] if message_id and message_id not in ("434001", "434003") else []
-        if isinstance(raw_outcome, str):
-            outcome = raw_outcome.lower()
-            known = _OUTCOMES.get(outcome)
-            if known is None:
-                ecs["outcome"] = outcome
-            else:
-                ecs["outcome"], outcome_types = known
-                types = list(outcome_types)
-                if outcome == "monitored":
-                    categories.insert(0, "intrusion_detection")
-        elif isinstance(raw_outcome, list):
+        outcome, action, categories, types, network_type, kind = _classify(
+            message_id, raw_outcome if isinstance(raw_outcome, str) else None)
+        if outcome is not None:
+            ecs["outcome"] = outcome
+        elif isinstance(raw_outcome, list):  # kept as captured, unless the id fixes it
             ecs["outcome"] = raw_outcome
-        if message_id in _OWN_ACTIONS:  # a few ids fix action/outcome/type whatever the text says
-            if message_id == "304001":
-                ecs["outcome"] = "success"
-                types = ["allowed", "connection"]
-            if message_id in _FLOW_END:
-                ecs["action"] = "flow-expiration"
-                types = ["connection", "end"]
-            elif message_id == "302020":
-                ecs["action"] = "flow-creation"
-                types = ["connection", "start"]
-            elif message_id == "602304":
-                ecs["action"] = "deleted"
-                ecs["outcome"] = "success"
-                types = ["deletion", "info", "user"]
-                network["type"] = "ipsec"
-            elif message_id in ("434001", "434003"):
-                ecs["action"] = "drop" if message_id == "434001" else "reset"
-                ecs["outcome"] = "unknown"
-        if message_id in _SECURITY:
-            categories, types = _security_categories(message_id, ecs.get("outcome"), types)
-        elif message_id and not types and message_id not in ("434001", "434003"):
-            types = ["info"]
+        if action is not None:
+            ecs["action"] = action
+        if network_type is not None:
+            network["type"] = network_type
         if categories:
-            ecs["category"] = categories
+            ecs["category"] = list(categories)
         if types:
-            ecs["type"] = types
+            ecs["type"] = list(types)
         if network:
             event["network"] = network
-        ecs["kind"] = "alert" if message_id in ("430001", "430004", "430005") else "event"
+        ecs["kind"] = kind
         source, destination = self._addresses(event, cisco)
         if "duration" in ecs and "@timestamp" in event:
-            end = datetime.fromisoformat(event["@timestamp"].replace("Z", "+00:00"))
             ecs["end"] = event["@timestamp"]
-            ecs["start"] = iso_utc(end - timedelta(microseconds=ecs["duration"] // 1000))
-        observer = event.setdefault("observer", {})
+            ecs["start"] = _flow_start(event["@timestamp"], ecs["duration"])
+        observer = event.get("observer")
+        if observer is None:
+            observer = event["observer"] = {}
         interface = cisco.get("source_interface")
         if interface:
-            observer.setdefault("ingress", {})["interface"] = {"name": interface}
+            if "ingress" in observer:
+                observer["ingress"]["interface"] = {"name": interface}
+            else:
+                observer["ingress"] = {"interface": {"name": interface}}
         interface = cisco.get("destination_interface")
         if interface:
-            observer.setdefault("egress", {})["interface"] = {"name": interface}
+            if "egress" in observer:
+                observer["egress"]["interface"] = {"name": interface}
+            else:
+                observer["egress"] = {"interface": {"name": interface}}
         observer["vendor"] = "Cisco"
         observer["product"] = self.product
         observer["type"] = "firewall"
@@ -433,8 +555,8 @@ class CiscoAsaParser(BaseParser):
 
         Returns ``source`` and ``destination`` (the read-only ``_NO`` when absent).
         """
-        for side in ("source", "destination", "client", "server"):
-            part = event.get(side)
+        source, destination = event.get("source"), event.get("destination")
+        for part in (source, destination, event.get("client"), event.get("server")):
             if not part or "address" not in part:
                 continue
             address = part["address"]
@@ -442,8 +564,8 @@ class CiscoAsaParser(BaseParser):
                 part["ip"] = str(address)
             else:
                 part.setdefault("domain", address)
-        if _MAPPED.isdisjoint(cisco):
-            return event.get("source", _NO), event.get("destination", _NO)  # no NAT captured
+        if _MAPPED.isdisjoint(cisco):  # no NAT captured
+            return source if source is not None else _NO, destination if destination is not None else _NO
         for side, ip_key, port_key in _MAPPED_KEYS:
             ip, port = cisco.get(ip_key), cisco.get(port_key)
             if ip is None and port is None:
@@ -474,7 +596,13 @@ class CiscoAsaParser(BaseParser):
         source_nat, destination_nat = source.get("nat"), destination.get("nat")
         if source_nat is None and destination_nat is None:
             if source_ip or destination_ip:
-                add_related(event, "ip", source_ip, destination_ip)
+                # add_related(event, "ip", source_ip, destination_ip), inlined for the
+                # usual case: related.ip is new, two addresses (the same one counts once).
+                if "related" in event or source_ip in _NO_VALUES or destination_ip in _NO_VALUES:
+                    add_related(event, "ip", source_ip, destination_ip)
+                else:
+                    ips = [source_ip] if source_ip == destination_ip else [source_ip, destination_ip]
+                    event["related"] = {"ip": ips}
         else:
             add_related(event, "ip", source_ip, destination_ip, (source_nat or _NO).get("ip"),
                         (destination_nat or _NO).get("ip"))
@@ -599,6 +727,14 @@ def _security_categories(message_id: str, outcome: Any, types: list[str]) -> tup
     return ["network"], sorted({"connection", phase, *[t for t in types if t in ("allowed", "denied")]})
 
 
+@lru_cache(maxsize=4096)  # flows end in the same second with the same few durations
+def _flow_start(end: str, duration: int) -> str:
+    """``event.start`` of a flow that ended at ``end`` (@timestamp text) after ``duration`` ns."""
+    ended = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    return iso_utc(ended - timedelta(microseconds=duration // 1000))
+
+
+@lru_cache(maxsize=4096)  # "0:00:30": flow durations repeat
 def _hms(text: str) -> int:
     """``h:mm:ss`` as seconds."""
     total = 0

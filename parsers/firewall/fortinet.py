@@ -5,9 +5,11 @@ Field tables follow Elastic's Filebeat ``fortinet/firewall`` module: one table p
 
 The tables are compiled once at import into rows with the ECS path already split, and a
 record visits only the rows of the keys it carries (a FortiGate record holds about 30 of
-the 40-odd keys a table knows). The network and ``related.*`` finishing reads the
-objects the tables just built once, instead of walking dotted paths per field: this
-parser sits on the hot path of every FortiGate deployment.
+the 40-odd keys a table knows); which rows those are, in table order, is worked out once
+per key layout (records of one type and subtype carry the same keys), not per record.
+The network and ``related.*`` finishing reads the objects the tables just built once,
+instead of walking dotted paths per field: this parser sits on the hot path of every
+FortiGate deployment.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Any, Final
 
 from parsers.base import BaseParser
 from parsers.community_id import PROTOCOLS as TRANSPORT_NUMBERS
+from parsers.community_id import community_id
 from parsers.firewall._common import (
     IANA_TRANSPORT,
-    flow_community_id,
+    ParentSlots,
     get,
     iso,
     local_time,
@@ -38,7 +41,7 @@ from parsers.firewall._common import (
 )
 from parsers.web.ecs import set_user_agent
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, add_related, existing_path, format_timestamp
+from soc_core.event import Event, RawEvent, add_related, format_timestamp
 
 Table = dict[str, tuple[str, str]]
 
@@ -197,25 +200,30 @@ _NOTHING: Final[Mapping[str, Any]] = MappingProxyType({})
 # Epoch seconds below 2**33 (year 2242): there a float of milliseconds / 1000 is within
 # half a microsecond of the exact value, so datetime rounds it to the exact millisecond.
 _EXACT_MS_SECONDS: Final = 2**33
+_EXACT_MS: Final = _EXACT_MS_SECONDS * 1000
 
-# A compiled table row: (table order, vendor key, container slot, parent objects, leaf,
-# kind code). The order comes first so that sorting the rows of a record's keys puts
-# them back in table order.
-Row = tuple[int, str, int, tuple[str, ...], str, int]
+# A compiled table row: (table order, vendor key, parent slot, leaf, kind code). The
+# order comes first so that sorting the rows of a record's keys puts them back in table
+# order; a step is a row without it, as a record's plan lists them.
+Row = tuple[int, str, int, str, int]
+Step = tuple[str, int, str, int]
 _STR, _INT, _LOWER = 0, 1, 2
 _KINDS: Final = {"str": _STR, "int": _INT, "lower": _LOWER}
+# Distinct key layouts remembered: a device writes a few dozen (one per log type and
+# subtype); the cap only guards against a stream of ever-new layouts.
+_LAYOUTS_MAX: Final = 512
 
 
 class _Compiled:
     """Field tables, applied one after the other, compiled once: each vendor key's row,
-    with the parent path numbered so one record resolves each parent object once."""
+    with its parent object numbered (see :class:`ParentSlots`)."""
 
-    __slots__ = ("rows", "slots")
+    __slots__ = ("links", "rows")
 
     def __init__(self, *tables: Table) -> None:
         rows: dict[str, Row] = {}
         seen: Table = {}
-        slots: dict[tuple[str, ...], int] = {}
+        slots = ParentSlots()
         for table in tables:
             for key, (path, kind) in table.items():
                 if key in seen:
@@ -225,22 +233,63 @@ class _Compiled:
                     continue
                 seen[key] = (path, kind)
                 *parents, leaf = path.split(".")
-                slot = slots.setdefault(tuple(parents), len(slots))
-                rows[key] = (len(rows), key, slot, tuple(parents), leaf, _KINDS[kind])
+                rows[key] = (len(rows), key, slots.slot_of(tuple(parents)), leaf, _KINDS[kind])
+        slots.check_leaves({tuple(path.split(".")) for path, _ in seen.values()})
         self.rows: Final = rows
-        self.slots: Final = len(slots)
+        self.links: Final = tuple(slots.links)
+
+    def plan(self, keys: Iterable[str]) -> tuple[Step, ...]:
+        """The steps for a record with these keys, in table order."""
+        rows = self.rows
+        return tuple(row[1:] for row in sorted(rows[key] for key in keys if key in rows))
 
 
-def _apply(event: Event, kv: dict[str, str], table: _Compiled) -> None:
+class _Layout:
+    """What depends only on a record's keys, in their order: the vendor fields kept under
+    ``fortinet.firewall`` and, per compiled table, the steps of its keys. Records of one
+    type and subtype carry the same keys in the same order, so this is worked out once
+    per layout (:func:`_layout`) rather than once per record (a set intersection and a
+    sort per table, a filtered copy of every field)."""
+
+    __slots__ = ("keys", "plans", "vendor")
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys: Final = keys
+        self.vendor: Final = tuple(key for key in keys if key not in _DROP)
+        self.plans: Final[dict[_Compiled, tuple[Step, ...]]] = {}
+
+    def plan(self, table: _Compiled) -> tuple[Step, ...]:
+        plan = self.plans.get(table)
+        if plan is None:
+            plan = self.plans[table] = table.plan(self.keys)
+        return plan
+
+
+_LAYOUTS: Final[dict[tuple[str, ...], _Layout]] = {}
+
+
+def _layout(keys: tuple[str, ...]) -> _Layout:
+    """The (cached) layout of a record's keys."""
+    layout = _LAYOUTS.get(keys)
+    if layout is None:
+        layout = _Layout(keys)
+        if len(_LAYOUTS) < _LAYOUTS_MAX:
+            _LAYOUTS[keys] = layout
+    return layout
+
+
+def _apply(event: Event, kv: dict[str, str], table: _Compiled,
+           layout: _Layout | None = None) -> None:
     """Copy the record's fields to their ECS paths, in table order (earlier rows win a
     shared path, as the ingest ``if: ctx.x == null`` fallbacks do; the order also decides
-    the key order of the document). Empty values and failed number casts are skipped."""
-    rows = table.rows
+    the key order of the document). Empty values and failed number casts are skipped.
+    ``layout`` is the layout of ``kv``'s keys when the caller has it already."""
+    links = table.links
     # Parent objects found in this call, by slot: within one call parents are only ever
     # created, never replaced, so a found parent stays valid.
-    parents_of: list[dict[str, Any] | None] = [None] * table.slots
-    # Only the rows of the keys present, back in table order.
-    for _, key, slot, parents, leaf, kind in sorted(map(rows.__getitem__, kv.keys() & rows.keys())):
+    found: list[dict[str, Any] | None] = [None] * len(links)
+    found[0] = event
+    for key, slot, leaf, kind in (table.plan(kv) if layout is None else layout.plan(table)):
         raw = kv[key]
         if not raw:
             continue
@@ -252,14 +301,44 @@ def _apply(event: Event, kv: dict[str, str], table: _Compiled) -> None:
                     continue
             else:
                 value = raw.lower()
-        cur = parents_of[slot]
+        cur = found[slot]
         if cur is None:
-            cur = existing_path(event, parents)
+            # Inline for the usual case, the parent already found (_found otherwise).
+            parent_slot, name = links[slot]
+            parent = found[parent_slot]
+            if parent is None:
+                cur = _found(found, links, slot)
+            else:
+                cur = parent.get(name)
+                if cur is None:
+                    cur = parent[name] = {}
+                elif not isinstance(cur, dict):
+                    cur = None
+                found[slot] = cur
             if cur is None:
                 continue  # a value in the way skips the row
-            parents_of[slot] = cur
         if leaf not in cur:
             cur[leaf] = value
+
+
+def _found(found: list[dict[str, Any] | None], links: tuple[tuple[int, str], ...],
+           slot: int) -> dict[str, Any] | None:
+    """The object of ``slot``, from its parent's (found first when needed), created empty
+    when missing and remembered for the rest of the record; ``None`` when a value that is
+    not an object is in the way (what ``existing_path`` returns then)."""
+    parent_slot, key = links[slot]
+    parent = found[parent_slot]
+    if parent is None:
+        parent = _found(found, links, parent_slot)
+        if parent is None:
+            return None
+    obj = parent.get(key)
+    if obj is None:
+        obj = parent[key] = {}
+    elif not isinstance(obj, dict):
+        return None
+    found[slot] = obj
+    return obj
 
 
 # Each type's table joined with COMMON, walked once (COMMON's rows after the type's:
@@ -281,6 +360,12 @@ def _extras_add_objects(kv: dict[str, str]) -> bool:
     if kv.get("filehash"):
         return True
     return bool(kv.get("ipaddr")) and not any(kv.get(key) for key in _DNS_KEYS)
+
+
+@lru_cache(maxsize=64)
+def _direction(text: str) -> str:
+    """``network.direction`` for a ``dir``/``direction`` value (cached: a few words)."""
+    return _DIRECTION.get(text.lower(), text.lower())
 
 
 @lru_cache(maxsize=1024)
@@ -332,6 +417,7 @@ class FortinetFirewallParser(BaseParser):
         # After the N/A values are gone: "type=N/A" is as missing as no type at all.
         if "type" not in kv or "date" not in kv or "time" not in kv:
             raise ParseError(self.id, "not a FortiGate key=value log (type/date/time missing)")
+        layout = _layout(tuple(kv))
         event = self.new_event(raw)
         ev: dict[str, Any] = event["event"]
         self._timestamps(event, ev, kv, body)
@@ -347,15 +433,15 @@ class FortinetFirewallParser(BaseParser):
             self._utm(ev, kv, action, subtype)
         table = _TYPE_TABLES.get(kind)
         if table is None:
-            _apply(event, kv, _COMMON)
+            _apply(event, kv, _COMMON, layout)
         elif kind == "traffic" or kind == "event":
-            _apply(event, kv, table)  # COMMON included
+            _apply(event, kv, table, layout)  # COMMON included
         elif _extras_add_objects(kv):
-            _apply(event, kv, _UTM)
+            _apply(event, kv, _UTM, layout)
             self._utm_extras(event, kv)
-            _apply(event, kv, _COMMON)
+            _apply(event, kv, _COMMON, layout)
         else:
-            _apply(event, kv, table)  # COMMON included
+            _apply(event, kv, table, layout)  # COMMON included
             self._utm_extras(event, kv)
         rule = event.get("rule")
         if rule is not None:
@@ -364,7 +450,10 @@ class FortinetFirewallParser(BaseParser):
                 rule["category"] = category.replace(".", "-")
         direction = kv.get("dir") or kv.get("direction")
         if direction and kind != "traffic":
-            put(event, "network.direction", _DIRECTION.get(direction.lower(), direction.lower()))
+            network = event.get("network")
+            if not isinstance(network, dict):
+                network = event["network"] = {}  # what put's ensure_object does
+            network["direction"] = _direction(direction)
         url = kv.get("url")
         if url and kind != "traffic" and kind != "event":
             uri_parts(event, url)
@@ -375,7 +464,7 @@ class FortinetFirewallParser(BaseParser):
         if kv.get("duration") and (d := to_int(kv["duration"])) is not None:
             ev["duration"] = d * 1_000_000_000
         _finish(event)
-        vendor = {k: v for k, v in kv.items() if k not in _DROP}
+        vendor = {key: kv[key] for key in layout.vendor}
         # _KEEP's fields are never in _DROP, so this copy already holds them, in order.
         fortinet = event.get("fortinet")
         if isinstance(fortinet, dict):
@@ -405,7 +494,7 @@ class FortinetFirewallParser(BaseParser):
             if len(et) > 18:
                 et = et[:-6]
             ms = int(et) if len(et) > 11 else int(et) * 1000
-            if ms < _EXACT_MS_SECONDS * 1000:
+            if ms < _EXACT_MS:
                 # The stamp of the whole second (cached) and the milliseconds: what
                 # iso(fromtimestamp(ms / 1000)) gives, without a datetime per record.
                 whole, rest = divmod(ms, 1000)
@@ -510,8 +599,10 @@ def _finish(event: Event) -> None:
     """What the Elastic pipeline adds to every flow (``network.transport`` from the IANA
     number, ``network.type``, byte/packet totals, Community ID) and ``related.*``: the
     shared ``finish_network`` and ``finish_related``, reading the objects the tables built
-    once. The tables write addresses as text and ports, bytes and packets as ints, and
-    nothing before this point fills ``related`` but a file hash."""
+    once. The tables write addresses and the IANA number as text and ports, bytes and
+    packets as ints (what the shared code's ``to_int`` calls return for them), no table
+    fills ``icmp.*`` (an ICMP type and code hash as 0), and nothing before this point
+    fills ``related`` but a file hash."""
     src: Mapping[str, Any] = event.get("source") or _NOTHING
     dst: Mapping[str, Any] = event.get("destination") or _NOTHING
     sip, dip = src.get("ip"), dst.get("ip")
@@ -529,24 +620,35 @@ def _finish(event: Event) -> None:
             net["type"] = "ipv6"
         elif (isinstance(sip, str) and "." in sip) or (isinstance(dip, str) and "." in dip):
             net["type"] = "ipv4"
-    for what in ("bytes", "packets"):
-        a, b = src.get(what), dst.get(what)
-        if isinstance(a, int) and isinstance(b, int) and what not in net:
-            net[what] = a + b
+    a, b = src.get("bytes"), dst.get("bytes")
+    if isinstance(a, int) and isinstance(b, int) and "bytes" not in net:
+        net["bytes"] = a + b
+    a, b = src.get("packets"), dst.get("packets")
+    if isinstance(a, int) and isinstance(b, int) and "packets" not in net:
+        net["packets"] = a + b
     if isinstance(sip, str) and isinstance(dip, str) and sip and dip and "community_id" not in net:
         transport = net.get("transport")
         proto = TRANSPORT_NUMBERS.get(transport.lower()) if isinstance(transport, str) else None
         if proto is None:
             proto = to_int(net.get("iana_number"))
         if proto is not None:
-            cid = flow_community_id(event, src, dst, sip, dip, proto)
+            if proto == 1 or proto == 58:
+                cid = community_id(sip, dip, 0, 0, proto)
+            else:
+                cid = community_id(sip, dip, src.get("port"), dst.get("port"), proto)
             if cid:
                 net["community_id"] = cid
     if attach and net:
         event["network"] = net
     dns: Mapping[str, Any] = event.get("dns") or _NOTHING
     resolved = dns.get("resolved_ip")
-    ips = _fresh((sip, dip, *resolved)) if resolved else _fresh((sip, dip))
+    if resolved:
+        ips = _fresh((sip, dip, *resolved))
+    else:
+        # _fresh((sip, dip)) written out: the two addresses of nearly every record.
+        ips = [] if sip in _BLANK else [sip]
+        if dip not in _BLANK and dip != sip:
+            ips.append(dip)
     src_user, dst_user = src.get("user"), dst.get("user")
     user = event.get("user")
     users = _fresh((

@@ -26,7 +26,7 @@ from parsers.community_id import PROTOCOLS as TRANSPORT_NUMBERS
 from parsers.community_id import community_id
 from parsers.firewall._common import (
     UNSPECIFIED_V4,
-    flow_community_id,
+    ParentSlots,
     get,
     iso,
     local_time,
@@ -154,36 +154,22 @@ _FLAGS: Final = {
 
 
 class _Layout:
-    """A log type's columns compiled once: each ECS path becomes (parent slot, leaf), where
-    a slot numbers a parent object (slot 0 is the event itself) and ``links`` names each
-    slot's own parent slot and key, so a record creates or finds each object once, from
-    its already found parent."""
+    """A log type's columns compiled once: each ECS path becomes (parent slot, leaf), with
+    its parent object numbered (see :class:`ParentSlots`)."""
 
     __slots__ = ("links", "rows")
 
     def __init__(self, table: Columns) -> None:
-        slots: dict[tuple[str, ...], int] = {(): 0}
-        links: list[tuple[int, str]] = [(0, "")]  # the root's entry is never read
-
-        def slot_of(path: tuple[str, ...]) -> int:
-            if path not in slots:
-                parent = slot_of(path[:-1])
-                slots[path] = len(links)
-                links.append((parent, path[-1]))
-            return slots[path]
-
+        slots = ParentSlots()
         rows: list[tuple[int, tuple[tuple[int, str], ...], bool]] = []
         for index, paths, kind in table:
             targets = []
             for path in paths:
                 *parents, leaf = path.split(".")
-                targets.append((slot_of(tuple(parents)), leaf))
+                targets.append((slots.slot_of(tuple(parents)), leaf))
             rows.append((index, tuple(targets), kind == "int"))
-        # A leaf written over a parent object would leave a found parent stale.
-        leaves = {tuple(path.split(".")) for _, paths, _ in table for path in paths}
-        if leaves & slots.keys():
-            raise ValueError(f"a column's path is also a parent: {leaves & slots.keys()}")
-        self.links: Final = tuple(links)
+        slots.check_leaves({tuple(path.split(".")) for _, paths, _ in table for path in paths})
+        self.links: Final = tuple(slots.links)
         self.rows: Final = tuple(rows)
 
 
@@ -205,12 +191,16 @@ _SUBTYPE_ACTION: Final = {
 }
 _SUBTYPE_TYPES: Final = {"start": ("start", "connection"), "end": ("end", "connection"),
                          "drop": ("denied", "connection"), "deny": ("denied", "connection")}
+_THREAT_DIRECTION: Final = {"0": "inbound", "client-to-server": "inbound",
+                             "1": "outbound", "server-to-client": "outbound"}
 _SEVERITY: Final = {"critical": 1, "high": 2, "medium": 3, "low": 4, "informational": 5}
 _URL: Final = re.compile(
     r"^(?:(?P<scheme>.*?)://)?(?:(?P<username>[^:@/]*)(?::(?P<password>[^@]*))?@)?"
     r"(?P<domain>[^/?#:]*)(?::(?P<port>\d+))?(?P<path>[^?#]*)?(?:\?(?P<query>[^#]*))?"
     r"(?:#(?P<fragment>.*))?$"
 )
+# _URL's groups in order, each named as its url.* field.
+_URL_PARTS: Final = tuple(_URL.groupindex)
 _ISO_TZ: Final = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:?\d{2}(?::?\d{2}(?:\.\d+)?)?"
                             r"(Z|[+-]\d{2}:?\d{2})")
 _BLANK: Final = (None, "", "-")
@@ -252,15 +242,16 @@ class PanosParser(BaseParser):
             raise ParseError(self.id, "not a PAN-OS record (no log type in column 4)")
         if not cols[1][:1].isdecimal() and not any(ch.isdecimal() for ch in cols[1]):
             raise ParseError(self.id, "not a PAN-OS record (no receive time in column 2)")
-        cols += [""] * (7 - len(cols))
+        if len(cols) < 7:
+            cols += [""] * (7 - len(cols))
         log_type, sub_type = cols[3], cols[4]
         event = self.new_event(raw)
         tz = self._zone(cols[0])
         # The generated time, else the receive time; a record with neither readable keeps
         # the time it was received here (the record is still worth keeping).
-        generated = _time(cols[6], tz) or _time(cols[1], tz)
-        if generated is not None:
-            event["@timestamp"] = iso(generated)
+        stamp = _stamp(cols[6], tz) or _stamp(cols[1], tz)
+        if stamp is not None:
+            event["@timestamp"] = stamp
         observer = event["observer"] = {"vendor": "Palo Alto Networks", "product": "PAN-OS",
                                         "type": "firewall"}
         if cols[2]:
@@ -338,15 +329,19 @@ class PanosParser(BaseParser):
             _child(_child(event, "source"), "user")["domain"] = domain
 
     def _labels(self, event: Event, flags_text: str) -> None:
-        names = _flag_names(flags_text)
-        if names:
-            labels = _child(event, "labels")
-            for name in names:
-                labels[name] = True
+        flags = _flag_labels(flags_text)
+        if flags:
+            labels = event.get("labels")
+            if isinstance(labels, dict):
+                labels.update(flags)
+            else:
+                event["labels"] = dict(flags)  # a copy: the cached mapping is shared
 
     def _flow_ids(self, event: Event) -> None:
         # The shared set_community_id, then the ID of the translated flow, reading the
-        # objects once (the columns give addresses as text and ports as ints).
+        # objects once. The columns give addresses as text and ports as ints (what
+        # flow_community_id's to_int calls return for them), and no column fills icmp.*
+        # (its type and code hash as 0): community_id is called directly.
         net: dict[str, Any] | None = event.get("network")
         src: Mapping[str, Any] = event.get("source") or _NOTHING
         dst: Mapping[str, Any] = event.get("destination") or _NOTHING
@@ -359,25 +354,31 @@ class PanosParser(BaseParser):
         sip, dip = src.get("ip"), dst.get("ip")
         cid: str | None = None
         if proto is not None and isinstance(sip, str) and isinstance(dip, str):
-            cid = flow_community_id(event, src, dst, sip, dip, proto)
+            if proto == 1 or proto == 58:
+                cid = community_id(sip, dip, 0, 0, proto)
+            else:
+                cid = community_id(sip, dip, src.get("port"), dst.get("port"), proto)
             if cid:
                 if net is None:
                     net = event["network"] = {}
                 net["community_id"] = cid
-        src_nat: Mapping[str, Any] = src.get("nat") or _NOTHING
-        dst_nat: Mapping[str, Any] = dst.get("nat") or _NOTHING
-        nat_proto = TRANSPORT_NUMBERS.get(transport) if isinstance(transport, str) else None
+        src_nat: Mapping[str, Any] | None = src.get("nat")
+        dst_nat: Mapping[str, Any] | None = dst.get("nat")
+        if src_nat is None or dst_nat is None or not isinstance(transport, str):
+            return  # no translated flow to hash
+        nat_proto = TRANSPORT_NUMBERS.get(transport)
+        src_nat_ip, dst_nat_ip = src_nat.get("ip"), dst_nat.get("ip")
+        src_nat_port, dst_nat_port = src_nat.get("port"), dst_nat.get("port")
         translated = not (
-            (src_nat.get("ip") == UNSPECIFIED_V4 and src_nat.get("port") == 0)
-            or (dst_nat.get("ip") == UNSPECIFIED_V4 and dst_nat.get("port") == 0))
-        if src_nat.get("ip") and dst_nat.get("ip") and nat_proto is not None and translated:
-            if nat_proto in (1, 58):
-                nat_id = community_id(src_nat["ip"], dst_nat["ip"], 0, 0, nat_proto)
+            (src_nat_ip == UNSPECIFIED_V4 and src_nat_port == 0)
+            or (dst_nat_ip == UNSPECIFIED_V4 and dst_nat_port == 0))
+        if src_nat_ip and dst_nat_ip and nat_proto is not None and translated:
+            if nat_proto == 1 or nat_proto == 58:
+                nat_id = community_id(src_nat_ip, dst_nat_ip, 0, 0, nat_proto)
             else:
-                nat_id = community_id(src_nat["ip"], dst_nat["ip"], src_nat.get("port"),
-                                      dst_nat.get("port"), nat_proto)
+                nat_id = community_id(src_nat_ip, dst_nat_ip, src_nat_port, dst_nat_port, nat_proto)
             if nat_id:
-                panos = _child(event["panw"], "panos")
+                panos = event["panw"]["panos"]
                 _child(_child(panos, "network"), "nat")["community_id"] = nat_id
                 ids = [cid] if cid else []
                 if nat_id not in ids:
@@ -403,18 +404,19 @@ class PanosParser(BaseParser):
         ipv6 = (event.get("labels") or _NOTHING).get("ipv6_session")
         net["type"] = "ipv6" if ipv6 else "ipv4"
         ev["kind"] = "event"
-        _append(ev, "category", "network")
+        if "category" not in ev:  # the usual case: no column fills event.category
+            ev["category"] = ["network"]
+        else:
+            _append(ev, "category", "network")
 
     def _threat(self, event: Event, ev: dict[str, Any], cols: list[str]) -> None:
         direction = cols[35] if len(cols) > 35 else ""
-        if direction in ("0", "client-to-server"):
-            _child(event, "network")["direction"] = "inbound"
-        elif direction in ("1", "server-to-client"):
-            _child(event, "network")["direction"] = "outbound"
-        else:
-            _child(event, "network")["direction"] = "unknown"
+        _child(event, "network")["direction"] = _THREAT_DIRECTION.get(direction, "unknown")
         ev["kind"] = "alert"
-        _append(ev, "category", "security_threat", "intrusion_detection", "network")
+        if "category" not in ev:  # the usual case: no column fills event.category
+            ev["category"] = ["security_threat", "intrusion_detection", "network"]
+        else:
+            _append(ev, "category", "security_threat", "intrusion_detection", "network")
         panos: dict[str, Any] = event["panw"]["panos"]
         threat: dict[str, Any] | None = panos.get("threat")
         name = threat.get("name") if threat is not None else None
@@ -441,13 +443,14 @@ class PanosParser(BaseParser):
         # Elastic's module reports the log itself as a success even for denied flows.
         if ev.get("outcome") is None:
             ev["outcome"] = "success"
-        if sub_type in _SUBTYPE_ACTION and panos.get("type") in ("TRAFFIC", "THREAT"):
-            ev["action"] = _SUBTYPE_ACTION[sub_type]
+        event_action = _SUBTYPE_ACTION.get(sub_type)
+        if event_action is not None and panos["type"] in ("TRAFFIC", "THREAT"):
+            ev["action"] = event_action
             types = _SUBTYPE_TYPES.get(sub_type)
             if types:
                 _append(ev, "type", *types)
         if isinstance(action, str):
-            panos["action"] = action.lower().replace(" ", "-")
+            panos["action"] = _action_name(action)
 
     def _urls(self, event: Event, sub_type: str) -> None:
         url: dict[str, Any] | None = event.get("url")
@@ -461,11 +464,9 @@ class PanosParser(BaseParser):
         if url is not None and original and original != "-/":
             m = _URL.match(original)
             if m:
-                for part, value in m.groupdict().items():
-                    if part == "port":
-                        value = to_int(value)
-                    if value is not None and value != "":  # what put skips
-                        url[part] = value
+                for part, value in zip(_URL_PARTS, m.groups(), strict=True):
+                    if value:  # put skips None and "" (a port is digits: never falsy text)
+                        url[part] = int(value) if part == "port" else value
         url = event.get("url")
         if url is not None:
             path = url.get("path")
@@ -484,39 +485,50 @@ class PanosParser(BaseParser):
         client: Mapping[str, Any] = event.get("client") or _NOTHING
         server: Mapping[str, Any] = event.get("server") or _NOTHING
         url: Mapping[str, Any] = event.get("url") or _NOTHING
+        src_nat, dst_nat = source.get("nat"), destination.get("nat")
         related: dict[str, list[Any]] = {}
         ips = _fresh((source.get("ip"), destination.get("ip"),
-                      (source.get("nat") or _NOTHING).get("ip"),
-                      (destination.get("nat") or _NOTHING).get("ip")))
+                      src_nat.get("ip") if src_nat is not None else None,
+                      dst_nat.get("ip") if dst_nat is not None else None))
         if ips:
             related["ip"] = ips
-        users = _fresh(((client.get("user") or _NOTHING).get("name"),
-                        (source.get("user") or _NOTHING).get("name"),
-                        (server.get("user") or _NOTHING).get("name"),
-                        (destination.get("user") or _NOTHING).get("name"),
-                        url.get("username")))
-        if users:
-            related["user"] = users
-        file_hash = (event["panw"]["panos"].get("file") or _NOTHING).get("hash")
-        if file_hash not in _BLANK:
-            related["hash"] = [file_hash]
+        # User names sit under these four objects (and url.username): skip the walk
+        # when none of them holds a user object (most records).
+        client_user, source_user = client.get("user"), source.get("user")
+        server_user, destination_user = server.get("user"), destination.get("user")
+        if (client_user is not None or source_user is not None or server_user is not None
+                or destination_user is not None or "username" in url):
+            users = _fresh((client_user.get("name") if client_user is not None else None,
+                            source_user.get("name") if source_user is not None else None,
+                            server_user.get("name") if server_user is not None else None,
+                            destination_user.get("name") if destination_user is not None else None,
+                            url.get("username")))
+            if users:
+                related["user"] = users
+        panos_file = event["panw"]["panos"].get("file")
+        if panos_file is not None:
+            file_hash = panos_file.get("hash")
+            if file_hash not in _BLANK:
+                related["hash"] = [file_hash]
+        host = event.get("host")
         hosts = _fresh((event["observer"].get("hostname"), url.get("domain"),
-                        (event.get("host") or _NOTHING).get("name")))
+                        host.get("name") if host is not None else None))
         if hosts:
             related["hosts"] = hosts
         if related:
             event["related"] = related
         # A NAT of 0.0.0.0 port 0 means "not translated" (still counted in related.ip).
-        for side, obj in (("source", source), ("destination", destination),
-                          ("client", client), ("server", server)):
-            nat = obj.get("nat")
-            if isinstance(nat, dict) and nat.get("ip") == UNSPECIFIED_V4 and nat.get("port") == 0:
-                del event[side]["nat"]
+        for side in ("source", "destination", "client", "server"):
+            obj: dict[str, Any] | None = event.get(side)
+            if obj is not None:
+                nat = obj.get("nat")
+                if nat is not None and nat.get("port") == 0 and nat.get("ip") == UNSPECIFIED_V4:
+                    del obj["nat"]
 
 
 def _split_quoted(text: str) -> list[str] | None:
     """What the csv module reads from a line whose quotes all wrap whole fields (``a,"b,c",d``,
-    as PAN-OS writes URLs and names), else ``None``; a third of a csv.reader's cost.
+    as PAN-OS writes URLs and names), else ``None``.
 
     Every quote must open right after a comma (or the line start) or close right before
     one (or the line end), and no field may hold a quote or be an empty quoted field: then
@@ -527,26 +539,22 @@ def _split_quoted(text: str) -> list[str] | None:
     last = len(segments) - 1
     if last % 2:
         return None  # an unclosed quote
-    cols: list[str] = []
-    for i in range(0, last + 1, 2):
-        outside = segments[i]  # unquoted fields, with the commas next to the quotes
-        if not outside:
-            if i == 0:  # the line starts with a quoted field
-                cols.append(segments[1])
-                continue
-            if i == last:  # the line ends with one
-                break
+    # Each unquoted stretch split on its commas: the empty piece after its last comma is
+    # where the next quoted field goes, and the empty piece before its first comma is
+    # what is left of the previous quoted field. A stretch without those empty pieces
+    # has a quote inside a field. (No slicing of the stretches, no per-field branches.)
+    cols = segments[0].split(",")
+    if not last:
+        return cols  # no quote at all
+    if cols[-1]:
+        return None
+    for i in range(1, last, 2):
+        cols[-1] = segments[i]
+        pieces = segments[i + 1].split(",")
+        if pieces[0] or (i + 1 != last and pieces[-1]):
             return None
-        if (i and outside[0] != ",") or (i != last and outside[-1] != ","):
-            return None  # a quote inside a field
-        if i == 0:
-            cols.extend(outside[:-1].split(","))
-        elif i == last:
-            cols.extend(outside[1:].split(","))
-        elif outside != ",":  # "," alone: two quoted fields in a row
-            cols.extend(outside[1:-1].split(","))
-        if i != last:
-            cols.append(segments[i + 1])
+        del pieces[0]
+        cols += pieces
     return cols
 
 
@@ -595,13 +603,20 @@ def _found(event: Event, found: list[dict[str, Any] | None], links: tuple[tuple[
 
 
 @lru_cache(maxsize=256)
-def _flag_names(flags_text: str) -> tuple[str, ...]:
-    """The ``labels`` set by a flags column (cached: devices write a few distinct masks)."""
+def _action_name(action: str) -> str:
+    """``panw.panos.action`` as Elastic writes it (cached: a handful of actions)."""
+    return action.lower().replace(" ", "-")
+
+
+@lru_cache(maxsize=256)
+def _flag_labels(flags_text: str) -> Mapping[str, bool]:
+    """The ``labels`` set by a flags column, each ``True`` (cached, read-only: devices
+    write a few distinct masks)."""
     try:
         flags = int(flags_text, 16)
     except ValueError:
-        return ()
-    return tuple(name for name, bit in _FLAGS.items() if flags & bit)
+        return _NOTHING
+    return MappingProxyType({name: True for name, bit in _FLAGS.items() if flags & bit})
 
 
 def _child(parent: dict[str, Any], key: str) -> dict[str, Any]:
@@ -642,6 +657,13 @@ def _extension(name: str) -> str | None:
     if not name or name[0] == "." or "." not in name:
         return None
     return name.rsplit(".", 1)[1] or None
+
+
+@lru_cache(maxsize=1024)
+def _stamp(text: str, tz: tzinfo) -> str | None:
+    """``@timestamp`` text of :func:`_time` (cached: records share their second)."""
+    dt = _time(text, tz)
+    return None if dt is None else iso(dt)
 
 
 def _time(text: str, tz: tzinfo) -> datetime | None:

@@ -160,14 +160,9 @@ def split_client(text: str) -> tuple[str, int | None]:
 def set_client(event: Event, text: str) -> None:
     """``source.address``/``ip``/``port`` from a ``[client ...]`` or ``client:`` value."""
     address, port = split_client(text)
-    source: dict[str, Any] = event.setdefault("source", {})  # ecs.set_endpoint, inlined
-    source["address"] = address
-    ip = ecs.as_ip(address)
-    if ip is not None:
-        source["ip"] = ip
-        ecs.add_ip(event, ip)
+    ecs.set_endpoint(event, "source", address)
     if port is not None:
-        source["port"] = port
+        event["source"]["port"] = port
 
 
 class ApacheErrorParser(GrokWebParser):

@@ -26,7 +26,7 @@ from parsers.grok import GrokPattern, default_library
 from parsers.web import ecs
 from parsers.web.timestamps import TimestampError, ctime_date, http_date, slash_date
 from soc_core.errors import ParseError
-from soc_core.event import KIND_EVENT, Event, RawEvent, format_timestamp
+from soc_core.event import Event, RawEvent, format_timestamp, new_event
 
 PATTERN_FILE = Path(__file__).resolve().parent / "web.grok"
 
@@ -48,29 +48,14 @@ class GrokWebParser(BaseParser):
         super().__init__(options)
         self._pattern = web_pattern(self.pattern_name)
         self._fullmatch = self._pattern.regex.fullmatch
-        self._module = self.id.split(".", 1)[0]
         # event.timezone text of the configured zone, worked out once rather than per line.
         self._zone = _zone_text(self.options.tz)
         # Build the user-agent matchers now rather than on the first line (~0.3 s once).
         ecs.warm_up_user_agents()
 
     def new_event(self, raw: RawEvent) -> Event:
-        """``soc_core.event.new_event(raw, self.id)`` without formatting the receipt time.
-
-        Every web layout sets ``@timestamp`` (or the build does it from the receipt time),
-        so the key is only reserved here to keep its place first in the document; the
-        test suite pins this skeleton to ``new_event``'s.
-        """
-        event: Event = {
-            "@timestamp": None,
-            "event": {"id": raw.event_id, "kind": KIND_EVENT, "original": raw.message,
-                      "dataset": self.id, "module": self._module},
-        }
-        if raw.offset is not None:
-            event["log"] = {"file": {"path": raw.source}, "offset": raw.offset}
-        if raw.peer:
-            event["log"] = {**event.get("log", {}), "source": {"address": raw.peer}}
-        return event
+        # Every web layout sets @timestamp (or the build does it from the receipt time).
+        return new_event(raw, self.id, stamped=False)
 
     def parse(self, raw: RawEvent) -> Event:
         # Trailing blanks/newlines (a CRLF file, a framer that joined an empty line) are

@@ -225,13 +225,16 @@ def add_ip(event: Event, value: str | None) -> None:
 
 def set_endpoint(event: Event, side: str, address: str, *, related: bool = True) -> str | None:
     """``<side>.address`` and, when it is an IP, ``<side>.ip`` (and ``related.ip``)."""
-    endpoint: dict[str, Any] = event.setdefault(side, {})
-    endpoint["address"] = address
     ip = as_ip(address)
-    if ip is not None:
-        endpoint["ip"] = ip
-        if related:
-            add_ip(event, ip)
+    endpoint: dict[str, Any] | None = event.get(side)
+    if endpoint is None:  # mostly: built whole rather than key by key (a hot path)
+        event[side] = {"address": address} if ip is None else {"address": address, "ip": ip}
+    else:
+        endpoint["address"] = address
+        if ip is not None:
+            endpoint["ip"] = ip
+    if ip is not None and related:
+        add_ip(event, ip)
     return ip
 
 

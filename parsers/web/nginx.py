@@ -37,35 +37,55 @@ _CONTEXT: Final = re.compile(
 )
 _HOST: Final = re.compile(r', host: "(?P<host>[^"]*)"')
 _REFERRER: Final = re.compile(r', referrer: "(?P<referrer>[^"]*)"')
+# Whichever of the two comes first: one scan of the message finds it, and the other is
+# then looked for only after it (neither can start where the other does).
+_HOST_OR_REFERRER: Final = re.compile(r', (?:host: "(?P<host>[^"]*)"|referrer: "(?P<referrer>[^"]*)")')
+# The first of the three context keys: no match of _CONTEXT, _HOST or _REFERRER starts
+# before it, so the searches for them start there instead of rescanning the message.
+_CONTEXT_KEY: Final = re.compile(r", (?:client|host|referrer): ")
 
 
 def apply_error_context(event: Event, message: str) -> None:
     """``source``, ``http``/``url`` and ``destination.domain`` from nginx's error context."""
-    context = _CONTEXT.search(message)
+    key = _CONTEXT_KEY.search(message)
+    if key is None:  # no ", client: ": most lines stop here
+        return
+    start = key.start()
+    # The first ", client: " is where _CONTEXT.search would start matching.
+    at = start if message.startswith(", client: ", start) else message.find(", client: ", start)
+    if at == -1:
+        return
+    context = _CONTEXT.match(message, at) or _CONTEXT.search(message, at + 1)
     if context is None:
         return
-    client, server, request = context.group("client", "server", "request")
-    # ecs.set_endpoint, inlined (a ModSecurity message may have set source.* already)
-    source: dict[str, Any] = event.setdefault("source", {})
-    source["address"] = client
-    ip = ecs.as_ip(client)
-    if ip is not None:
-        source["ip"] = ip
-        ecs.add_ip(event, ip)
+    client, server, request = context.groups()
+    ecs.set_endpoint(event, "source", client)  # (a ModSecurity message sets url.*, not source.*)
     if request:
         method, _, rest = request.partition(" ")
         target, _, version = rest.rpartition(" ")
         if method and target and version.startswith("HTTP/"):
-            http: dict[str, Any] = event.setdefault("http", {})
-            http.setdefault("request", {})["method"] = method
-            http["version"] = version[5:]
+            http = event.get("http")
+            if http is None:
+                event["http"] = {"request": {"method": method}, "version": version[5:]}
+            else:
+                http.setdefault("request", {})["method"] = method
+                http["version"] = version[5:]
             ecs.set_url(event, target)
-    host = _HOST.search(message)
+    host = referrer = None
+    first = _HOST_OR_REFERRER.search(message, start)
+    if first is not None:
+        if first.group("host") is not None:
+            host, referrer = first, _REFERRER.search(message, first.start() + 1)
+        else:
+            host, referrer = _HOST.search(message, first.start() + 1), first
     name = host.group("host").rsplit(":", 1)[0] if host else server
     if name:
-        event.setdefault("destination", {})["domain"] = name
+        destination = event.get("destination")
+        if destination is None:
+            event["destination"] = {"domain": name}
+        else:
+            destination["domain"] = name
         event.setdefault("url", {})["domain"] = name
-    referrer = _REFERRER.search(message)
     if referrer:
         event.setdefault("http", {}).setdefault("request", {})["referrer"] = referrer.group("referrer")
 
@@ -311,5 +331,4 @@ class NginxErrorParser(GrokWebParser):
         ev["type"] = ["error"]
         if "ModSecurity" in message:
             apply_modsec_message(event, message)
-        if ", client: " in message:  # a substring test spares most lines the regexes below
-            apply_error_context(event, message)
+        apply_error_context(event, message)

@@ -34,7 +34,7 @@ from parsers.base import BaseParser, ParserOptions
 from parsers.windows.ecs import winlog_to_ecs
 from parsers.windows.record import is_nxlog, winlog_from_evtx, winlog_from_nxlog, winlog_from_winlogbeat
 from soc_core.errors import ParseError
-from soc_core.event import Event, RawEvent, format_timestamp, parse_timestamp, pipeline_error
+from soc_core.event import Event, RawEvent, dumps, format_timestamp, parse_timestamp, pipeline_error
 
 EVTX_MAGIC = b"ElfFile\x00"
 _BLANKS = " \t\r\n\ufeff"  # between JSON values (a byte-order mark may lead the file)
@@ -127,14 +127,14 @@ def iter_json_raw(path: str, received: datetime) -> Iterator[RawEvent]:
         if isinstance(value, Mapping) and isinstance(value.get("events"), list) and "Event" not in value:
             # Elastic pipeline-test layout: the elements have no position of their own.
             for item in value["events"]:
-                yield RawEvent(data=orjson.dumps(item), source=source, received=received,
+                yield RawEvent(data=dumps(item), source=source, received=received,
                                extra={"record": item})
         elif isinstance(value, list):
             for item in value:
-                yield RawEvent(data=orjson.dumps(item), source=source, received=received,
+                yield RawEvent(data=dumps(item), source=source, received=received,
                                extra={"record": item})
         else:
-            yield RawEvent(data=orjson.dumps(value), source=source, received=received,
+            yield RawEvent(data=dumps(value), source=source, received=received,
                            offset=offset, extra={"record": value})
 
 

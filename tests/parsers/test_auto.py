@@ -389,8 +389,9 @@ def test_soc_parse_lines_equal_the_events_serialised_in_order() -> None:
     events = [dumps(e) for e in parse_stream(AutoParser(OPTIONS), raws, by_event, BugLogger(), batch=5)]
     lines = list(parse_lines(AutoParser(OPTIONS), raws, by_line, BugLogger(), batch=5))
     assert lines == events
-    assert (by_line.parsed, by_line.failed, by_line.per_parser) == (by_event.parsed, by_event.failed,
-                                                                     by_event.per_parser)
+    assert (by_line.received, by_line.parsed, by_line.failed, by_line.per_parser) == (
+        by_event.received, by_event.parsed, by_event.failed, by_event.per_parser)
+    assert by_line.received == len(raws)
 
 
 class Unserialisable(BaseParser):

@@ -115,3 +115,22 @@ def test_wazuh_cisco_asa_pass_lines_parse_and_route() -> None:
         if message_id is not None:
             assert event["event"]["code"] == int(message_id.group(1)), line
         assert auto.parse(raw(line))["event"]["dataset"] == "cisco.asa", line
+
+
+def test_a_cached_header_still_resolves_a_year_less_stamp_per_line() -> None:
+    # The text before "%" is read once and kept; a stamp without a year must still be
+    # placed against the clock of each line, and no event may share the kept objects.
+    clock = FrozenClock(datetime(2026, 12, 31, 23, 59, 55, tzinfo=UTC))
+    parser = CiscoAsaParser(ParserOptions(tz=UTC, clock=clock))
+    line = "<166>Jan  1 00:00:05 fw-1 asa[42]: %ASA-6-106100: access-list in permitted tcp"
+    first = parser.parse(raw(line))
+    assert first["@timestamp"] == "2026-01-01T00:00:05.000Z"  # 2027-01-01 would be in the future
+    first["related"]["hosts"].append("mutated")
+    first["process"]["pid"] = 0
+    clock.set(datetime(2027, 1, 1, 0, 0, 10, tzinfo=UTC))
+    second = parser.parse(raw(line))
+    assert second["@timestamp"] == "2027-01-01T00:00:05.000Z"
+    assert second["related"]["hosts"] == ["fw-1"]
+    assert second["process"] == {"name": "asa", "pid": 42}
+    assert second["log"]["syslog"] == {"priority": 166, "facility": {"code": 20}, "severity": {"code": 6}}
+    assert second == CiscoAsaParser(ParserOptions(tz=UTC, clock=clock)).parse(raw(line))  # as read afresh
