@@ -394,6 +394,20 @@ def test_soc_parse_lines_equal_the_events_serialised_in_order() -> None:
     assert by_line.received == len(raws)
 
 
+def test_soc_parse_lines_count_what_was_read_when_the_reader_stops_early() -> None:
+    from ingest.pipeline import parse_lines
+
+    raws = [RawEvent.from_bytes(line.encode(), "mixed.log", NOW, n) for n, line in enumerate(MIXED_LINES * 3)]
+    stats = Stats()
+    lines = parse_lines(AutoParser(OPTIONS), raws, stats, BugLogger(), batch=len(raws))
+    taken = [next(lines) for _ in range(4)]
+    lines.close()  # e.g. `soc parse | head`: the batch is parsed, four of its lines were written
+    assert len(taken) == 4
+    assert stats.received == stats.parsed + stats.failed
+    assert stats.received == 4  # the failed line among them counted as it was written
+    assert sum(ok for ok, _ in stats.per_parser.values()) == stats.parsed
+
+
 class Unserialisable(BaseParser):
     """Claims lines with ODD in them and puts a value JSON cannot hold into the event."""
 
