@@ -8,7 +8,6 @@ are decoded, and each record type is categorised as Filebeat's auditd module doe
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import re
 from collections.abc import Callable
@@ -265,6 +264,16 @@ def _stamp(epoch: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _canonical_ip(value: str) -> str | None:
+    """The canonical text of an IP address, ``None`` if not one. Cached: records repeat
+    the same few addresses (127.0.0.1, a login's client), and ``ipaddress`` is slow."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
 @lru_cache(maxsize=256)
 def _path(path: str) -> tuple[tuple[str, ...], str]:
     """A dotted ECS path as (parent keys, leaf), split once (a few dozen paths recur)."""
@@ -278,6 +287,10 @@ def _set(event: Event, path: str, value: Any) -> None:
     for part in parents:
         cur = cur.setdefault(part, {})
     cur[leaf] = value
+
+
+# _RENAMES with each target split into (parent keys, leaf) once.
+_RENAME_STEPS: Final = tuple((key, target, *_path(target)) for key, target in _RENAMES)
 
 
 class AuditdParser(BaseParser):
@@ -342,7 +355,7 @@ class AuditdParser(BaseParser):
             _set(event, "host.architecture", _ARCHES.get(arch, arch))
         _subject(event, record_type, log)
         keep_uid = log.pop("_keep_uid", False)
-        for key, target in _RENAMES:
+        for key, target, parents, leaf in _RENAME_STEPS:
             if key not in log:
                 continue
             if key == "uid" and keep_uid:
@@ -350,7 +363,12 @@ class AuditdParser(BaseParser):
             if target == "user.name" and "name" in event.get("user", _NO):
                 continue
             if key == "auid" or target != "user.id" or "id" not in event.get("user", _NO):
-                _set(event, target, log.pop(key))
+                # _set(event, target, ...) inlined, its path split at import: this runs
+                # for every record and moves half a dozen fields.
+                cur = event
+                for part in parents:
+                    cur = cur.setdefault(part, {})
+                cur[leaf] = log.pop(key)
         for key, target in (("pid", "process.pid"), ("ppid", "process.parent.pid"), ("exit", "process.exit_code")):
             value = log.pop(key, None)
             if value is not None:
@@ -374,8 +392,9 @@ class AuditdParser(BaseParser):
             if value is None:
                 continue
             event[side] = {"address": value}
-            with contextlib.suppress(ValueError):
-                event[side]["ip"] = str(ipaddress.ip_address(value))
+            ip = _canonical_ip(value)
+            if ip is not None:
+                event[side]["ip"] = ip
         for key in ("dst_prefixlen", "src_prefixlen"):
             if key in log and str(log[key]).isdecimal():
                 log[key] = int(log[key])
@@ -429,5 +448,8 @@ class AuditdParser(BaseParser):
                 ecs["action"] = ["violated-selinux-policy"]
         log["record_type"] = record_type
         event["auditd"] = {"log": log}
-        user = event.get("user", {})
-        add_related(event, "user", user.get("name"))
+        # add_related's own test of the value, made before the call: most records (EXECVE,
+        # SYSCALL, PROCTITLE...) name no user, and the call costs more than the test.
+        name = event.get("user", _NO).get("name")
+        if name not in (None, "", "-"):
+            add_related(event, "user", name)

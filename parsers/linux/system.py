@@ -8,7 +8,9 @@ does (sshd logins, sudo, PAM sessions, useradd/groupadd).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any, ClassVar, cast
 
 from parsers.base import BaseParser, MultilineFramer, ParserOptions
 from parsers.community_id import is_ip
@@ -77,6 +79,16 @@ _IAM_TYPES = {
 }
 
 
+def _plain_groups(pattern: GrokPattern, paths: tuple[str, ...]) -> tuple[int, ...]:
+    """The ``m.groups()`` positions of ``pattern``'s captures, which must be exactly ``paths``
+    with no casts: then the groups are what ``pattern.match`` returns (bar empty ones).
+    A ``ValueError`` at start-up if an edit of the grok file breaks that."""
+    slots = pattern.slots
+    if tuple(slot.path for slot in slots) != paths or any(slot.cast is not None for slot in slots):
+        raise ValueError(f"{pattern.text}: captures are not exactly {paths} without casts")
+    return tuple(slot.group for slot in slots)
+
+
 class SystemAuthParser(SyslogHeaderParser):
     """``/var/log/auth.log`` / ``secure``: sshd, sudo, su, PAM, useradd and groupadd."""
 
@@ -98,11 +110,19 @@ class SystemAuthParser(SyslogHeaderParser):
         self._user_from = lib.compile("%{SSHD_USER_FROM}")
         self._dropped = lib.compile("%{SSHD_DROPPED}")
         self._sudo = lib.compile("%{SUDO_COMMAND}")
+        self._sudo_no_error = lib.compile("%{SUDO_COMMAND_NO_ERROR}")
         self._new_group = lib.compile("%{NEW_GROUP}")
         self._new_user = lib.compile("%{NEW_USER}")
         self._pam_for_by = lib.compile("%{PAM_FOR_BY}")
         self._pam_for = lib.compile("%{PAM_FOR}")
         self._pam_by = lib.compile("%{PAM_BY}")
+        self._pam_for_by_groups = cast(
+            "Callable[[tuple[str | Any, ...]], tuple[str | None, str | None, str | None]]",
+            itemgetter(*_plain_groups(self._pam_for_by, ("_for", "_by", "_uid"))),
+        )
+        # m.group() numbers groups from 1 (0 is the whole match); slots count from 0.
+        self._pam_for_group = _plain_groups(self._pam_for, ("_for",))[0] + 1
+        self._pam_by_group = _plain_groups(self._pam_by, ("_by",))[0] + 1
         self._sshd_more = lib.router(_sshd_route, {
             name: f"%{{{name}}}" for name in (
                 "SSHD_CLIENT_CLOSED", "SSHD_NEGOTIATE", "SSHD_NOT_ALLOWED", "SSHD_TIMEOUT", "SSHD_CONNECTION_FROM",
@@ -119,6 +139,9 @@ class SystemAuthParser(SyslogHeaderParser):
         if message.startswith("Did not receive identification"):
             return self._dropped.match(message)
         if " TTY=" in message:
+            if " ; TTY=" not in message:
+                # (see SUDO_COMMAND_NO_ERROR in patterns/linux-auth.grok)
+                return self._sudo_no_error.match(message)
             return self._sudo.match(message)
         if " from " in message:
             if " ssh2" in message:
@@ -129,16 +152,25 @@ class SystemAuthParser(SyslogHeaderParser):
                 return self._user_from.match(message)
         return None
 
-    def _pam_users(self, message: str) -> dict[str, Any] | None:
+    def _pam_users(self, message: str) -> tuple[str | None, str | None, str | None]:
+        """PAM's ``(for, by, uid)`` users; ``None`` (or ``""``) for those not there.
+
+        The PAM patterns have no casts and one capture per path, so their groups are read
+        by position: ``GrokPattern.match`` would build (and the caller probe) a dict.
+        """
         if "for user " in message:
             if " by " in message:
-                found = self._pam_for_by.match(message)
-                if found is not None:
-                    return found
-            return self._pam_for.match(message)
-        if "by user " in message:
-            return self._pam_by.match(message)
-        return None
+                m = self._pam_for_by.regex.fullmatch(message)
+                if m is not None:
+                    return self._pam_for_by_groups(m.groups())
+            m = self._pam_for.regex.fullmatch(message)
+            if m is not None:
+                return m.group(self._pam_for_group), None, None
+        elif "by user " in message:
+            m = self._pam_by.regex.fullmatch(message)
+            if m is not None:
+                return None, m.group(self._pam_by_group), None
+        return None, None, None
 
     def parse(self, raw: RawEvent) -> Event:
         header = self.header(raw)
@@ -156,18 +188,20 @@ class SystemAuthParser(SyslogHeaderParser):
         else:
             if header.program == "sshd":
                 self._sshd_client(event, message)
-            pam = self._pam_users(message) if "user" not in event else None
-            if pam:
-                user = event.setdefault("user", {})
-                if "_by" in pam:
-                    user["name"] = pam["_by"]
-                if "_uid" in pam:
-                    user["id"] = pam["_uid"]
-                if "_for" in pam:
-                    if "name" in user:
-                        user["effective"] = {"name": pam["_for"]}
-                    else:
-                        user["name"] = pam["_for"]
+            if "user" not in event:
+                # Empty captures count as absent, as GrokPattern.match leaves them out.
+                for_, by, uid = self._pam_users(message)
+                if for_ or by or uid:
+                    user = event.setdefault("user", {})
+                    if by:
+                        user["name"] = by
+                    if uid:
+                        user["id"] = uid
+                    if for_:
+                        if "name" in user:
+                            user["effective"] = {"name": for_}
+                        else:
+                            user["name"] = for_
         auth = event.get("system", _NO).get("auth", _NO)
         sudo = auth.get("sudo")
         if sudo and "user" in sudo:
