@@ -26,7 +26,7 @@ from parsers.web.iis import IisAccessParser
 from parsers.web.modsec_message import message_summary, parse_items
 from parsers.web.nginx import _CONTEXT, NginxAccessParser, apply_error_context
 from soc_core.event import Event, RawEvent, new_event
-from tests.conftest import FROZEN_AT
+from tests.conftest import FROZEN_AT, corpus_path
 
 LINES = [
     '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif?x=1 HTTP/1.0" 200 2326 "-" "curl/8.0"',
@@ -169,10 +169,8 @@ def test_modsec_summary_fast_path_equals_the_regex_reading() -> None:
 
 
 def test_modsec_summary_of_real_crs_lines_equals_the_regex_reading() -> None:
-    corpus = Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "crowdsec_hub_tests"
-    files = sorted(corpus.glob("modsecurity*/*.log"))
-    if not files:
-        pytest.skip(f"shared corpus not found at {corpus}: no CrowdSec ModSecurity logs to compare")
+    files = sorted(corpus_path("crowdsec_hub_tests").glob("modsecurity*/*.log"))
+    assert files, "the corpus has no CrowdSec ModSecurity logs"
     texts = [line for f in files for line in f.read_text(errors="replace").splitlines() if "ModSecurity" in line]
     assert len(texts) > 20
     for text in texts:
