@@ -266,7 +266,7 @@ class CiscoAsaParser(BaseParser):
             header = _HEADER.match(text)
             if header is None:  # the regex accepts any text; this guards the type only
                 raise ParseError(self.id, "no Cisco header")
-            self._header(event, header)
+            self._apply_prefix(event, _Prefix(*self._header_parts(header), None, None, None))
             m = _NO_EMBLEM.match(header.group("rest"))
             if m is None:
                 raise ParseError(self.id, "no %ASA-/%FTD- message header and no 'host process:' prefix")
@@ -307,23 +307,15 @@ class CiscoAsaParser(BaseParser):
     def _prefix(self, text: str) -> _Prefix:
         """Read (and keep) what ``text``, a line up to its EMBLEM ``%``, says.
 
-        The same as :meth:`_header` and :meth:`_host` on the whole line: neither the
-        header regex nor the sender regex can match a ``%``, so they stop where ``text``
-        ends. Only a stamp without a year depends on the clock: it is kept as texts.
+        Neither the header regex nor the sender regex can match a ``%``, so reading the
+        text before it reads the line's own header. Only a stamp without a year depends
+        on the clock: it is kept as texts.
         """
         header = _HEADER.match(text)
         if header is None:  # the regex accepts any text; this guards the type only
             raise ParseError(self.id, "no Cisco header")
-        pri, iso, mon, day, year, clock, zone, rest = header.groups()
-        priority = int(pri) if pri is not None and int(pri) < 192 else None
-        timestamp = year_less = None
-        if iso is not None or mon is not None:
-            fixed, stamps = _header_stamps(iso, mon, day, year, clock, zone, self.options.tz,
-                                           self.options.clock.now().year)
-            if not fixed:
-                year_less = (iso, mon, day, year, clock, zone)
-            elif stamps:
-                timestamp = stamps[0][1]
+        priority, timestamp, year_less = self._header_parts(header)
+        rest = header.group("rest")
         host = process = None
         pid: int | None = None
         sender = _BEFORE_EMBLEM.fullmatch(rest) if rest else None  # none before the EMBLEM header
@@ -336,7 +328,7 @@ class CiscoAsaParser(BaseParser):
         return prefix
 
     def _apply_prefix(self, event: Event, prefix: _Prefix) -> None:
-        """:meth:`_header` then :meth:`_host`, from what :meth:`_prefix` read."""
+        """Write the header and sender fields :meth:`_prefix` read."""
         priority, timestamp, year_less, host, process, pid = prefix
         if priority is not None:
             event.setdefault("log", {})["syslog"] = {
@@ -361,25 +353,18 @@ class CiscoAsaParser(BaseParser):
         elif pid is not None:
             event["process"] = {"pid": pid}
 
-    def _header(self, event: Event, m: re.Match[str]) -> None:
+    def _header_parts(self, m: re.Match[str]) -> tuple[int | None, str | None, tuple[str | None, ...] | None]:
+        """The priority (if valid), and a stamp naming its year as @timestamp text or a
+        year-less one as its texts (resolved per line by :meth:`_apply_prefix`)."""
         pri, iso, mon, day, year, clock, zone, _ = m.groups()
-        if pri is not None and int(pri) < 192:
-            p = int(pri)
-            event.setdefault("log", {})["syslog"] = {
-                "priority": p, "facility": {"code": p >> 3}, "severity": {"code": p & 7},
-            }
+        priority = int(pri) if pri is not None and int(pri) < 192 else None
         if iso is None and mon is None:
-            return
-        now = self.options.clock.now()
-        fixed, stamps = _header_stamps(iso, mon, day, year, clock, zone, self.options.tz, now.year)
-        if fixed:
-            if stamps:
-                event["@timestamp"] = stamps[0][1]
-            return
-        for ts, text in stamps:
-            if ts <= now:
-                event["@timestamp"] = text
-                return
+            return priority, None, None
+        fixed, stamps = _header_stamps(iso, mon, day, year, clock, zone, self.options.tz,
+                                       self.options.clock.now().year)
+        if not fixed:
+            return priority, None, (iso, mon, day, year, clock, zone)
+        return priority, stamps[0][1] if stamps else None, None
 
     @staticmethod
     def _host(event: Event, m: re.Match[str] | None) -> None:

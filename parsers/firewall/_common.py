@@ -287,6 +287,14 @@ def flow_community_id(event: Event, src: Mapping[str, Any], dst: Mapping[str, An
     return community_id(sip, dip, to_int(src.get("port")), to_int(dst.get("port")), proto)
 
 
+def ports_community_id(sip: str, dip: str, sport: Any, dport: Any, proto: int) -> str | None:
+    """:func:`flow_community_id` for parsers whose tables write ports as ints and fill no
+    ``icmp.*``: an ICMP flow then hashes its type and code as 0."""
+    if proto == 1 or proto == 58:
+        return community_id(sip, dip, 0, 0, proto)
+    return community_id(sip, dip, sport, dport, proto)
+
+
 def dig(obj: Any, *keys: str) -> Any:
     """:func:`get` with the path already split (no cache lookup on the hot path)."""
     for key in keys:

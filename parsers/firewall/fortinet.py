@@ -24,7 +24,6 @@ from typing import Any, Final
 
 from parsers.base import BaseParser
 from parsers.community_id import PROTOCOLS as TRANSPORT_NUMBERS
-from parsers.community_id import community_id
 from parsers.firewall._common import (
     IANA_TRANSPORT,
     ParentSlots,
@@ -33,6 +32,7 @@ from parsers.firewall._common import (
     local_time,
     looks_ip,
     parse_kv,
+    ports_community_id,
     put,
     strip_pri,
     to_int,
@@ -632,10 +632,7 @@ def _finish(event: Event) -> None:
         if proto is None:
             proto = to_int(net.get("iana_number"))
         if proto is not None:
-            if proto == 1 or proto == 58:
-                cid = community_id(sip, dip, 0, 0, proto)
-            else:
-                cid = community_id(sip, dip, src.get("port"), dst.get("port"), proto)
+            cid = ports_community_id(sip, dip, src.get("port"), dst.get("port"), proto)
             if cid:
                 net["community_id"] = cid
     if attach and net:

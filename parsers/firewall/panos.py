@@ -23,13 +23,13 @@ from typing import Any, Final
 
 from parsers.base import BaseParser
 from parsers.community_id import PROTOCOLS as TRANSPORT_NUMBERS
-from parsers.community_id import community_id
 from parsers.firewall._common import (
     UNSPECIFIED_V4,
     ParentSlots,
     get,
     iso,
     local_time,
+    ports_community_id,
     put,
     to_int,
     tz_from_offset,
@@ -341,7 +341,7 @@ class PanosParser(BaseParser):
         # The shared set_community_id, then the ID of the translated flow, reading the
         # objects once. The columns give addresses as text and ports as ints (what
         # flow_community_id's to_int calls return for them), and no column fills icmp.*
-        # (its type and code hash as 0): community_id is called directly.
+        # (its type and code hash as 0): ports_community_id serves both IDs.
         net: dict[str, Any] | None = event.get("network")
         src: Mapping[str, Any] = event.get("source") or _NOTHING
         dst: Mapping[str, Any] = event.get("destination") or _NOTHING
@@ -354,10 +354,7 @@ class PanosParser(BaseParser):
         sip, dip = src.get("ip"), dst.get("ip")
         cid: str | None = None
         if proto is not None and isinstance(sip, str) and isinstance(dip, str):
-            if proto == 1 or proto == 58:
-                cid = community_id(sip, dip, 0, 0, proto)
-            else:
-                cid = community_id(sip, dip, src.get("port"), dst.get("port"), proto)
+            cid = ports_community_id(sip, dip, src.get("port"), dst.get("port"), proto)
             if cid:
                 if net is None:
                     net = event["network"] = {}
@@ -373,10 +370,7 @@ class PanosParser(BaseParser):
             (src_nat_ip == UNSPECIFIED_V4 and src_nat_port == 0)
             or (dst_nat_ip == UNSPECIFIED_V4 and dst_nat_port == 0))
         if src_nat_ip and dst_nat_ip and nat_proto is not None and translated:
-            if nat_proto == 1 or nat_proto == 58:
-                nat_id = community_id(src_nat_ip, dst_nat_ip, 0, 0, nat_proto)
-            else:
-                nat_id = community_id(src_nat_ip, dst_nat_ip, src_nat_port, dst_nat_port, nat_proto)
+            nat_id = ports_community_id(src_nat_ip, dst_nat_ip, src_nat_port, dst_nat_port, nat_proto)
             if nat_id:
                 panos = event["panw"]["panos"]
                 _child(_child(panos, "network"), "nat")["community_id"] = nat_id
