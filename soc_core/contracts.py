@@ -168,6 +168,26 @@ class RecordRepository(Protocol):
 
     def list(self, limit: int = 100, offset: int = 0) -> list[Record]: ...
 
+    def find(self, filters: Mapping[str, str], limit: int = 100, offset: int = 0) -> list[Record]:
+        """Records whose field ``name`` holds ``value`` for every filter (AND), newest first.
+
+        A filter name is a top-level field (``status``, ``assignee``), a list field (a record
+        matches when the list holds the value: ``alert_ids``, ``tactics``) or one level into a
+        dict of lists (``entities.source.ip``). Values compare as exact strings.
+        """
+        ...
+
+
+@runtime_checkable
+class IncidentObserver(Protocol):
+    """Told after an incident was stored: playbooks run automatically through one of these.
+
+    ``change`` is ``created``, ``updated`` (alerts joined), ``status``, ``assigned``, ``merged``,
+    ``split``, ``commented`` or ``evidence``. An observer must not change the record it is given.
+    """
+
+    def on_incident(self, incident: Record, change: str) -> None: ...
+
 
 @runtime_checkable
 class Store(Protocol):
