@@ -6,6 +6,7 @@ required. ``docs/specs/component.md`` says what every component must do beyond t
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -168,7 +169,7 @@ class RecordRepository(Protocol):
 
     def list(self, limit: int = 100, offset: int = 0) -> list[Record]: ...
 
-    def find(self, filters: Mapping[str, str], limit: int = 100, offset: int = 0) -> list[Record]:
+    def find(self, filters: Mapping[str, str], limit: int = 100, offset: int = 0) -> builtins.list[Record]:
         """Records whose field ``name`` holds ``value`` for every filter (AND), newest first.
 
         A filter name is a top-level field (``status``, ``assignee``), a list field (a record

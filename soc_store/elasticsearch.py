@@ -21,6 +21,7 @@ sends plain ``application/json``, which Elasticsearch accepts as well.
 from __future__ import annotations
 
 import base64
+import builtins
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -576,7 +577,9 @@ class ElasticsearchRecords:
             sort=[{"updated": {"order": "desc"}}, {"rid": {"order": "asc"}}]))
         return [_record(h["_source"]) for h in response["hits"]["hits"]]
 
-    def find(self, filters: Mapping[str, str], limit: int = 100, offset: int = 0) -> list[Record]:
+    def find(
+        self, filters: Mapping[str, str], limit: int = 100, offset: int = 0
+    ) -> builtins.list[Record]:
         self._ensure()
         client = self._store.client
         must: list[dict[str, Any]] = [{"term": {"kind": self._kind}}]

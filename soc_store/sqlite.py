@@ -9,6 +9,7 @@ Mutable records (incidents...) live in ``records`` with an optimistic ``version`
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import sqlite3
 import threading
@@ -457,7 +458,9 @@ class SqliteRecords:
         )
         return [loads(doc) for (doc,) in rows]
 
-    def find(self, filters: Mapping[str, str], limit: int = 100, offset: int = 0) -> list[Record]:
+    def find(
+        self, filters: Mapping[str, str], limit: int = 100, offset: int = 0
+    ) -> builtins.list[Record]:
         wanted = filter_terms(filters)
         if not wanted:
             return self.list(limit, offset)
