@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from soc_core.clock import Clock, SystemClock
-from soc_core.contracts import BatchParser, Detector, Parser, Store
+from soc_core.contracts import AlertStage, BatchParser, Detector, Parser, Store
 from soc_core.errors import ParseError, StoreError
 from soc_core.event import (
+    KIND_ALERT,
     KIND_PIPELINE_ERROR,
     Event,
     RawEvent,
@@ -180,8 +181,10 @@ class Pipeline:
         enrichers: Sequence[Enricher] = (),
         clock: Clock | None = None,
         batch_size: int = 1000,
+        alert_stage: AlertStage | None = None,
     ) -> None:
         self.parser = parser
+        self.alert_stage = alert_stage
         self.store = store
         self.detectors = list(detectors)
         self.enrichers = list(enrichers)
@@ -239,6 +242,11 @@ class Pipeline:
         """Store a batch; per-document failures go to the dead letters, not away."""
         if self.store is None or not documents:
             return
+        if self.alert_stage is not None:
+            alerts = [d for d in documents if d.get("event", {}).get("kind") == KIND_ALERT]
+            if alerts:
+                kept = self.alert_stage.before_store(alerts)
+                documents = [d for d in documents if d.get("event", {}).get("kind") != KIND_ALERT] + kept
         result = self.store.write(documents)
         self.stats.stored += result.written
         self.stats.duplicates += result.duplicates
@@ -251,6 +259,8 @@ class Pipeline:
             if retry.failed:
                 # The dead-letter collection itself refuses: a store outage, not bad input.
                 raise StoreError(f"{len(retry.failed)} dead letters could not be stored: {retry.failed[0][1]}")
+        if self.alert_stage is not None:
+            self.alert_stage.after_store()
 
     def run(self, raws: Iterable[RawEvent]) -> Stats:
         """Process and store everything, then flush time-driven detections."""

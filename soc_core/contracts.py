@@ -190,6 +190,18 @@ class IncidentObserver(Protocol):
     def on_incident(self, incident: Record, change: str) -> None: ...
 
 
+class AlertStage(Protocol):
+    """Between detection and the store: alert handling and incident grouping (``incidents``).
+
+    ``before_store`` gets each batch's alerts and returns the alerts to store (it may fold
+    duplicates away or mark suppressed ones); ``after_store`` is called once they are stored.
+    """
+
+    def before_store(self, alerts: Sequence[Event]) -> list[Event]: ...
+
+    def after_store(self) -> None: ...
+
+
 @runtime_checkable
 class Store(Protocol):
     """Events, alerts and dead letters, and repositories of mutable records.
