@@ -62,10 +62,10 @@ def alert_summary(alert: Event) -> dict[str, Any]:
 def new_incident(member: dict[str, Any], now: datetime, title_entity: tuple[str, str] | None) -> Record:
     """An incident opened by one alert (already summarised by :func:`alert_summary`)."""
     stamp = format_timestamp(now)
-    where = f" — {title_entity[0]} {title_entity[1]}" if title_entity else ""
     incident: Record = {
         "id": incident_id(member["alert_id"]),
-        "title": f"{member['rule_name'] or member['rule_id']}{where}",
+        "title": "",
+        "subject": f"{title_entity[0]} {title_entity[1]}" if title_entity else "",
         "status": "new", "severity": "low", "severity_score": 0.0,
         "created": stamp, "updated": stamp,
         "first_seen": member["timestamp"], "last_seen": member["timestamp"],
@@ -136,6 +136,11 @@ def touch(incident: Record, now: datetime, criticality: int) -> None:
     incident["updated"] = format_timestamp(now)
     incident["asset_criticality"] = max(int(incident.get("asset_criticality", 0)), criticality)
     severities = [int(m.get("severity", 0)) for m in incident["members"]] or [0]
+    if incident["members"]:
+        # Titled after its most severe alert (the earliest of equals), and what it is about.
+        top = min(incident["members"], key=lambda m: (-int(m.get("severity", 0)), m["timestamp"]))
+        subject = incident.get("subject")
+        incident["title"] = (top["rule_name"] or top["rule_id"]) + (f" — {subject}" if subject else "")
     label, score = score_incident(max(severities), incident["tactics"], incident["asset_criticality"],
                                   int(incident.get("alert_count", 0)))
     incident["severity"], incident["severity_score"] = label, score

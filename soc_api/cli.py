@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("soc_api.commands.rules", "Check and test detection rules."),
     "hunt": ("soc_api.commands.hunt", "Run rules over stored events (retro-hunt)."),
     "scan": ("soc_api.commands.scan", "Scan files with YARA rules."),
+    "incidents": ("soc_api.commands.incidents", "List, show and work incidents (assign, status, evidence, merge...)."),
+    "suppressions": ("soc_api.commands.suppressions", "Add, list and remove alert suppressions."),
+    "overrides": ("soc_api.commands.overrides", "Set, list and remove per-rule severity overrides."),
+    "audit": ("soc_api.commands.audit", "Verify and list the hash-chained audit trail."),
     "demo": ("soc_api.commands.demo", "Ingest sample data into an embedded store and show what was found."),
 }
 

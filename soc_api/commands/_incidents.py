@@ -9,6 +9,7 @@ The grouping options come from an optional YAML file (``--incident-config``):
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,13 @@ def incident_service(store: Store, clock: Clock, config_path: str | None = None)
     """The service analysts' commands use (same observers as the pipeline)."""
     grouping, _ = load_incident_config(config_path)
     return IncidentService(store, clock=clock, options=grouping, observers=incident_observers(store))
+
+
+def default_actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+actor_option = click.option(
+    "--actor", "actor", envvar="SOC_ACTOR", default=default_actor,
+    help="Who makes the change, for the audit trail (env SOC_ACTOR; default cli:<login>).",
+)
