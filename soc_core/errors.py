@@ -5,7 +5,8 @@ logged and turns the event into a dead letter.
 
     SocError
     ├── ConfigError              bad configuration (unknown component, bad option)
-    │   └── RegistryError        duplicate or unknown plugin name (start-up error)
+    │   ├── RegistryError        duplicate or unknown plugin name (start-up error)
+    │   └── PlaybookError        a playbook that does not validate (file, line)
     ├── QuerySyntaxError         analyst query that does not parse (carries the column)
     ├── ParseError               a parser could not handle an input event (parser id, reason)
     ├── RuleError                a detection rule that does not load (file, line)
@@ -32,6 +33,17 @@ class ConfigError(SocError):
 
 class RegistryError(ConfigError):
     """A plugin name is registered twice, or a requested name is unknown."""
+
+
+class PlaybookError(ConfigError):
+    """A response playbook does not validate against the published schema; carries file and line."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.reason = message
+        where = f"{path}:{line or 1}: " if path else ""
+        super().__init__(f"{where}{message}")
 
 
 class QuerySyntaxError(SocError):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"soc_core", "parsers", "soc_store", "rules", "correlation", "incidents", "ingest", "responders", "soc_api", "dashboards"}
+OURS = {"soc_core", "parsers", "soc_store", "rules", "correlation", "incidents", "playbooks", "ingest", "responders", "soc_api", "dashboards"}
 ALLOWED: dict[str, set[str]] = {
     "soc_core": set(),
     "parsers": {"soc_core"},
@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "correlation": {"soc_core", "rules"},
     "incidents": {"soc_core"},
     "responders": {"soc_core"},
+    "playbooks": {"soc_core", "responders", "rules"},
     "ingest": {"soc_core", "parsers", "soc_store", "rules", "correlation"},
     "dashboards": {"soc_core"},
     "soc_api": OURS,
