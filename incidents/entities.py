@@ -2,8 +2,8 @@
 
 *Actor* entities (the attacking address, a malware file's hash) link an alert to an incident that
 saw the same value as an actor. *Target* entities (the attacked address, host, account) link only an
-alert that names no actor of its own (antivirus on a host, a local privilege escalation), because a
-server that many attackers hit must not glue their incidents together (docs/incidents.md).
+alert that names no attacking address of its own (antivirus on a host, a local privilege escalation),
+because a server that many attackers hit must not glue their incidents together (docs/incidents.md).
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ from typing import Any
 from soc_core.event import get_field
 
 ACTOR_FIELDS: tuple[str, ...] = ("source.ip", "file.hash.sha256")
-TARGET_FIELDS: tuple[str, ...] = ("destination.ip", "host.ip", "host.name", "user.name")
+TARGET_FIELDS: tuple[str, ...] = ("destination.ip", "host.ip", "host.name", "host.hostname", "user.name")
 ENTITY_FIELDS: tuple[str, ...] = ACTOR_FIELDS + TARGET_FIELDS
 # Addresses of the attacked side are one entity whichever field carries them: a web server is
 # ``destination.ip`` in the WAF's log and ``host.ip`` in its own antivirus' log.
 SAME_ENTITY: Mapping[str, tuple[str, ...]] = {
     "destination.ip": ("destination.ip", "host.ip"),
     "host.ip": ("host.ip", "destination.ip"),
+    # Syslog-borne events name the host in host.hostname, agents and EDRs in host.name.
+    "host.name": ("host.name", "host.hostname"),
+    "host.hostname": ("host.hostname", "host.name"),
 }
 
 # The enterprise ATT&CK tactics in kill-chain order: progress is measured along it.
@@ -44,6 +47,11 @@ def entities_of(alert: Mapping[str, Any]) -> dict[str, list[str]]:
         values = sorted(set(_values(get_field(alert, field))))
         if values:
             found[field] = values
+    categories = _values(get_field(alert, "event.category"))
+    if "malware" in categories and "destination.ip" not in found and "source.ip" in found:
+        # An endpoint product's ``source.ip`` is the endpoint's own address (Falcon, Defender):
+        # the infected host, a target, not an attacker.
+        found["host.ip"] = sorted({*found.get("host.ip", []), *found.pop("source.ip")})
     return found
 
 

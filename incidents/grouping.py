@@ -4,9 +4,10 @@ The rules (docs/incidents.md says why):
 
 1. An alert that names an *actor* (``source.ip``, ``file.hash.sha256``) joins the open incident
    that saw the same actor value most recently, within ``max_gap_secs`` of it.
-2. An alert that names no actor (antivirus on a host, a local event) joins, through its *target*
-   entities (the host, its address, the account), the open incident touching that target that got
-   furthest along the kill chain (then the most recent), within ``max_gap_secs``.
+2. An alert that names no attacking address (antivirus on a host, a local event) and whose other
+   actors (a file hash) link nowhere joins, through its *target* entities (the host, its address,
+   the account), the open incident touching that target that got furthest along the kill chain
+   (then the most recent), within ``max_gap_secs``.
 3. Values in ``never_link`` (addresses or CIDRs of the SOC's gateways, NAT, its own scanners, and
    any exact value) never link anything. A target seen from more than ``hub_max_sources`` distinct
    source addresses within ``hub_window_secs`` is a hub (a shared server, a proxy) and stops linking.
@@ -42,6 +43,9 @@ class GroupingOptions:
     hub_window_secs: float = 86_400.0
     max_tracked_entities: int = 50_000
     never_link: tuple[str, ...] = ()
+    # Alerts below this ECS severity (informational rules, the building blocks of correlations
+    # such as a single firewall deny) join an incident they link to but never open one.
+    open_min_severity: int = 1
     _networks: tuple[Network, ...] = field(default=(), repr=False, compare=False)
     _values: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
@@ -59,7 +63,8 @@ class GroupingOptions:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> GroupingOptions:
         """From a configuration mapping (YAML/TOML); unknown keys are errors."""
-        known = {"max_gap_secs", "hub_max_sources", "hub_window_secs", "max_tracked_entities", "never_link"}
+        known = {"max_gap_secs", "hub_max_sources", "hub_window_secs", "max_tracked_entities", "never_link",
+                 "open_min_severity"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"unknown incident grouping option(s): {', '.join(sorted(unknown))}")
@@ -163,14 +168,17 @@ class Grouper:
         self.hubs.observe(entities, parse_timestamp(when))
         skipped: list[str] = []
         actors = [(f, v) for f in ACTOR_FIELDS for v in entities.get(f, [])]
-        if actors:
-            usable = []
-            for f, v in actors:
-                if self.options.never_links(v):
-                    skipped.append(f"{f}={v} is in the never-link list")
-                else:
-                    usable.append((f, v))
-            return self._best(usable, member, find, skipped, by_progress=False)
+        usable = []
+        for f, v in actors:
+            if self.options.never_links(v):
+                skipped.append(f"{f}={v} is in the never-link list")
+            else:
+                usable.append((f, v))
+        by_actor = self._best(usable, member, find, skipped, by_progress=False)
+        if by_actor.incident is not None or entities.get("source.ip"):
+            # An attacking address not seen before is a new attacker: a new incident, even
+            # when it hits a host that others hit too.
+            return by_actor
         targets = []
         for f in TARGET_FIELDS:
             for v in entities.get(f, []):

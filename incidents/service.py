@@ -89,6 +89,8 @@ class IncidentService:
             member["reason"] = link.reason
             criticality = self._asset_criticality(member["entities"])
             if link.incident is None:
+                if member["severity"] < self.grouper.options.open_min_severity:
+                    continue  # stored and searchable, but not worth an incident of its own
                 incident = new_incident(member, now, _title_entity(member["entities"]))
                 created.add(incident["id"])
                 note(incident, GROUPING_ACTOR, "created", "incident opened", now)

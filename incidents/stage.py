@@ -25,12 +25,15 @@ class IncidentStage:
         self.incidents_changed = 0
 
     def before_store(self, alerts: Sequence[Event]) -> list[Event]:
-        handled = self.handler.handle(alerts)
+        # Products' own alerts (an antivirus detection) are telemetry to our rules: stored as
+        # they came; the alerts our rules made from them are the ones handled and grouped.
+        reported = [a for a in alerts if "alert" not in a]
+        handled = self.handler.handle([a for a in alerts if "alert" in a])
         self._alerts.extend(handled.for_incidents)
         self._duplicates.extend(handled.duplicates)
         self.duplicates += len(handled.duplicates)
         self.suppressed += handled.suppressed
-        return handled.store
+        return reported + handled.store
 
     def after_store(self) -> None:
         # Taken before grouping: if grouping raises, the batch is retried from the queue and
