@@ -102,7 +102,7 @@ class HubTracker:
     @staticmethod
     def key(field_name: str, value: str) -> str:
         # One key for an address whichever target field carries it.
-        return f"{SAME_ENTITY.get(field_name, (field_name,))[0]}={value}"
+        return f"{min(SAME_ENTITY.get(field_name, (field_name,)))}={value}"
 
     def observe(self, entities: Mapping[str, list[str]], when: datetime) -> None:
         sources = entities.get("source.ip", [])
