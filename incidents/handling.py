@@ -92,6 +92,11 @@ class AlertHandler:
         self._loaded_at: float | None = None
         self.config_errors: list[str] = []
 
+    @property
+    def tracked(self) -> int:
+        """How many (rule, entities) keys the dedup window holds now (bounded by max_dedup_keys)."""
+        return len(self._open)
+
     def reload(self) -> None:
         """Read suppressions and overrides from the store now."""
         now = self._clock.now()

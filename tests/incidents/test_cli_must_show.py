@@ -62,7 +62,7 @@ def test_each_top_attacker_has_its_own_explained_incident(openssh_db: tuple[str,
 
 
 def test_audit_verify_passes_then_names_the_changed_entry(openssh_db: tuple[str, Path], tmp_path: Path) -> None:
-    url, log = openssh_db
+    url, _ = openssh_db
     first = json.loads(soc("incidents", "list", "--store", url, "--json", "--limit", "1"))[0]
     soc("incidents", "assign", first["id"], "lan", "--store", url, "--actor", "analyst:lan")
     soc("incidents", "status", first["id"], "triaged", "--store", url, "--actor", "analyst:lan")

@@ -46,7 +46,8 @@ def test_one_actor_across_rules_is_one_incident_with_reasons(store: SqliteStore)
 
 def test_alerts_far_apart_in_time_open_separate_incidents(store: SqliteStore) -> None:
     service = IncidentService(store, clock=CLOCK, options=GroupingOptions(max_gap_secs=600))
-    service.ingest([alert("scan", 0, source_ip="203.0.113.7"), alert("scan", 30, source_ip="203.0.113.7", user_name="x")])
+    service.ingest([alert("scan", 0, source_ip="203.0.113.7"),
+                    alert("scan", 30, source_ip="203.0.113.7", user_name="x")])
     assert len(incidents(store)) == 2
 
 

@@ -46,7 +46,7 @@ def test_dedup_state_is_bounded(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "h.db")
     handler = AlertHandler(store, FrozenClock(NOW), HandlingOptions(max_dedup_keys=10))
     handler.handle([alert("scan", 0, source_ip=f"198.51.100.{i}") for i in range(50)])
-    assert len(handler._open) == 10  # noqa: SLF001 - the bound is the point of this test
+    assert handler.tracked == 10
     store.close()
 
 
