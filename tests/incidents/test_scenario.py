@@ -8,11 +8,8 @@ grouping, and the embedded store (and the OpenSearch-compatible one for the grou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from incidents.entities import KILL_CHAIN
 from ingest.files import read_file_events
@@ -21,10 +18,7 @@ from soc_api.commands._common import build_detectors, make_parser
 from soc_api.commands._incidents import build_alert_stage
 from soc_core.clock import FrozenClock
 from soc_core.contracts import Record, Store
-from soc_store.elasticsearch import ElasticsearchStore
-from soc_store.sqlite import SqliteStore
 from tests.incidents.scenario import ATTACKER, OTHER_ATTACKER, VICTIM_HOST, VICTIM_IP, write_scenario
-from tests.soc_store.osmem import osmem_server  # noqa: F401 - a session fixture, used by name
 
 PORT_SCAN = "6e0f4a51-2b7c-4d8e-9f10-a1b2c3d4e502"
 WAF = "4d3c2b1a-0f9e-4d8c-a7b6-c5d4e3f2a101"
@@ -32,18 +26,6 @@ SQLI = "3c2b1a09-8f7e-4d6c-b5a4-938271605f03"
 SSH_SUCCESS_AFTER_FAILURES = "5b1c8a4e-2d1f-4c36-9a57-0d6a0b9f1e04"
 SSH_BRUTE_FORCE = "8f3e1d2c-7a4b-4e5f-9c1d-2b3a4c5d6e02"
 MALWARE = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01"
-
-
-@pytest.fixture(params=["sqlite", "elasticsearch"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        sqlite_store = SqliteStore(tmp_path / "scenario.db")
-        yield sqlite_store
-        sqlite_store.close()
-        return
-    es = ElasticsearchStore(request.getfixturevalue("osmem_server"), index_prefix=f"scenario-{id(tmp_path)}")
-    yield es
-    es.close()
 
 
 def run_scenario(store: Store, folder: Path) -> FrozenClock:

@@ -4,7 +4,6 @@ merge and split, conflicts refused, observers told, and every change in the audi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,10 +14,7 @@ from soc_core.audit import AuditLog
 from soc_core.clock import FrozenClock
 from soc_core.contracts import Record, Store
 from soc_core.errors import ConfigError, NotFound, VersionConflict
-from soc_store.elasticsearch import ElasticsearchStore
-from soc_store.sqlite import SqliteStore
 from tests.incidents.helpers import alert
-from tests.soc_store.osmem import osmem_server  # noqa: F401 - a session fixture, used by name
 
 CLOCK = FrozenClock(datetime(2026, 12, 2, tzinfo=UTC))
 
@@ -31,18 +27,6 @@ class Recorder:
 
     def on_incident(self, incident: Record, change: str) -> None:
         self.seen.append((incident["id"], change, incident["version"]))
-
-
-@pytest.fixture(params=["sqlite", "elasticsearch"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = SqliteStore(tmp_path / "s.db")
-        yield s
-        s.close()
-        return
-    es = ElasticsearchStore(request.getfixturevalue("osmem_server"), index_prefix=f"svc-{id(tmp_path)}")
-    yield es
-    es.close()
 
 
 def opened(store: Store, observer: Recorder | None = None) -> tuple[IncidentService, Record]:
