@@ -66,7 +66,8 @@ def command(
         f"{stats.failed} dead letters, {stats.alerts} alerts"
     )
     click.echo(f"stored {stats.stored} new documents, {stats.duplicates} already present")
-    click.echo(f"alerts: {stage.duplicates} folded as duplicates, {stage.suppressed} suppressed; "
-               f"incidents: {stage.incidents_changed} opened or updated")
+    click.echo(f"cảnh báo trùng gộp / alerts folded as duplicates: {stage.duplicates}; "
+               f"bị loại trừ / suppressed: {stage.suppressed}; "
+               f"sự cố mở hoặc cập nhật / incidents opened or updated: {stage.incidents_changed}")
     if stats.parser_bugs:
         click.echo(f"warning: {stats.parser_bugs} events hit a parser bug (kept as dead letters)", err=True)

@@ -31,7 +31,7 @@ def openssh_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     db = tmp_path_factory.mktemp("openssh") / "x.db"
     url = f"sqlite:///{db}"
     out = soc("ingest", "--store", url, "--parser", "system.auth", str(log))
-    assert "incidents:" in out
+    assert "incidents opened or updated" in out
     return url, log
 
 
