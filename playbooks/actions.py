@@ -18,7 +18,7 @@ Lifecycle::
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,7 +64,7 @@ class ActionQueue:
     def get(self, action_id_: str) -> Record:
         return self.repo.get(action_id_)
 
-    def find(self, action_id_: str) -> Record | None:
+    def get_or_none(self, action_id_: str) -> Record | None:
         try:
             return self.repo.get(action_id_)
         except NotFound:
@@ -96,8 +96,22 @@ class ActionQueue:
                 continue
         raise VersionConflict(action_id_, -1, -1)
 
+    def where(self, filters: Mapping[str, str]) -> Iterator[Record]:
+        """Actions whose fields hold these values (the store filters; paged)."""
+        offset = 0
+        while True:
+            page = self.repo.find(filters, limit=_PAGE, offset=offset)
+            yield from page
+            if len(page) < _PAGE:
+                return
+            offset += _PAGE
+
     def for_incident(self, incident_id: str) -> list[Record]:
-        return [a for a in self.all() if a.get("incident_id") == incident_id]
+        return list(self.where({"incident_id": incident_id}))
+
+    def started(self) -> list[Record]:
+        """Actions that ran or run (what the block rate limit counts from)."""
+        return [a for status in ("running", "done", "reverted") for a in self.where({"status": status})]
 
 
 def with_status(action: Record, status: str, at: datetime, note: str = "", **fields: Any) -> Record:

@@ -109,7 +109,7 @@ class Executor:
                            lease_until=lease_until(now, self.lease_secs), started=iso(now))
 
     def _gate_open(self, gate_id: str) -> bool:
-        gate = self.queue.find(gate_id)
+        gate = self.queue.get_or_none(gate_id)
         return gate is not None and gate.get("status") == "done"
 
     def _stateful_refusal(self, action: Record, now: datetime) -> SafeguardRefused | None:
@@ -119,7 +119,7 @@ class Executor:
         refusals = policy.block_refusals(str(action["target"]))
         if refusals:
             return refusals[0].error()
-        others = (a for a in self.queue.all() if a["id"] != action["id"])
+        others = (a for a in self.queue.started() if a["id"] != action["id"])
         rate = policy.rate_refusal(blocks_in_window(others, policy, now))
         return rate.error() if rate else None
 

@@ -62,8 +62,8 @@ def _targets(step: Step, incident: Mapping[str, Any], existing: Sequence[Record]
     if step.type in BLOCKING_TYPES or step.type == "enrich":
         return entity_values(incident, step.entity)
     if step.type == "revert":
-        return [str(a["id"]) for a in existing if a.get("incident_id") == incident["id"]
-                and a.get("step_id") == step.options["step"] and a.get("status") == "done"]
+        return [str(a["id"]) for a in existing if a.get("step_id") == step.options["step"]
+                and a.get("status") == "done"]
     if step.type == "scan_yara":
         return [str(p) for p in step.options["paths"]]
     if step.type == "notify":
@@ -74,14 +74,14 @@ def _targets(step: Step, incident: Mapping[str, Any], existing: Sequence[Record]
 
 
 def plan(incident: Mapping[str, Any], change: str, playbooks: Iterable[Playbook], policy: SafeguardPolicy,
-         existing: Sequence[Record], now: datetime, dry_run: bool = False) -> Plan:
+         existing: Sequence[Record], started: Iterable[Record], now: datetime, dry_run: bool = False) -> Plan:
     """The actions the matching playbooks would create for this incident change.
 
-    ``existing`` is every stored action (the rate limit counts all of them; a revert step
-    looks for this incident's done blocks among them)."""
+    ``existing`` are this incident's stored actions (a revert step looks for its done blocks
+    there); ``started`` the actions that ran anywhere (the block rate limit counts them)."""
     incident_id = str(incident["id"])
     result = Plan(incident_id, matching_playbooks(incident, change, playbooks))
-    recent_blocks = blocks_in_window(existing, policy, now)
+    recent_blocks = blocks_in_window(started, policy, now)
     for playbook in result.matched:
         gate: str | None = None
         for step in playbook.steps:

@@ -152,9 +152,9 @@ class PlaybookObserver:
         """Store the planned actions of this change and dispatch the runnable ones."""
         now = self.clock.now()
         queue = self.executor.queue
-        existing = list(queue.all())
+        existing = queue.for_incident(str(incident["id"]))
         known = {a["id"] for a in existing}
-        result = plan(incident, change, self.playbooks, self.config.policy, existing, now)
+        result = plan(incident, change, self.playbooks, self.config.policy, existing, queue.started(), now)
         created: list[Record] = []
         for planned in result.actions:
             if planned.skipped or planned.record["id"] in known:

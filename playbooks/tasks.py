@@ -18,7 +18,7 @@ from typing import Any
 from celery import Celery
 
 from playbooks.config import ResponseConfig
-from playbooks.executor import Executor
+from playbooks.executor import DEFAULT_LEASE_SECS, Executor
 from soc_core.contracts import Store
 from soc_core.errors import ConfigError, RetryableError
 
@@ -35,18 +35,21 @@ class WorkerContext:
 
     open_store: Callable[[], Store] | None
     config_path: str | None
+    lease_secs: float = DEFAULT_LEASE_SECS
     _executor: Executor | None = field(default=None, repr=False)
 
     def executor(self) -> Executor:
         if self._executor is None:
             if self.open_store is None:
                 raise ConfigError("this Celery app only sends tasks: it was built without a store")
-            self._executor = Executor(self.open_store(), ResponseConfig.from_file(self.config_path), actor="soc")
+            self._executor = Executor(self.open_store(), ResponseConfig.from_file(self.config_path), actor="soc",
+                                      lease_secs=self.lease_secs)
         return self._executor
 
 
 def make_app(broker: str, open_store: Callable[[], Store] | None = None, config_path: str | None = None,
-             visibility_timeout_secs: int = DEFAULT_VISIBILITY_TIMEOUT_SECS) -> Celery:
+             visibility_timeout_secs: int = DEFAULT_VISIBILITY_TIMEOUT_SECS,
+             lease_secs: float = DEFAULT_LEASE_SECS) -> Celery:
     """The Celery app with the two action tasks registered; ``open_store`` builds the store a
     worker executes against (None for an app that only sends tasks)."""
     app = Celery("soc", broker=broker, set_as_current=False)
@@ -60,7 +63,7 @@ def make_app(broker: str, open_store: Callable[[], Store] | None = None, config_
         broker_transport_options={"visibility_timeout": visibility_timeout_secs},
         worker_hijack_root_logger=False,
     )
-    context = WorkerContext(open_store, config_path)
+    context = WorkerContext(open_store, config_path, lease_secs)
 
     def execute_action(self: Any, action_id: str) -> str:
         return context.executor().execute(action_id)

@@ -31,9 +31,13 @@ incident_config_option = click.option(
 
 
 def incident_observers(store: Store) -> list[IncidentObserver]:
-    """The observers told about every incident change (the playbook runner registers here)."""
-    del store  # the playbook runner will read playbooks and write actions through it
-    return []
+    """The observers told about every incident change: the playbooks plan their actions into
+    the durable queue (built-in playbooks, default safeguards). Planning only: the actions run
+    where a runner runs (``soc actions run`` in-process, or ``soc worker`` on Celery)."""
+    from playbooks.config import ResponseConfig  # loaded only where incidents are built
+    from playbooks.runner import PlaybookObserver
+
+    return [PlaybookObserver(store, ResponseConfig(), dispatcher=None)]
 
 
 def load_incident_config(path: str | None) -> tuple[GroupingOptions, HandlingOptions]:

@@ -38,7 +38,7 @@ def check(paths: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-def _line(action: PlannedAction) -> str:
+def _line(action: PlannedAction, config: ResponseConfig) -> str:
     step, rec = action.step, action.record
     what = f"{step.type}" + (f" via {rec['responder']}" if rec.get("responder") else "")
     head = f"  [{step.id}] {what} -> {action.target}"
@@ -47,6 +47,11 @@ def _line(action: PlannedAction) -> str:
     if action.refusals:
         return head + "".join(f"\n      REFUSED by safeguard {r.safeguard} / BỊ TỪ CHỐI bởi {r.safeguard}: {r.reason}"
                               for r in action.refusals)
+    if rec.get("responder"):
+        try:
+            config.responder(str(rec["responder"]))
+        except ConfigError as exc:
+            return f"{head}\n      WOULD FAIL, NOT CONFIGURED / SẼ LỖI, CHƯA CẤU HÌNH: {exc}"
     status = rec["status"]
     if status == "awaiting_approval":
         verdict = "WAITS FOR APPROVAL / CHỜ PHÊ DUYỆT"
@@ -88,8 +93,9 @@ def simulate(store_url: str, config_path: str | None, extra: tuple[str, ...], ne
             incident = store.records("incidents").get(incident_id)
         except NotFound:
             raise click.ClickException(f"incident {incident_id} not found / không tìm thấy sự cố") from None
-        existing = list(ActionQueue(store.records("actions")).all())
-        result = plan(incident, change, playbooks, policy, existing, SystemClock().now())
+        queue = ActionQueue(store.records("actions"))
+        result = plan(incident, change, playbooks, policy, queue.for_incident(incident_id), queue.started(),
+                      SystemClock().now())
     finally:
         store.close()
     if as_json:
@@ -107,5 +113,5 @@ def simulate(store_url: str, config_path: str | None, extra: tuple[str, ...], ne
     for playbook in result.matched:
         click.echo(f"\nPlaybook / Kịch bản: {playbook.id} — {playbook.name_vi or playbook.name} / {playbook.name}")
         for action in (a for a in result.actions if a.playbook is playbook):
-            click.echo(_line(action))
+            click.echo(_line(action, config))
 

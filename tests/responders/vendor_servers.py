@@ -41,7 +41,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _body(self) -> dict[str, Any] | None:
@@ -85,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FortiGateHandler(_Handler):
-    TOKEN = "fgt-test-token"  # noqa: S105 - a test server's token
+    TOKEN = "fgt-test-token"
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> None:
         if self.headers.get("Authorization") != f"Bearer {self.TOKEN}":
