@@ -8,8 +8,9 @@ element with its timeout, so the kernel removes it on time even if nothing of ou
 then; the action queue's revert is the second guarantee and is idempotent.
 
 Every script is checked with ``nft -c -f`` before it is applied with ``nft -f``. Running
-twice is harmless: the table is created only when missing and an element already present
-is reported as ``already_done``.
+twice is harmless: the table is created only when missing and a target already covered by
+an element is reported as ``already_done``. Because an interval set refuses overlapping
+elements, narrower elements inside a new, wider block are replaced by it in one atomic script.
 """
 
 from __future__ import annotations
@@ -91,10 +92,17 @@ class NftablesBlock:
             return ResponseResult("dry_run", self._checked(self.table_script() + script))
         if not self._table_exists():
             self._apply(self.table_script())
-        if target in self.elements(target.version):
-            return ResponseResult("already_done", f"{target} already in {_set_of(target)}")
-        self._apply(script)
-        return ResponseResult("done", f"{target} added to inet {self.table} {_set_of(target)} for {duration}s")
+        existing = self.elements(target.version)
+        covering = sorted(e for e in existing if e.supernet_of(target))  # type: ignore[arg-type]
+        if covering:
+            return ResponseResult("already_done", f"{target} already blocked by {covering[0]} in {_set_of(target)}")
+        # An interval set refuses overlapping elements: narrower blocks inside the new one give
+        # way to it, in the same atomic script (they were blocking a part of it anyway).
+        inside = sorted(e for e in existing if target.supernet_of(e))  # type: ignore[arg-type]
+        self._apply("".join(self.element_script("delete", e, None) for e in inside) + script)
+        replaced = f", replacing {', '.join(map(str, inside))}" if inside else ""
+        return ResponseResult("done", f"{target} added to inet {self.table} {_set_of(target)} for {duration}s"
+                                      f"{replaced}")
 
     def revert(self, request: ResponseRequest) -> ResponseResult:
         try:

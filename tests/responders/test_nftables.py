@@ -71,3 +71,13 @@ def test_responder_itself_enforces_safeguards() -> None:
         # Refused before any nft call: not even our table was created.
         assert subprocess.run(["ip", "netns", "exec", pair.defender, "nft", "list", "tables"], capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip() == ""
+
+
+def test_nested_blocks_do_not_collide_in_the_interval_set() -> None:
+    with namespace_pair() as pair:
+        responder = NftablesBlock(SafeguardPolicy(), {"netns": pair.defender})
+        assert responder.run(_req("198.51.100.7")).status == "done"
+        wider = responder.run(_req("198.51.100.0/24"))
+        assert wider.status == "done" and "replacing 198.51.100.7/32" in wider.detail
+        assert responder.run(_req("198.51.100.9")).status == "already_done"
+        assert responder.elements(4) == {parse_target("198.51.100.0/24")}

@@ -100,7 +100,7 @@ def playbook_yaml(index: int, steps: list[dict[str, Any]]) -> str:
         out.append(s)
     return yaml.safe_dump({"id": f"gen-{index}", "name": "generated", "trigger": {
         "tags": ["attack.t1110"], "changes": ["created", "updated", "status"]}, "steps": out or [
-        {"id": "b", "type": "block_ip"}]})
+        {"id": "b", "type": "block_ip", "responder": "pfsense"}]})
 
 
 operation = st.one_of(
@@ -130,7 +130,10 @@ def test_no_playbook_sequence_blocks_a_protected_or_too_wide_target(
         policy: SafeguardPolicy, playbooks: list[list[dict[str, Any]]], entities: list[dict[str, list[str]]],
         operations: list[tuple[Any, ...]]) -> None:
     with serve(FortiGateHandler) as fgt, serve(PfSenseHandler) as pf, tempfile.TemporaryDirectory() as tmp:
+        # The kernel responders point at a namespace that does not exist: a step reaching them
+        # by mistake fails instead of touching this machine's own firewall.
         config = ResponseConfig(policy=policy, builtin_playbooks=False, responders={
+            "nftables": {"netns": "soc-absent"}, "iptables": {"netns": "soc-absent"},
             "fortigate": {"url": fgt.url, "token": FortiGateHandler.TOKEN, "timeout_secs": 5},
             "pfsense": {"url": pf.url, "api_key": PfSenseHandler.KEY, "timeout_secs": 5}})
         clock = FrozenClock(FROZEN_AT)
