@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"soc_core", "parsers", "soc_store", "rules", "correlation", "incidents", "playbooks", "ingest", "responders", "soc_api", "dashboards"}
+OURS = {"soc_core", "parsers", "soc_store", "rules", "correlation", "incidents", "playbooks", "ingest", "responders",
+        "soc_api", "dashboards"}
 ALLOWED: dict[str, set[str]] = {
     "soc_core": set(),
     "parsers": {"soc_core"},
