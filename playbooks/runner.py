@@ -163,6 +163,10 @@ class PlaybookObserver:
                 created.append(planned.record)
                 self.executor.record_audit(planned.record, "create", status=planned.initial_status,
                                            refusals=planned.record.get("refusals", []))
+        for playbook_id in sorted({str(r["playbook_id"]) for r in created}):
+            self.executor.audit.append(
+                actor=f"playbook:{playbook_id}", action="playbook.run", target=f"incident:{incident['id']}",
+                details={"change": change, "actions": [r["id"] for r in created if r["playbook_id"] == playbook_id]})
         for record in created:
             if record["status"] == "queued":
                 self.runner.dispatch(str(record["id"]), now)

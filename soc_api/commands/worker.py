@@ -12,6 +12,7 @@ import threading
 
 import click
 
+from playbooks.executor import DEFAULT_LEASE_SECS
 from playbooks.runner import ActionRunner, run_loop
 from playbooks.tasks import DEFAULT_VISIBILITY_TIMEOUT_SECS, CeleryDispatcher, make_app
 from soc_api.commands._common import open_store_or_fail
@@ -27,14 +28,17 @@ from soc_api.commands._common import open_store_or_fail
 @click.option("--sweep-secs", default=5.0, show_default=True, type=float, help="Seconds between queue sweeps.")
 @click.option("--visibility-timeout-secs", default=DEFAULT_VISIBILITY_TIMEOUT_SECS, show_default=True, type=int,
               help="Seconds before the broker redelivers a task a dead worker held.")
+@click.option("--lease-secs", default=DEFAULT_LEASE_SECS, show_default=True, type=float,
+              help="How long a claimed action stays with its worker before another may retake it.")
 @click.option("--loglevel", default="INFO", show_default=True)
 def command(broker: str, store_url: str, config_path: str | None, pool: str, concurrency: int, sweep_secs: float,
-            visibility_timeout_secs: int, loglevel: str) -> None:
+            visibility_timeout_secs: int, lease_secs: float, loglevel: str) -> None:
     """Run a Celery worker for response actions."""
     store = open_store_or_fail(store_url)
-    app = make_app(broker, lambda: open_store_or_fail(store_url), config_path, visibility_timeout_secs)
+    app = make_app(broker, lambda: open_store_or_fail(store_url), config_path, visibility_timeout_secs, lease_secs)
+    runner = ActionRunner(store, CeleryDispatcher(app), redispatch_secs=lease_secs)
     stop = threading.Event()
-    sweeper = threading.Thread(target=run_loop, args=(ActionRunner(store, CeleryDispatcher(app)), stop, sweep_secs),
+    sweeper = threading.Thread(target=run_loop, args=(runner, stop, sweep_secs),
                                name="soc-action-sweep", daemon=True)
     sweeper.start()
     try:
