@@ -49,6 +49,19 @@ class Manifest:
         return dict(settings)
 
 
+# Settings every responder driving a local command shares (merged into its schema).
+COMMAND_SETTINGS: dict[str, Any] = {
+    "netns": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+    "command_timeout_secs": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
+}
+# ... and every responder calling an HTTP API.
+HTTP_SETTINGS: dict[str, Any] = {
+    "url": {"type": "string", "pattern": "^https?://"},
+    "timeout_secs": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
+    "verify_tls": {"type": "boolean"},
+}
+
+
 def run_command(argv: Sequence[str], stdin: str | None = None,
                 timeout_secs: float = DEFAULT_COMMAND_TIMEOUT_SECS) -> subprocess.CompletedProcess[str]:
     """Run a local command (no shell) and return it whatever its exit status.

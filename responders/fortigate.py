@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from responders.base import IP, Manifest, http_call, http_client
+from responders.base import HTTP_SETTINGS, IP, Manifest, http_call, http_client
 from responders.safeguards import SafeguardPolicy, parse_target
 from soc_core.contracts import ResponseRequest, ResponseResult
 from soc_core.errors import ConfigError, PermanentError
@@ -31,11 +31,9 @@ MANIFEST = Manifest(
     settings_schema={
         "type": "object", "additionalProperties": False, "required": ["url", "token"],
         "properties": {
-            "url": {"type": "string", "pattern": "^https?://"},
+            **HTTP_SETTINGS,
             "token": {"type": "string", "minLength": 1},
             "vdom": {"type": "string", "minLength": 1},
-            "timeout_secs": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
-            "verify_tls": {"type": "boolean"},
         },
     },
 )

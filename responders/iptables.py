@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from responders.base import IP, Manifest, netns_prefix, require_ok, run_command
-from responders.safeguards import IPNetwork, SafeguardPolicy, parse_target
+from responders.base import COMMAND_SETTINGS, IP, Manifest, netns_prefix, require_ok, run_command
+from responders.safeguards import IPNetwork, SafeguardPolicy, unblock_target
 from soc_core.contracts import ResponseRequest, ResponseResult
-from soc_core.errors import PermanentError
 
 MANIFEST = Manifest(
     name="iptables",
@@ -26,8 +25,7 @@ MANIFEST = Manifest(
         "type": "object", "additionalProperties": False,
         "properties": {
             "set_prefix": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,20}$"},
-            "netns": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-            "command_timeout_secs": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
+            **COMMAND_SETTINGS,
         },
     },
 )
@@ -83,10 +81,7 @@ class IpsetBlock:
         return ResponseResult("done", f"{target} added to {self.set_name(target)} for {duration}s")
 
     def revert(self, request: ResponseRequest) -> ResponseResult:
-        try:
-            target = parse_target(request.value)
-        except ValueError as exc:
-            raise PermanentError(f"cannot unblock {request.value!r}: {exc}") from None
+        target = unblock_target(request.value)
         if request.dry_run:
             return ResponseResult("dry_run", f"would remove {target} from {self.set_name(target)}")
         if self._cmd("ipset", "list", "-n", self.set_name(target)).returncode != 0 or not self.is_blocked(target):

@@ -19,10 +19,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from responders.base import IP, Manifest, netns_prefix, require_ok, run_command
-from responders.safeguards import IPNetwork, SafeguardPolicy, parse_target
+from responders.base import COMMAND_SETTINGS, IP, Manifest, netns_prefix, require_ok, run_command
+from responders.safeguards import IPNetwork, SafeguardPolicy, parse_target, unblock_target
 from soc_core.contracts import ResponseRequest, ResponseResult
-from soc_core.errors import PermanentError
 
 MANIFEST = Manifest(
     name="nftables",
@@ -35,9 +34,8 @@ MANIFEST = Manifest(
         "properties": {
             "table": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,31}$"},
             "nft": {"type": "string", "minLength": 1},
-            "netns": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
             "hook_priority": {"type": "integer", "minimum": -400, "maximum": 400},
-            "command_timeout_secs": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
+            **COMMAND_SETTINGS,
         },
     },
 )
@@ -105,10 +103,7 @@ class NftablesBlock:
                                       f"{replaced}")
 
     def revert(self, request: ResponseRequest) -> ResponseResult:
-        try:
-            target = parse_target(request.value)
-        except ValueError as exc:
-            raise PermanentError(f"cannot unblock {request.value!r}: {exc}") from None
+        target = unblock_target(request.value)
         if request.dry_run:
             return ResponseResult("dry_run", self.element_script("delete", target, None))
         if not self._table_exists() or target not in self.elements(target.version):

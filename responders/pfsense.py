@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from responders.base import IP, Manifest, http_call, http_client
-from responders.safeguards import SafeguardPolicy, parse_target
+from responders.base import HTTP_SETTINGS, IP, Manifest, http_call, http_client
+from responders.safeguards import SafeguardPolicy, unblock_target
 from soc_core.contracts import ResponseRequest, ResponseResult
-from soc_core.errors import ConfigError, PermanentError
+from soc_core.errors import ConfigError
 
 MANIFEST = Manifest(
     name="pfsense",
@@ -31,11 +31,9 @@ MANIFEST = Manifest(
     settings_schema={
         "type": "object", "additionalProperties": False, "required": ["url", "api_key"],
         "properties": {
-            "url": {"type": "string", "pattern": "^https?://"},
+            **HTTP_SETTINGS,
             "api_key": {"type": "string", "minLength": 1},
             "alias": {"type": "string", "pattern": "^[A-Za-z0-9_]{1,31}$"},
-            "timeout_secs": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
-            "verify_tls": {"type": "boolean"},
         },
     },
 )
@@ -83,10 +81,7 @@ class PfSenseBlock:
         return ResponseResult("done", f"{text} added to alias {self.alias} on {self.base}")
 
     def revert(self, request: ResponseRequest) -> ResponseResult:
-        try:
-            target = parse_target(request.value)
-        except ValueError as exc:
-            raise PermanentError(f"pfsense: cannot unblock {request.value!r}: {exc}") from None
+        target = unblock_target(request.value)
         text = str(target.network_address) if target.prefixlen == target.max_prefixlen else str(target)
         if request.dry_run:
             return ResponseResult("dry_run", f"would remove {text} from alias {self.alias}")

@@ -80,6 +80,15 @@ def parse_target(value: str) -> IPNetwork:
     return ipaddress.ip_network(text, strict=True)
 
 
+def unblock_target(value: str) -> IPNetwork:
+    """The target of an unblock (no safeguard applies to lifting a block); a value that is
+    not an address or network is a :class:`PermanentError`."""
+    try:
+        return parse_target(value)
+    except ValueError as exc:
+        raise PermanentError(f"cannot unblock {value!r}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class SafeguardPolicy:
     """The configured safeguards (immutable; built from a YAML file or keyword arguments)."""

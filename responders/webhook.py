@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from responders.base import ANY, Manifest, http_call, http_client
+from responders.base import ANY, HTTP_SETTINGS, Manifest, http_call, http_client
 from responders.safeguards import SafeguardPolicy
 from soc_core.contracts import ResponseRequest, ResponseResult
 from soc_core.errors import ConfigError
@@ -25,10 +25,8 @@ MANIFEST = Manifest(
     settings_schema={
         "type": "object", "additionalProperties": False, "required": ["url"],
         "properties": {
-            "url": {"type": "string", "pattern": "^https?://"},
+            **HTTP_SETTINGS,
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-            "timeout_secs": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
-            "verify_tls": {"type": "boolean"},
         },
     },
 )

@@ -35,8 +35,8 @@ class RegistryError(ConfigError):
     """A plugin name is registered twice, or a requested name is unknown."""
 
 
-class PlaybookError(ConfigError):
-    """A response playbook does not validate against the published schema; carries file and line."""
+class _Located(SocError):
+    """An error in a file the project loads (a rule, a playbook): carries its file and line."""
 
     def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
         self.path = path
@@ -44,6 +44,10 @@ class PlaybookError(ConfigError):
         self.reason = message
         where = f"{path}:{line or 1}: " if path else ""
         super().__init__(f"{where}{message}")
+
+
+class PlaybookError(_Located, ConfigError):
+    """A response playbook does not validate against the published schema; carries file and line."""
 
 
 class QuerySyntaxError(SocError):
@@ -66,15 +70,8 @@ class ParseError(SocError):
         super().__init__(f"{parser_id}: {reason}")
 
 
-class RuleError(SocError):
+class RuleError(_Located):
     """A detection rule could not be loaded; carries its file and line."""
-
-    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        self.reason = message
-        where = f"{path}:{line or 1}: " if path else ""
-        super().__init__(f"{where}{message}")
 
 
 class StoreError(SocError):
