@@ -20,6 +20,7 @@ from playbooks.loader import load_text
 from playbooks.runner import ActionRunner, InProcessDispatcher, PlaybookObserver
 from soc_core.audit import AuditLog
 from soc_core.clock import FrozenClock
+from soc_core.query import Term
 from soc_store.sqlite import SqliteStore
 from tests.playbooks.support import incident
 from tests.responders.vendor_servers import FortiGateHandler, WebhookHandler, serve
@@ -201,3 +202,43 @@ def test_restart_loses_nothing(tmp_path: Path, clock: FrozenClock, servers: Any)
     assert runner.sweep().dispatched == 2
     assert set(fgt.state["banned"]) == {"203.0.113.7"}
     assert runner.sweep().dispatched == 0
+
+
+EVIDENCE = """\
+id: evidence
+name: Evidence
+trigger: {tags: [attack.t1110]}
+steps:
+  - {id: enrich, type: enrich, entity: source.ip, lookback_secs: 7200}
+  - {id: scan, type: scan_yara, paths: [QUARANTINE, MISSING]}
+  - {id: report, type: report_authority, authority: national-center}
+"""
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def test_enrich_scan_and_report_steps(tmp_path: Path, clock: FrozenClock, servers: Any) -> None:
+    fgt, hook = servers
+    store = SqliteStore(str(tmp_path / "soc.db"))
+    events = [{"@timestamp": f"2026-11-22T11:{m:02d}:00Z", "event": {"id": f"e{m}", "kind": "event",
+               "dataset": "system.auth", "action": "ssh_login"}, "source": {"ip": "203.0.113.7"},
+               "user": {"name": "root"}, "destination": {"port": 22}} for m in range(5)]
+    events.append({"@timestamp": "2026-11-22T08:00:00Z", "event": {"id": "old", "kind": "event",
+                   "dataset": "system.auth"}, "source": {"ip": "203.0.113.7"}})  # outside the lookback
+    store.write(events)
+    quarantine = tmp_path / "quarantine"
+    quarantine.mkdir()
+    (quarantine / "sample.com").write_bytes(EICAR)
+    playbook = EVIDENCE.replace("QUARANTINE", str(quarantine)).replace("MISSING", str(tmp_path / "absent"))
+    inc = incident("INC-E")
+    store.records("incidents").put(inc, None)
+    _observer(store, _config(fgt, hook), clock, playbook).plan_and_dispatch(inc, "created")
+    acts = _by_step(store)
+    enrich = acts[("enrich", "203.0.113.7")]["result"]["detail"]
+    assert "events 5" in enrich and "event.dataset system.auth=5" in enrich and "user.name root=5" in enrich
+    assert acts[("scan", str(quarantine))]["result"]["detail"].startswith("scanned 1 files")
+    assert acts[("scan", str(tmp_path / "absent"))]["result"]["status"] == "skipped"
+    yara_alerts = store.search("alerts", Term("labels.incident_id", "INC-E")).events
+    assert [a["rule"]["name"] for a in yara_alerts] == ["SOC_EICAR_Test_File"]
+    tasks = store.records("report_tasks").list()
+    assert [(t["incident_id"], t["authority"], t["status"]) for t in tasks] == [("INC-E", "national-center",
+                                                                                 "pending")]
