@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from soc_core.contracts import Record, RecordRepository
+from soc_core.contracts import Record, RecordRepository, Store
 from soc_core.errors import NotFound, VersionConflict
 
 KIND = "actions"
@@ -52,6 +52,11 @@ class ActionQueue:
 
     def __init__(self, repo: RecordRepository) -> None:
         self.repo = repo
+
+    @classmethod
+    def of(cls, store: Store) -> ActionQueue:
+        """The action queue of a store (its records of kind ``actions``)."""
+        return cls(store.records(KIND))
 
     def create(self, action: Record) -> bool:
         """Store a new action; False when an action with that id already exists."""

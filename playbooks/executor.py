@@ -45,7 +45,7 @@ class Executor:
         self.store = store
         self.config = config
         self.clock = clock or SystemClock()
-        self.queue = ActionQueue(store.records("actions"))
+        self.queue = ActionQueue.of(store)
         self.audit = AuditLog(store.records("audit"), self.clock)
         self.actor = actor
         self.lease_secs = lease_secs

@@ -171,6 +171,3 @@ def _build_step(raw: Mapping[str, Any], line: int) -> Step:
         options={k: v for k, v in raw.items() if k not in _COMMON}, line=line,
     )
 
-
-def step_ids(steps: Sequence[Step]) -> list[str]:
-    return [s.id for s in steps]

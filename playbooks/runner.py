@@ -74,7 +74,7 @@ class ActionRunner:
 
     def __init__(self, store: Store, dispatcher: Dispatcher | None, clock: Clock | None = None,
                  redispatch_secs: float = DEFAULT_REDISPATCH_SECS) -> None:
-        self.queue = ActionQueue(store.records("actions"))
+        self.queue = ActionQueue.of(store)
         self.dispatcher = dispatcher
         self.clock = clock or SystemClock()
         self.redispatch_secs = redispatch_secs

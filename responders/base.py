@@ -22,8 +22,6 @@ DEFAULT_HTTP_TIMEOUT_SECS = 10.0
 
 # Observable types, STIX-like names as in soc_core.contracts.Indicator.
 IP = "ip"
-HOST = "host"
-EMAIL = "email"
 ANY = "any"
 
 
@@ -35,7 +33,6 @@ class Manifest:
     description: str
     observables: frozenset[str]
     settings_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
-    high_impact: bool = False
     reversible: bool = True
     blocks: bool = False  # True: the responder blocks traffic, so safeguards apply to its targets
 

@@ -36,7 +36,7 @@ def list_actions(store_url: str, status: str | None, incident_id: str | None, as
     """List actions, most recently changed first."""
     store = open_store_or_fail(store_url)
     try:
-        rows = [a for a in ActionQueue(store.records("actions")).all()
+        rows = [a for a in ActionQueue.of(store).all()
                 if (status is None or a.get("status") == status)
                 and (incident_id is None or a.get("incident_id") == incident_id)]
     finally:

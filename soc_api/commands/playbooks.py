@@ -93,7 +93,7 @@ def simulate(store_url: str, config_path: str | None, extra: tuple[str, ...], ne
             incident = store.records("incidents").get(incident_id)
         except NotFound:
             raise click.ClickException(f"incident {incident_id} not found / không tìm thấy sự cố") from None
-        queue = ActionQueue(store.records("actions"))
+        queue = ActionQueue.of(store)
         result = plan(incident, change, playbooks, policy, queue.for_incident(incident_id), queue.started(),
                       SystemClock().now())
     finally:

@@ -118,7 +118,7 @@ def _plan(db: Path, config: ResponseConfig, broker: str, duration: int) -> tuple
 
 
 def _status(store: SqliteStore, action_id: str) -> str:
-    return str(ActionQueue(store.records("actions")).get(action_id)["status"])
+    return str(ActionQueue.of(store).get(action_id)["status"])
 
 
 def test_worker_blocks_drops_expires_and_reverts(tmp_path: Path, redis_url: str) -> None:
@@ -135,9 +135,9 @@ def test_worker_blocks_drops_expires_and_reverts(tmp_path: Path, redis_url: str)
             check = subprocess.run(["nft", "-c", "-f", "-"], input=ruleset, capture_output=True, text=True,
                                    timeout=10)
             assert check.returncode == 0, check.stderr
-            action = ActionQueue(store.records("actions")).get(action_id)
+            action = ActionQueue.of(store).get(action_id)
             wait_for(lambda: _status(store, action_id) == "reverted", 30, "the expired block to be reverted")
-            reverted = ActionQueue(store.records("actions")).get(action_id)
+            reverted = ActionQueue.of(store).get(action_id)
             from playbooks.actions import parse_iso
             assert parse_iso(reverted["reverted_at"]) >= parse_iso(action["expires_at"])  # not before its time
             assert can_connect(pair, ATTACKER_IP)
@@ -173,7 +173,7 @@ def test_killed_worker_neither_loses_nor_repeats(tmp_path: Path, redis_url: str)
         with worker(redis_url, db, config_path):
             wait_for(lambda: _status(store, action_id) == "done", 60, "the action to be done after the restart")
             time.sleep(2)  # let any redelivered duplicate arrive and be ignored
-        action = ActionQueue(store.records("actions")).get(action_id)
+        action = ActionQueue.of(store).get(action_id)
         assert action["status"] == "done"
         assert action["attempts"] == 2  # claimed by the killed worker, retaken once by the new one
         assert "already blocked" in action["result"]["detail"]  # the effect happened once, not twice

@@ -69,7 +69,7 @@ def _observer(store: SqliteStore, config: ResponseConfig, clock: FrozenClock, *t
 
 
 def _by_step(store: SqliteStore) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(a["step_id"], a["target"]): a for a in ActionQueue(store.records("actions")).all()}
+    return {(a["step_id"], a["target"]): a for a in ActionQueue.of(store).all()}
 
 
 def test_plan_block_notify_refuse_and_audit(tmp_path: Path, clock: FrozenClock, servers: Any) -> None:
@@ -167,7 +167,7 @@ def test_rate_limit_dry_run_and_retry(tmp_path: Path, clock: FrozenClock, server
                                                               "created")
     statuses = {t: a["status"] for (s, t), a in _by_step(store).items() if s == "block"}
     assert sorted(statuses.values()) == ["done", "done", "refused"]
-    refused = next(a for a in ActionQueue(store.records("actions")).all() if a["status"] == "refused")
+    refused = next(a for a in ActionQueue.of(store).all() if a["status"] == "refused")
     assert refused["refusals"][0]["safeguard"] == "block_rate_limit"
     # dry-run: planned and "run", but nothing reaches the firewall
     dry = _config(fgt, hook, dry_run=True)
