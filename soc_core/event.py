@@ -8,7 +8,10 @@ path must stay cheap. Invariants every stage may rely on:
 * ``event.id`` is deterministic: derived from the source and the original bytes and offset,
   so a re-sent or re-read event is stored once;
 * ``event.original`` keeps the input text; events read from files carry ``log.file.path``
-  and ``log.offset`` (byte offset of the event's first line).
+  and ``log.offset`` (byte offset of the event's first line);
+* an input cut at a size limit (``RawEvent.extra["truncated_from"]``, its real length) says
+  so: ``log.flags`` holds ``truncated`` (Filebeat's marker for lines over ``max_bytes``)
+  and ``log.original_length`` the length in bytes before the cut.
 
 ``RawEvent`` is what a receiver hands to the pipeline before any parser has run.
 """
@@ -262,6 +265,9 @@ def new_event(raw: RawEvent, dataset: str | None = None, *, stamped: bool = True
         event["log"] = {"file": {"path": raw.source}, "offset": offset}
     if raw.peer:
         event["log"] = {**event.get("log", {}), "source": {"address": raw.peer}}
+    if raw.extra and "truncated_from" in raw.extra:
+        event["log"] = {**event.get("log", {}), "flags": ["truncated"],
+                        "original_length": raw.extra["truncated_from"]}
     return event
 
 

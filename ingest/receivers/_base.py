@@ -63,7 +63,8 @@ async def deliver_waiting(sink: EventSink, batch: Sequence[RawEvent], name: str,
     delay = _BACKOFF_START_SECS
     while True:
         try:
-            await put_fairly(sink, batch, _FAIR_WAIT_SLICE_SECS)
+            if await put_fairly(sink, batch, _FAIR_WAIT_SLICE_SECS):
+                metrics.inc(BACKPRESSURE, receiver=name)
         except QueueFull:
             metrics.inc(BACKPRESSURE, receiver=name)
             if stopping.is_set():
@@ -77,13 +78,17 @@ async def deliver_waiting(sink: EventSink, batch: Sequence[RawEvent], name: str,
         return True
 
 
-async def put_fairly(sink: EventSink, batch: Sequence[RawEvent], wait_secs: float) -> None:
+async def put_fairly(sink: EventSink, batch: Sequence[RawEvent], wait_secs: float) -> bool:
     """Queue ``batch``, waiting up to ``wait_secs`` in the durable queue's fair line when
-    it is full (other sinks: one attempt); raises QueueFull when that was not enough."""
+    it is full (other sinks: one attempt); raises QueueFull when that was not enough.
+
+    Returns True when the queue was full at first (the caller counts back-pressure)."""
     if isinstance(sink, DurableQueue):
+        was_full = sink.full
         await sink.put(batch, wait_secs=wait_secs)
-    else:
-        await sink.put(batch)
+        return was_full
+    await sink.put(batch)
+    return False
 
 
 class ConnectionGuard:

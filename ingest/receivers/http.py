@@ -48,6 +48,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ingest.metrics import Metrics
 from ingest.receivers._base import (
+    BACKPRESSURE,
     DROPPED,
     ERRORS,
     QUEUED,
@@ -304,7 +305,8 @@ class HttpReceiver:
     async def _put(self, batch: list[RawEvent], deadline: float) -> bool:
         wait = max(0.0, deadline - asyncio.get_running_loop().time())
         try:
-            await put_fairly(self._sink, batch, wait)
+            if await put_fairly(self._sink, batch, wait):
+                self.metrics.inc(BACKPRESSURE, receiver=self.name)
         except QueueFull:
             self.metrics.inc(DROPPED, len(batch), receiver=self.name, reason="queue_full_refused")
             return False
