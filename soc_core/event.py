@@ -284,6 +284,18 @@ def pipeline_error(raw: RawEvent, component: str, reason: str) -> Event:
     return event
 
 
+def utf8_cut(data: bytes | bytearray, limit: int) -> bytes:
+    """The first ``limit`` bytes of ``data``, shortened so no UTF-8 character is split
+    (inputs cut at a size limit stay valid text)."""
+    if len(data) <= limit:
+        return bytes(data)
+    end = limit
+    # Back off over continuation bytes (10xxxxxx): at most three in valid UTF-8.
+    while end > limit - 3 and end > 0 and data[end] & 0xC0 == 0x80:
+        end -= 1
+    return bytes(data[:end])
+
+
 def dumps(event: Mapping[str, Any]) -> bytes:
     """Serialise an event as compact JSON (one NDJSON line without the newline).
 

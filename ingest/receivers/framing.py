@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from soc_core.event import utf8_cut
+
 _OCTET_HEADER = re.compile(rb"([1-9][0-9]{0,8}) ")
 _MAX_HEADER = 10  # nine digits and the space
 
@@ -32,17 +34,6 @@ class Frame:
 
     data: bytes
     truncated_from: int | None = None
-
-
-def utf8_cut(data: bytes | bytearray, limit: int) -> bytes:
-    """The first ``limit`` bytes of ``data``, shortened so no UTF-8 character is split."""
-    if len(data) <= limit:
-        return bytes(data)
-    end = limit
-    # Back off over continuation bytes (10xxxxxx): at most three in valid UTF-8.
-    while end > limit - 3 and end > 0 and data[end] & 0xC0 == 0x80:
-        end -= 1
-    return bytes(data[:end])
 
 
 class SyslogFramer:
