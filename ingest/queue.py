@@ -231,7 +231,7 @@ class DurableQueue:
 
     # -- consuming ---------------------------------------------------------------------
 
-    def read(self, max_events: int, max_bytes: int = 64 << 20) -> QueuedBatch | None:
+    def read(self, max_events: int, max_bytes: int = 16 << 20) -> QueuedBatch | None:
         """The next batch after what was already read (not yet acknowledged), or None.
 
         The batch stops at ``max_events`` events or once ``max_bytes`` of raw bytes are

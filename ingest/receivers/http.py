@@ -209,8 +209,10 @@ class HttpReceiver:
         sock.setblocking(False)
         self._socket = sock
         self.bound_port = sock.getsockname()[1]
+        # log_config=None: uvicorn's records go to the service's handlers, which rate-limit
+        # them (a flood of bad requests would otherwise be one warning each).
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=5, http=_guarded_protocol(self))
+                                timeout_graceful_shutdown=5, http=_guarded_protocol(self), log_config=None)
         self._server = QuietServer(config)
 
     async def run(self, sink: EventSink) -> None:

@@ -172,7 +172,8 @@ class SyslogTcpReceiver:
                     self.metrics.inc(ERRORS, receiver=self.name, reason=type(exc).__name__)
                     return
                 stream = tls
-            clean = await self._read_frames(task, stream, host, f"{host}:{peer[1]}" if peer else host)
+            clean = (await self._read_frames(task, stream, host, f"{host}:{peer[1]}" if peer else host)
+                     and stream.ended_in_order)
             if clean:
                 await stream.close_orderly()
         except (ConnectionError, ssl.SSLError) as exc:

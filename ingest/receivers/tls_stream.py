@@ -20,7 +20,10 @@ from typing import Protocol
 
 
 class ByteStream(Protocol):
-    """What the TCP receiver reads from: ``b""`` means the sender's orderly end."""
+    """What the TCP receiver reads from: ``b""`` is the end of the stream, which was the
+    sender's orderly end when ``ended_in_order`` is then True."""
+
+    ended_in_order: bool
 
     async def read(self, n: int) -> bytes: ...
 
@@ -29,6 +32,8 @@ class ByteStream(Protocol):
 
 class PlainStream:
     """Plain TCP: end of stream is the sender's half-close (FIN)."""
+
+    ended_in_order = True
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
@@ -44,8 +49,12 @@ class PlainStream:
 class TlsStream:
     """Server-side TLS over a plain asyncio stream (``ssl.MemoryBIO``).
 
-    End of stream is the client's ``close_notify``; a TCP end without it is a
-    truncation (RFC 5246 7.2.1, RFC 8446 6.1) and raises ``ConnectionResetError``."""
+    End of stream is the client's ``close_notify``. A TCP end without it is a truncation
+    (RFC 8446 6.1): the stream ends too (what came before was authenticated, and senders
+    that just close their socket are common), but ``ended_in_order`` stays False, so the
+    receiver resets instead of acknowledging."""
+
+    ended_in_order = False
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  context: ssl.SSLContext) -> None:
@@ -62,7 +71,10 @@ class TlsStream:
                 self._tls.do_handshake()
             except ssl.SSLWantReadError:
                 await self._flush()
-                await self._fill(chunk_bytes)
+                data = await self._reader.read(chunk_bytes)
+                if not data:
+                    raise ConnectionResetError("connection closed during the TLS handshake") from None
+                self._incoming.write(data)
                 continue
             await self._flush()
             return
@@ -70,12 +82,19 @@ class TlsStream:
     async def read(self, n: int) -> bytes:
         while True:
             try:
-                return self._tls.read(n)
+                data = self._tls.read(n)
+                if not data:  # how the ssl module reports the client's close_notify
+                    self.ended_in_order = True
+                return data
             except ssl.SSLWantReadError:
                 await self._flush()  # TLS 1.3 may have something to say (key updates)
-                await self._fill(n)
-            except ssl.SSLZeroReturnError:
-                return b""  # the client's close_notify: an orderly end
+                data = await self._reader.read(n)
+                if not data:
+                    return b""  # a truncation: see the class docstring
+                self._incoming.write(data)
+            except ssl.SSLZeroReturnError:  # the same, reported as an error
+                self.ended_in_order = True
+                return b""
 
     async def close_orderly(self) -> None:
         """Send the server's close_notify (call once everything read is queued)."""
@@ -83,12 +102,6 @@ class TlsStream:
         with contextlib.suppress(ssl.SSLWantReadError):
             self._tls.unwrap()
         await self._flush()
-
-    async def _fill(self, n: int) -> None:
-        data = await self._reader.read(n)
-        if not data:
-            raise ConnectionResetError("TLS connection closed without close_notify")
-        self._incoming.write(data)
 
     async def _flush(self) -> None:
         data = self._outgoing.read()
