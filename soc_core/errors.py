@@ -7,6 +7,7 @@ logged and turns the event into a dead letter.
     ├── ConfigError              bad configuration (unknown component, bad option)
     │   └── RegistryError        duplicate or unknown plugin name (start-up error)
     ├── QuerySyntaxError         analyst query that does not parse (carries the column)
+    │   └── InvalidParameter     another search parameter that is malformed (a cursor)
     ├── ParseError               a parser could not handle an input event (parser id, reason)
     ├── RuleError                a detection rule that does not load (file, line)
     ├── StoreError               a storage backend failed
@@ -43,6 +44,19 @@ class QuerySyntaxError(SocError):
         self.reason = message
         pointer = " " * (column - 1) + "^"
         super().__init__(f"{message} (column {column})\n  {query}\n  {pointer}")
+
+
+class InvalidParameter(QuerySyntaxError):
+    """A search parameter other than the query text is malformed (a paging cursor, say):
+    the caller's mistake, reported like a query error (CLI: one line; API: 400)."""
+
+    def __init__(self, parameter: str, message: str, value: str) -> None:
+        shown = value if len(value) <= 60 else value[:60] + "..."
+        SocError.__init__(self, f"invalid {parameter}: {message}: {shown!r}")
+        self.parameter = parameter
+        self.query = value
+        self.column = 1
+        self.reason = f"invalid {parameter}: {message}"
 
 
 class ParseError(SocError):
