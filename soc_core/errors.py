@@ -14,6 +14,7 @@ logged and turns the event into a dead letter.
     │   ├── VersionConflict      optimistic update of a record lost a race
     │   └── NotFound             the record does not exist
     ├── ReceiverError            a receiver could not start or lost its input
+    ├── InputDamaged             a file read in part: what follows the damage is lost (path, offset)
     ├── QueueFull                the durable queue is full (back-pressure)
     └── ResponderError           a response action failed
         ├── RetryableError       try again later (timeout, 5xx, rate limit)
@@ -103,6 +104,19 @@ class NotFound(StoreError):
 
 class ReceiverError(SocError):
     """A receiver could not start or lost its input."""
+
+
+class InputDamaged(SocError):
+    """A damaged input file (not gzip, a truncated gzip, unreadable EVTX chunks): what
+    could be read was read; ``offset`` is where the damage starts (in the decompressed
+    data) when known."""
+
+    def __init__(self, path: str, reason: str, offset: int | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        self.offset = offset
+        where = f" at byte {offset}" if offset is not None else ""
+        super().__init__(f"{path}: {reason}{where}")
 
 
 class ResponderError(SocError):
