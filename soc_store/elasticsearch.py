@@ -60,7 +60,7 @@ from soc_core.event import (
     store_document,
 )
 from soc_core.query.ast import Node
-from soc_core.query.text import words
+from soc_core.query.text import searchable_words
 from soc_store import es_query
 from soc_store.ecs_mapping import KEYWORD_LIMIT, RECORDS_MAPPINGS, UNINDEXED_FIELD, index_template
 
@@ -221,13 +221,13 @@ class ElasticsearchStore:
     @staticmethod
     def _doc_bytes(event: Event) -> bytes:
         """The document as indexed: the event plus the hidden search-only ``soc`` fields
-        (the message's words; the paths of values too long to index)."""
+        (the folded words of the searchable text: message or event.original; the paths of values too long to index)."""
         original, soc = event, event.get("soc", {})
         if not isinstance(soc, dict):
             return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
-        message = event.get("message")
-        if isinstance(message, str):
-            soc = {**soc, "message_words": " ".join(words(message))}
+        text_words = searchable_words(event)
+        if text_words is not None:
+            soc = {**soc, "message_words": text_words}
             event = {**event, "soc": soc}
         doc = orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
         # A document shorter than the limit cannot hold a value longer than it: only the

@@ -3,7 +3,10 @@
 Each collection (events, alerts, dead letters) is a table holding the JSON document plus
 indexed hot columns (``@timestamp`` as integer microseconds, ``event.kind``,
 ``event.dataset``, ``source.ip``, ``destination.ip``, ``host.name``, ``user.name``,
-``rule.id``), an FTS5 index on ``message``, and a side table for list-valued hot fields.
+``rule.id``), an FTS5 index on the searchable text, and a side table for list-valued hot fields.
+The ``message`` column holds the folded words of the searchable text (``message``, else
+``event.original``: :func:`soc_core.query.text.searchable_words`), so that ``đ`` matches ``d``
+as the reference does: FTS5's ``remove_diacritics`` does not fold ``đ`` (a letter of its own).
 Mutable records (incidents...) live in ``records`` with an optimistic ``version``.
 """
 
@@ -46,6 +49,7 @@ from soc_core.event import (
     timestamp_micros,
 )
 from soc_core.query.ast import Node
+from soc_core.query.text import searchable_words
 from soc_store.sql_compile import HOT_COLUMNS, compile_query, json_path
 
 
@@ -107,6 +111,10 @@ CREATE TRIGGER IF NOT EXISTS {table}_ad AFTER DELETE ON {table} BEGIN
 END;
 """
 
+
+# PRAGMA user_version: 1 = the message column holds searchable_words (older stores held the
+# raw message and get their full-text index rebuilt once on opening).
+_SEARCH_TEXT_VERSION = 1
 
 _RECORDS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -182,6 +190,7 @@ class SqliteStore:
         self._db.executescript(_RECORDS_SCHEMA)
         for table in COLLECTIONS:
             self._migrate_affinity(table)
+        self._migrate_search_text()
 
     def _migrate_affinity(self, table: Collection) -> None:
         """Stores made before hot columns were BLOB kept numeric-looking text as numbers:
@@ -197,6 +206,20 @@ class SqliteStore:
             self._db.execute(f"INSERT INTO {table}_fts({table}_fts, rank) VALUES ('automerge', 16)")
         for start in range(0, len(docs), 1000):
             self.write(docs[start:start + 1000])
+
+    def _migrate_search_text(self) -> None:
+        """Re-index the full text of a store written before the searchable-words layout."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version >= _SEARCH_TEXT_VERSION:
+            return
+        self._db.create_function(
+            "soc_searchable_words", 1, lambda doc: searchable_words(loads(doc)), deterministic=True
+        )
+        with self._tx() as db:
+            for table in COLLECTIONS:
+                db.execute(f"UPDATE {table} SET message = soc_searchable_words(doc)")
+                db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
+            db.execute(f"PRAGMA user_version = {_SEARCH_TEXT_VERSION}")
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -306,8 +329,7 @@ class SqliteStore:
                 kind = _json_type(item)
                 stored = item if kind in ("text", "integer", "real") else None
                 multi.append((field_name, kind, stored))
-        message = event.get("message")
-        values.append(message if isinstance(message, str) else None)
+        values.append(searchable_words(event))
         values.append(doc.decode())
         return values, multi
 

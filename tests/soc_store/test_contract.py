@@ -226,3 +226,41 @@ def test_retention_purges_by_age(loaded: Store) -> None:
 
 def test_healthcheck(store: Store) -> None:
     assert store.healthcheck().ok
+
+
+# Issue #20 items 1 and 2: Vietnamese text found with or without its marks (đ/Đ included:
+# a letter of its own in Unicode, which no accent-stripping removes), and free text reaching
+# a parsed event that keeps no ``message`` through its ``event.original``.
+VIETNAMESE = "Người dùng đăng nhập thất bại tại Đà Nẵng"
+SSHD = "Jan  1 00:00:00 host sshd[42]: Failed password for root from 10.0.0.9 port 22 ssh2"
+TEXT_QUERIES = [
+    "đăng", "dang", "ĐĂNG", '"Đà Nẵng"', '"da nang"', "nhap", "Nang", '"that bai"', '"đăng nhập"',
+    "đ*", '"failed password"', "sshd", "password -root",
+]
+
+
+def _text_events() -> list[dict[str, object]]:
+    stamp = format_timestamp(BASE)
+    return [
+        {"@timestamp": stamp, "event": {"id": "vi-1", "kind": "event"}, "message": VIETNAMESE},
+        {"@timestamp": stamp, "event": {"id": "sshd-1", "kind": "event", "original": SSHD,
+                                          "dataset": "system.auth"}},
+        {"@timestamp": stamp, "event": {"id": "other", "kind": "event"}, "message": "Dang Nang is a name"},
+    ]
+
+
+@pytest.mark.parametrize("query", TEXT_QUERIES)
+def test_free_text_folds_d_stroke_and_reaches_event_original(store: Store, query: str) -> None:
+    events = _text_events()
+    assert store.write(events).written == len(events)  # type: ignore[arg-type]
+    node = parse_query(query)
+    expected = {e["event"]["id"] for e in events if matches(node, e)}  # type: ignore[index]
+    got = {e["event"]["id"] for e in store.search("events", node, limit=10).events}
+    assert got == expected
+    # The reference itself: the Vietnamese line is found by every spelling, the sshd line by its text.
+    if query in TEXT_QUERIES[:10]:
+        assert "vi-1" in expected
+    if query in ('"failed password"', "sshd"):
+        assert expected == {"sshd-1"}
+    if query == "password -root":
+        assert expected == set()
