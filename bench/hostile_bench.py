@@ -122,7 +122,8 @@ class Service:
         self.data = data
         self.stderr_path = data.parent / "service.stderr"
         cmd = [*SOC, "run", "--syslog-tcp", "127.0.0.1:0", "--syslog-udp", "127.0.0.1:0",
-               "--syslog-tls", "127.0.0.1:0", "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key"),
+               "--syslog-tls", "127.0.0.1:0", "--tls-cert", str(pki / "server.pem"),
+               "--tls-key", str(pki / "server.key"),
                "--http", "127.0.0.1:0", "--api", "127.0.0.1:0", "--api-key", KEY, "--data-dir", str(data),
                "--queue-max-events", "10000"]
         self.stderr = self.stderr_path.open("wb")
@@ -283,7 +284,7 @@ def deep_nesting(svc: Service, row: Row, tmp: Path, scale: float) -> None:
 
 
 def multi_member_gzip(svc: Service, row: Row, tmp: Path, scale: float) -> None:
-    body = b"".join(gzip.compress(b'{"message":"member %d line %d"}\n' % (m, i) * 1) for m in range(3) for i in range(3))
+    body = b"".join(gzip.compress(b'{"message":"member %d line %d"}\n' % (m, i)) for m in range(3) for i in range(3))
     r = http_post(svc, body, gzipped=True)
     row.accepted += accepted_of(r)
     r2 = http_post(svc, gzip.compress(b'{"message":"x"}\n') + b"trailing garbage", gzipped=True)
@@ -599,11 +600,13 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r.name:32} {r.accepted:>9} {r.stored:>7} {r.dead:>5} {r.refused:>7} {r.peak_rss_mb:>7.0f}MB  {r.truthful}")
+        print(f"{r.name:32} {r.accepted:>9} {r.stored:>7} {r.dead:>5} {r.refused:>7} "
+              f"{r.peak_rss_mb:>7.0f}MB  {r.truthful}")
         if r.note:
             print(f"{'':34}{r.note}")
     print(f"\nservice peak RSS over the whole run: {sampler.overall:.0f} MB "
-          f"({'under' if sampler.overall < RSS_LIMIT_MB else 'OVER'} {RSS_LIMIT_MB} MB); service stderr: {stderr_size} bytes")
+          f"({'under' if sampler.overall < RSS_LIMIT_MB else 'OVER'} {RSS_LIMIT_MB} MB); "
+          f"service stderr: {stderr_size} bytes")
     print(f"normal client after the run: TCP acknowledged {acked}, stored {tcp_stored}/100; "
           f"HTTP {http.status_code}, stored {http_stored}/100")
 

@@ -106,6 +106,12 @@ def raw_connect(port: int) -> socket.socket:
     return sock
 
 
+async def connect(client: httpx.AsyncClient) -> socket.socket:
+    """A plain socket to the receiver the client talks to."""
+    assert client.base_url.port is not None
+    return await asyncio.to_thread(raw_connect, client.base_url.port)
+
+
 def closed_by_server(sock: socket.socket) -> bool:
     try:
         return sock.recv(1) == b""
@@ -123,10 +129,8 @@ def guarded_serve(tmp_path: Path, scenario: Scenario, **options: object) -> None
 
 def test_connections_over_the_per_address_cap_are_closed_at_once(tmp_path: Path) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
-        port = client.base_url.port
-        assert port is not None
-        held = [await asyncio.to_thread(raw_connect, port) for _ in range(2)]
-        extra = await asyncio.to_thread(raw_connect, port)
+        held = [await connect(client) for _ in range(2)]
+        extra = await connect(client)
         extra.settimeout(3)
         assert await asyncio.to_thread(closed_by_server, extra)
         for sock in held:
@@ -141,10 +145,7 @@ def test_connections_over_the_per_address_cap_are_closed_at_once(tmp_path: Path)
 
 def test_partial_headers_and_idle_connections_time_out(tmp_path: Path) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
-        port = client.base_url.port
-        assert port is not None
-        idle = await asyncio.to_thread(raw_connect, port)
-        slow = await asyncio.to_thread(raw_connect, port)
+        idle, slow = await connect(client), await connect(client)
         slow.sendall(b"POST /ingest HTTP/1.1\r\nHost: x\r\nX-API-Key: ")  # slowloris: never finishes
         for sock in (idle, slow):
             sock.settimeout(5)
@@ -156,9 +157,7 @@ def test_partial_headers_and_idle_connections_time_out(tmp_path: Path) -> None:
 
 def test_a_lying_content_length_is_408(tmp_path: Path) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
-        port = client.base_url.port
-        assert port is not None
-        sock = await asyncio.to_thread(raw_connect, port)
+        sock = await connect(client)
         sock.sendall(b"POST /ingest HTTP/1.1\r\nHost: x\r\nX-API-Key: " + KEY.encode()
                      + b"\r\nContent-Length: 1000\r\n\r\n" + b'{"a":1}\n')
         sock.settimeout(5)
