@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECS = 60.0
 MAX_BACKOFF_SECS = 600
+MAX_ATTEMPTS = 10
 
 class Executor:
     """Executes and reverts actions of one store (see the module docstring)."""
@@ -71,7 +72,7 @@ class Executor:
         except NotFound:
             log.warning("action %s does not exist", action_id)
             return "missing"
-        if claimed is None:
+        if claimed is None or claimed["status"] != "running":
             return str(self.queue.get(action_id)["status"])
         self.record_audit(claimed, "run", attempt=claimed["attempts"])
         try:
@@ -104,6 +105,9 @@ class Executor:
             return None  # finished, waiting for approval, or refused: nothing to do
         if action.get("gate") and not self._gate_open(str(action["gate"])):
             return None
+        if int(action.get("attempts", 0)) >= MAX_ATTEMPTS:
+            # A bug (not one of our errors) left it running again and again: stop retaking it.
+            return with_status(action, "failed", now, f"gave up after {MAX_ATTEMPTS} attempts", lease_until=None)
         note = "retaken after an expired lease" if status == "running" else "claimed"
         return with_status(action, "running", now, note, attempts=int(action.get("attempts", 0)) + 1,
                            lease_until=lease_until(now, self.lease_secs), started=iso(now))

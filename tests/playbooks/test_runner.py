@@ -242,3 +242,17 @@ def test_enrich_scan_and_report_steps(tmp_path: Path, clock: FrozenClock, server
     tasks = store.records("report_tasks").list()
     assert [(t["incident_id"], t["authority"], t["status"]) for t in tasks] == [("INC-E", "national-center",
                                                                                  "pending")]
+
+
+def test_an_action_retaken_too_often_is_given_up(tmp_path: Path, clock: FrozenClock, servers: Any) -> None:
+    fgt, hook = servers
+    store = SqliteStore(str(tmp_path / "soc.db"))
+    config = _config(fgt, hook)
+    _observer(store, config, clock, BRUTE, dispatch=False).plan_and_dispatch(incident("INC-G"), "created")
+    queue = ActionQueue.of(store)
+    block = _by_step(store)[("block", "203.0.113.7")]
+    # as if ten workers in a row had died holding it (a bug that is not one of our errors)
+    queue.update(block["id"], lambda a: {**a, "status": "running", "attempts": 10, "lease_until": None})
+    assert Executor(store, config, clock).execute(block["id"]) == "failed"
+    assert "gave up after 10 attempts" in queue.get(block["id"])["history"][-1]["note"]
+    assert fgt.state.get("banned", {}) == {}
