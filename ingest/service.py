@@ -177,8 +177,13 @@ class Service:
                   "Unexpected errors (logged): events dead-lettered or batches retried.")
         m.declare("soc_worker_batches_total", "counter", "Batches processed and acknowledged.")
         m.declare("soc_background_errors_total", "counter", "Errors of background tasks (they go on), per task.")
-        m.declare("soc_health_degraded", "gauge", "1 when /health reports degraded (see its reasons).",
-                  lambda: {(): float(bool(self.problems()))})
+        m.declare("soc_health_degraded", "gauge", "1 when /health reports degraded, with one sample per reason.",
+                  self._health_values)
+
+    def _health_values(self) -> Mapping[Labels, float]:
+        # The reasons travel in the metrics file too: soc status shows them without the API.
+        problems = self.problems()
+        return {(): float(bool(problems)), **{(("reason", p[:200]),): 1.0 for p in problems}}
 
     def _lag(self) -> Mapping[Labels, float]:
         oldest = self.queue.oldest_received()

@@ -26,6 +26,7 @@ from ingest.service import METRICS_FILE, Service, ServiceOptions
 from parsers.base import BaseParser
 from soc_api.app import build_app
 from soc_api.commands._common import make_parser
+from soc_api.commands.status import summarise
 from soc_core.clock import FrozenClock
 from soc_core.contracts import WriteResult
 from soc_core.errors import StoreError
@@ -218,6 +219,11 @@ def test_health_is_503_with_the_reason_while_the_store_fails(tmp_path: Path) -> 
         assert (healthy.status_code, healthy.json()["status"]) == (200, "ok")
         await send(receiver.bound_port, b"<38>Nov 22 12:00:01 web1 app[1]: one\n")
         await wait_until(lambda: bool(service.problems()))
+        # The metrics file carries the reasons too, for soc status without the API.
+        await wait_until(lambda: "storage failing" in (tmp_path / METRICS_FILE).read_text())
+        shown = summarise((tmp_path / METRICS_FILE).read_text())
+        assert "health: suy giảm / degraded" in shown
+        assert any(line.startswith("  storage failing: ") for line in shown)
         try:
             return await get_health()
         finally:
