@@ -105,6 +105,7 @@ def salvage(path: str | Path, now: datetime | None = None) -> SalvageReport:
             for kind, _, sql in objects:
                 if kind == "trigger":
                     new.execute(sql)
+            _copy_sequences(old, new)
         finally:
             new.close()
     finally:
@@ -177,6 +178,18 @@ def _copy_table(old: sqlite3.Connection, new: sqlite3.Connection, name: str) -> 
     else:
         report.error = f"gave up after {failures} unreadable reads"
     return report
+
+
+def _copy_sequences(old: sqlite3.Connection, new: sqlite3.Connection) -> None:
+    """AUTOINCREMENT counters: a queue numbers its events by them and reads only numbers
+    above the last acknowledged one, so they must not restart lower after a rebuild."""
+    try:
+        rows = old.execute("SELECT name, seq FROM sqlite_sequence").fetchall()
+    except sqlite3.DatabaseError:
+        return  # no AUTOINCREMENT table, or the counters are unreadable: the rows' own ids stay
+    for name, seq in rows:
+        if new.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (seq, name)).rowcount == 0:
+            new.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, seq))
 
 
 def _is_virtual(sql: str) -> bool:

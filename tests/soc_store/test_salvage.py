@@ -51,6 +51,14 @@ def _corrupt(path: Path, pages: tuple[int, ...]) -> None:
             stream.write(b"\xde\xad" * (PAGE // 2))
 
 
+def _sequence(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'queue'").fetchone()[0])
+    finally:
+        db.close()
+
+
 def _store(path: Path, count: int) -> None:
     store = SqliteStore(path)
     assert store.write(_events(count)).written == count
@@ -90,8 +98,10 @@ def test_a_corrupted_queue_keeps_its_readable_events_and_acknowledgements(tmp_pa
     queue.close()
     leaves = _leaf_pages(path, "queue")
     _corrupt(path, (leaves[len(leaves) // 2], leaves[len(leaves) // 2 + 1]))
+    before = _sequence(path)
     report = salvage(path)
     assert not report.complete
+    assert _sequence(path) == before == 3000  # new events are numbered after every old one
     queue = DurableQueue(path)
     assert 2000 < queue.depth < 2900
     first = queue.read(1)
