@@ -21,6 +21,7 @@ from ingest.health import ServiceHealth
 from ingest.metrics import parse_text
 from ingest.pipeline import Pipeline
 from ingest.queue import DurableQueue
+from ingest.receivers.http import HttpReceiver
 from ingest.receivers.syslog_tcp import SyslogTcpReceiver
 from ingest.service import METRICS_FILE, Service, ServiceOptions
 from parsers.base import BaseParser
@@ -139,6 +140,28 @@ def test_the_poison_line_over_tcp_is_stored_and_the_pipeline_goes_on(tmp_path: P
     hit = reader.search("events", parse_query("source.ip:18446744073709551615")).events
     assert len(hit) == 1 and hit[0]["soc"]["sanitized"] == ["source.ip"]
     assert service.metrics.value("soc_worker_store_errors_total") == 0
+    reader.close()
+
+
+def test_the_poison_line_over_http_is_stored_and_the_pipeline_goes_on(tmp_path: Path) -> None:
+    """The same line over HTTP was answered 200 and then stalled the worker for good."""
+    receiver = HttpReceiver("127.0.0.1", 0, ["k"])
+    store_path = tmp_path / "store.db"
+    service = Service([receiver], DurableQueue(tmp_path / "q.db"), lambda: SqliteStore(store_path), make_parser,
+                      options=ServiceOptions(batch_size=50))
+    reader = SqliteStore(store_path)
+
+    async def scenario() -> None:
+        await service.start()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{receiver.bound_port}", timeout=10) as client:
+            for body in (POISON + b"\n" + b'{"message": "next"}\n', b'{"message": "after"}\n'):
+                response = await client.post("/ingest", content=body, headers={"X-API-Key": "k"})
+                assert response.status_code == 200
+        await wait_until(lambda: reader.count("events", MatchAll()) + reader.count("dead_letters", MatchAll()) == 3)
+        await service.stop()
+
+    asyncio.run(scenario())
+    assert reader.count("events", parse_query("source.ip:18446744073709551615")) == 1
     reader.close()
 
 
