@@ -440,7 +440,7 @@ def _entry(item: Any) -> bytes | str:
         return "not a JSON object"
     try:
         return dumps(item)
-    except TypeError:  # orjson re-serialises at most 254 levels of nesting
+    except (TypeError, RecursionError):  # orjson re-serialises at most 254 levels of nesting
         return "nested too deeply (more than 254 levels)"
 
 

@@ -56,14 +56,15 @@ def test_entries_are_queued_in_bounded_batches_within_the_queue_limit(tmp_path: 
 
 def test_deep_nesting_is_a_line_error_and_the_good_lines_are_queued(tmp_path: Path) -> None:
     queue = new_queue(tmp_path)
-    body = b"\n".join([b'{"ok":1}', nested(300), nested(1100), nested(254), b'{"ok":2}'])
+    body = b"\n".join([b'{"ok":1}', nested(300), nested(1100), nested(254), nested(600), nested(1024),
+                       b'{"ok":2}'])
 
     async def scenario(client: httpx.AsyncClient) -> None:
         r = await client.post("/ingest", content=body, headers={"X-API-Key": KEY})
         assert r.status_code == 400
         answer = r.json()
         assert answer["accepted"] == 3
-        assert [e["line"] for e in answer["errors"]] == [2, 3]
+        assert [e["line"] for e in answer["errors"]] == [2, 3, 5, 6]
         assert "nested too deeply" in answer["errors"][0]["error"]
         r = await client.post("/ingest", content=b"[" + nested(600) + b', {"ok":3}]', headers={"X-API-Key": KEY})
         assert r.status_code == 400 and r.json()["accepted"] == 1
