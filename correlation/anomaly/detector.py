@@ -4,8 +4,9 @@
 connection records) and feeds it to every entity model; an event above a model's
 threshold gives an alert at once, an entity window above its threshold gives one when the
 window closes. ``flush(now)`` closes the entity windows that ended ``grace_secs`` before
-the newest event time seen or before ``now``, whichever is later, so quiet entities
-still get their windows scored.
+the newest event time seen, and the windows already over by the wall clock whose entity
+has sent nothing for ``idle_secs``, so quiet entities still get their windows scored
+while a replay of old logs does not see its windows cut while their events still arrive.
 
 Alerts have the shape of the Sigma ones (``rules.alerts``): ``event.kind: alert``,
 ``rule.*`` (``ruleset: anomaly``, the model id), ``alert.event_ids``, a deterministic
@@ -19,6 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, Final
 
 from correlation.alert import micros_to_timestamp
@@ -31,6 +33,7 @@ from soc_core.event import KIND_ALERT, Event, format_timestamp, set_field, times
 DATASET: Final = "anomaly"
 SEVERITY: Final = 47  # "medium" on the Sigma scale: an anomaly asks for a look, not a page
 DEFAULT_GRACE_SECS: Final = 60
+DEFAULT_IDLE_SECS: Final = 10
 _TITLES: Final = {
     "web": ("Anomalous web request", "Yêu cầu web bất thường"),
     "network": ("Anomalous connection record", "Bản ghi kết nối bất thường"),
@@ -106,10 +109,11 @@ class AnomalyDetector:
     name = "anomaly"
 
     def __init__(self, models: Sequence[Model], clock: Clock | None = None,
-                 grace_secs: int = DEFAULT_GRACE_SECS) -> None:
+                 grace_secs: int = DEFAULT_GRACE_SECS, idle_secs: int = DEFAULT_IDLE_SECS) -> None:
         self.models = list(models)
         self.clock = clock or SystemClock()
         self.grace_us = grace_secs * 1_000_000
+        self.idle_us = idle_secs * 1_000_000
         self.watermark_us = 0
         self.scored = 0
         self.alerts = 0
@@ -119,6 +123,7 @@ class AnomalyDetector:
         stamp = event.get("@timestamp")
         if isinstance(stamp, str):
             self.watermark_us = max(self.watermark_us, timestamp_micros(stamp))
+        touched = timestamp_micros(self.clock.now())
         for model in self.models:
             if model.applies(event):
                 scored = model.score_events([event])[0]
@@ -127,19 +132,20 @@ class AnomalyDetector:
                     if scored.is_anomaly:
                         out.append(event_alert(model, event, scored, self.clock.now()))
             if model.entity is not None:
-                model.entity.observe(event, lambda r, m=model: self._window(m, r, out))  # type: ignore[misc]
+                model.entity.observe(event, partial(self._window, model, out=out), touched)
         self.alerts += len(out)
         return out
 
     def flush(self, now: datetime) -> list[Event]:
         out: list[Event] = []
-        due = max(self.watermark_us, timestamp_micros(now)) - self.grace_us
+        now_us = timestamp_micros(now)
         for model in self.models:
             if model.entity is not None:
-                model.entity.close_due(due, lambda r, m=model: self._window(m, r, out))  # type: ignore[misc]
+                model.entity.close_due(self.watermark_us - self.grace_us, partial(self._window, model, out=out),
+                                       now_us=now_us, idle_before_us=now_us - self.idle_us)
         self.alerts += len(out)
         return out
 
-    def _window(self, model: Model, result: WindowResult, out: list[Event]) -> None:
+    def _window(self, model: Model, result: WindowResult, *, out: list[Event]) -> None:
         if result.score > model.entity_threshold:
             out.append(window_alert(model, result, self.clock.now()))

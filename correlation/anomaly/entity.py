@@ -7,7 +7,8 @@ Three kinds (:data:`SPECS`), each keyed by one ECS field:
   destinations, deny ratio, bytes;
 * ``auth`` by ``user.name``: logon failures, source addresses never seen for the user,
   events outside working hours;
-* ``host`` by ``host.name`` (camera nodes too): events, error ratio, outbound
+* ``host`` by ``host.name`` (or the observer that logged it: a camera node's own
+  iptables log): events, error ratio, outbound
   destinations never seen for the host. The peer group is ``host.type`` (``camera``...).
 
 Windows are aligned to multiples of ``window_secs`` in event time. When a window closes
@@ -52,6 +53,14 @@ class EntitySpec:
     peer_field: str | None
     features: tuple[str, ...]
     floors: tuple[float, ...]  # the smallest spread a feature's z divides by
+    fallbacks: tuple[str, ...] = ()  # fields naming the entity when ``key`` is absent
+
+    def entity_of(self, event: Mapping[str, Any]) -> str | None:
+        for name in (self.key, *self.fallbacks):
+            value = get_field(event, name)
+            if value is not None and value != "":
+                return str(value)
+        return None
 
 
 SPECS: Final[dict[str, EntitySpec]] = {
@@ -60,14 +69,16 @@ SPECS: Final[dict[str, EntitySpec]] = {
                           (2.0, 1.0, 1.0, 0.1, 1000.0)),
     "auth": EntitySpec("auth", "user.name", None, ("logon_failures", "new_source_addresses", "off_hours_events"),
                        (1.0, 0.5, 1.0)),
+    # A node logging its own traffic (iptables on a camera) names itself as the observer.
     "host": EntitySpec("host", "host.name", "host.type", ("events", "error_ratio", "new_destinations"),
-                       (2.0, 0.1, 0.5)),
+                       (2.0, 0.1, 0.5), ("host.hostname", "observer.name", "observer.hostname")),
 }
 
 
 def schema_of(kind: str) -> dict[str, Any]:
     spec = SPECS[kind]
-    return {"kind": kind, "version": 1, "key": spec.key, "peer_field": spec.peer_field,
+    return {"kind": kind, "version": 1, "key": spec.key, "fallbacks": list(spec.fallbacks),
+            "peer_field": spec.peer_field,
             "features": list(spec.features), "floors": list(spec.floors)}
 
 
@@ -130,6 +141,7 @@ class Window:
 class EntityState:
     peer: str
     window: Window | None = None
+    touched_us: int = 0  # wall-clock time of the entity's last event (for idle closing)
     stats: dict[str, Stats] = field(default_factory=dict)
     known: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
@@ -178,14 +190,15 @@ class EntityModel:
 
     # --- events ----------------------------------------------------------------------
 
-    def observe(self, event: Event, on_close: Callable[[WindowResult], None]) -> tuple[str, int] | None:
-        """Add one event; closed windows go to ``on_close``. Returns (entity, window start)
-        of the window that took the event, or None when the event has no entity."""
-        entity = get_field(event, self.spec.key)
+    def observe(self, event: Event, on_close: Callable[[WindowResult], None],
+                touched_us: int = 0) -> tuple[str, int] | None:
+        """Add one event (received at wall-clock ``touched_us``); closed windows go to
+        ``on_close``. Returns (entity, window start) of the window that took the event, or
+        None when the event has no entity."""
+        entity = self.spec.entity_of(event)
         stamp = event.get("@timestamp")
-        if entity is None or entity == "" or not isinstance(stamp, str):
+        if entity is None or not isinstance(stamp, str):
             return None
-        entity = str(entity)
         ts = timestamp_micros(stamp)
         state = self.entities.get(entity)
         if state is None:
@@ -203,6 +216,7 @@ class EntityModel:
             on_close(self._close(entity, state))
         if state.window is None:
             state.window = Window(start)
+        state.touched_us = touched_us
         self._accumulate(state.window, event, ts)
         return entity, state.window.start_us
 
@@ -310,10 +324,20 @@ class EntityModel:
         return WindowResult(self.kind, entity, state.peer, window.start_us, window.start_us + self.window_us,
                             features, score, reasons, window.event_ids, source)
 
-    def close_due(self, watermark_us: int, on_close: Callable[[WindowResult], None]) -> None:
-        """Close every open window that ended at or before ``watermark_us``."""
+    def close_due(self, watermark_us: int, on_close: Callable[[WindowResult], None],
+                  now_us: int | None = None, idle_before_us: int | None = None) -> None:
+        """Close every open window that ended at or before ``watermark_us`` (event time),
+        and, when ``now_us`` is given, every window that ended before ``now_us`` whose
+        entity has been quiet since ``idle_before_us`` (wall clock): a replay of old logs
+        keeps its windows open while their events are still arriving."""
         for entity, state in list(self.entities.items()):
-            if state.window is not None and state.window.start_us + self.window_us <= watermark_us:
+            window = state.window
+            if window is None:
+                continue
+            end = window.start_us + self.window_us
+            idle = now_us is not None and idle_before_us is not None and end <= now_us and \
+                state.touched_us <= idle_before_us
+            if end <= watermark_us or idle:
                 on_close(self._close(entity, state))
 
     def close_all(self, on_close: Callable[[WindowResult], None]) -> None:
