@@ -238,9 +238,9 @@ class Model:
             positions = [i for i, e in enumerate(events) if self.applies(e)]
             rows = [TabularModel.raw_row(events[i], self.tabular.features) for i in positions]
             if rows:
-                scores, residuals = self.tabular.score_rows(rows)
+                scores, standardised = self.tabular.score_rows(rows)
                 for k, i in enumerate(positions):
-                    out[i] = Scored(float(scores[k]), self.threshold, self.tabular.reasons(rows[k], residuals[k]))
+                    out[i] = Scored(float(scores[k]), self.threshold, self.tabular.reasons(rows[k], standardised[k]))
         return out
 
 

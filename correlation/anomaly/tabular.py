@@ -6,8 +6,8 @@ packet counts span orders of magnitude), categorical fields one-hot over the val
 seen in training. scikit-learn's ``StandardScaler`` and ``PCA`` (components keeping 95 %
 of the variance) are fitted on normal training rows; a row's score is its squared
 reconstruction error in the standardised space: how far it lies from the subspace where
-normal traffic lives. The explanation names the fields with the largest residuals, with
-their value and the training range (1st to 99th percentile) or the share of training
+normal traffic lives. The explanation names the fields farthest from training (residual
+or standardised value), with their value and the training range (1st to 99th percentile) or the share of training
 rows holding that category.
 
 Scoring uses numpy with the fitted arrays (saved in ``arrays.npz``), so a model loads
@@ -150,25 +150,33 @@ class TabularModel:
 
     # --- scoring ---------------------------------------------------------------------
 
-    def residuals(self, x: Matrix) -> Matrix:
+    def standardise(self, x: Matrix) -> Matrix:
         a = self.arrays
-        z = np.clip((x - a["scale_mean"]) / a["scale_std"], -Z_CLIP, Z_CLIP)
+        return np.asarray(np.clip((x - a["scale_mean"]) / a["scale_std"], -Z_CLIP, Z_CLIP), dtype=np.float64)
+
+    def residuals(self, z: Matrix) -> Matrix:
+        a = self.arrays
         centred = z - a["pca_mean"]
         projected = centred @ a["components"].T @ a["components"]
         return np.asarray(centred - projected, dtype=np.float64)
 
     def score_rows(self, rows: Sequence[Sequence[Any]]) -> tuple[npt.NDArray[np.float64], Matrix]:
-        """Scores of many rows (and their residuals, for :meth:`reasons`)."""
-        r = self.residuals(self.matrix(rows))
-        return np.asarray((r**2).sum(axis=1), dtype=np.float64), r
+        """Scores of many rows, and their standardised values (for :meth:`reasons`)."""
+        z = self.standardise(self.matrix(rows))
+        r = self.residuals(z)
+        return np.asarray((r**2).sum(axis=1), dtype=np.float64), z
 
-    def reasons(self, row: Sequence[Any], residual: npt.NDArray[np.float64]) -> list[Reason]:
-        """The fields with the largest squared residuals, largest first."""
+    def reasons(self, row: Sequence[Any], z: npt.NDArray[np.float64]) -> list[Reason]:
+        """The fields farthest from training, largest first: for each field, the larger of
+        its squared residual and its squared standardised value (an absurd byte count is
+        unusual even where the projection follows it)."""
+        residual = self.residuals(z.reshape(1, -1))[0]
         per_field: dict[str, float] = {}
         signed: dict[str, float] = {}
-        for (name, _), value in zip(self._columns, residual, strict=True):
-            per_field[name] = per_field.get(name, 0.0) + float(value) ** 2
-            signed[name] = signed.get(name, 0.0) + float(value)
+        for (name, _), value, deviation in zip(self._columns, residual, z, strict=True):
+            part = max(float(value) ** 2, float(deviation) ** 2)
+            per_field[name] = max(per_field.get(name, 0.0), part)
+            signed[name] = signed.get(name, 0.0) + float(deviation)
         numeric_names = [f["field"] for f in self.features if f["type"] == "num"]
         out: list[Reason] = []
         for feature, value in zip(self.features, row, strict=True):
