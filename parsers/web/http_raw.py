@@ -141,7 +141,7 @@ def decode_chunked(body: bytes) -> bytes:
     out: list[bytes] = []
     rest = body
     while rest:
-        line, sep, rest = rest.partition(b"\n")
+        line, _sep, rest = rest.partition(b"\n")
         m = _CHUNK_SIZE.match(line)
         if m is None:
             break
@@ -177,8 +177,14 @@ class HttpRawParser(BaseParser):
             raise ParseError(self.id, "not an HTTP/1.x request line (METHOD SP TARGET SP HTTP/x.y)")
         head, body = self._split_head(rest)
         headers = self._headers(head)
+        # §6.3 for a request: chunked, else Content-Length, else no body at all.
+        length = headers.get("content-length", "")
         if headers.get("transfer-encoding", "").lower().endswith("chunked"):
             body = decode_chunked(body)
+        elif length.isdigit():
+            body = body[:int(length)]
+        else:
+            body = b""
         event = self.new_event(raw)
         event["event"].update({"category": ["web"], "type": ["access"]})
         method = m.group("method").decode("ascii")
