@@ -118,6 +118,11 @@ class AnomalyDetector:
         self.scored = 0
         self.alerts = 0
 
+    def replace(self, model: Model) -> None:
+        """Swap in a retrained model: the one of the same kind is replaced (or it is added).
+        Open entity windows of the old model are dropped with it."""
+        self.models = [m for m in self.models if m.kind != model.kind] + [model]
+
     def detect(self, event: Event) -> list[Event]:
         out: list[Event] = []
         stamp = event.get("@timestamp")

@@ -120,6 +120,9 @@ def train(kind: str, events: Iterable[Event], *, quantile: float = DEFAULT_QUANT
         window.see(event)
         entity_model.observe(event, lambda r: _keep_score(r, scores))
     entity_model.close_all(lambda r: _keep_score(r, scores))
+    if not entity_model.entities:
+        raise ModelError(f"no training event names a {kind} entity ({entity_model.spec.key} or "
+                         f"{', '.join(entity_model.spec.fallbacks) or 'nothing else'})")
     threshold, rule = _entity_threshold(scores, quantile)
     entity_model.threshold = threshold
     return store.Artefact(kind=kind, schema=schema_of(kind), threshold=threshold, threshold_rule=rule,

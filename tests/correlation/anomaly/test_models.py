@@ -261,3 +261,29 @@ def test_csic_slice_recall_and_false_positives() -> None:
     fpr = sum(1 for s in normal if s and s.is_anomaly) / len(normal)
     recall = sum(1 for s in attack if s and s.is_anomaly) / len(attack)
     assert recall >= 0.9 and fpr <= 0.05, (recall, fpr)
+
+
+def test_retraining_on_a_schedule_reads_the_store_and_swaps_the_detectors_model(tmp_path: Path) -> None:
+    from correlation.anomaly.schedule import RetrainSchedule
+    from soc_store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    history = _camera_history(30)
+    for i, event in enumerate(history):
+        event["event"] = {"id": f"e{i}", "kind": "event", "dataset": "iptables.log"}
+    store.write(history)
+    clock = FrozenClock(T0 + timedelta(hours=1))
+    detector = AnomalyDetector([], clock=clock)
+    schedule = RetrainSchedule("host", tmp_path / "host", store, query="event.dataset:iptables.log",
+                               interval_secs=3600, history_secs=7200, entity=EntityOptions(60, 5), clock=clock,
+                               on_new=detector.replace)
+    art = schedule.tick()
+    assert art is not None and art.training["events"] == len(history)
+    assert [m.kind for m in detector.models] == ["host"]
+    assert load_model(str(tmp_path / "host")).model_id == art.model_id
+    assert schedule.tick() is None  # not due again before interval_secs
+    clock.advance(timedelta(hours=1))
+    empty = RetrainSchedule("host", tmp_path / "other", store, query="event.dataset:nothing", clock=clock)
+    assert empty.tick() is None and empty.last_error is not None
+    assert not (tmp_path / "other" / "model.json").exists()
+    store.close()
