@@ -36,6 +36,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from correlation.anomaly.explain import Reason
+from correlation.anomaly.stats import Stats
 from soc_core.event import Event, get_field, timestamp_micros
 
 MAX_DISTINCT: Final = 4096
@@ -80,32 +81,6 @@ def schema_of(kind: str) -> dict[str, Any]:
     return {"kind": kind, "version": 1, "key": spec.key, "fallbacks": list(spec.fallbacks),
             "peer_field": spec.peer_field,
             "features": list(spec.features), "floors": list(spec.floors)}
-
-
-@dataclass
-class Stats:
-    """Running mean and variance (Welford)."""
-
-    n: int = 0
-    mean: float = 0.0
-    m2: float = 0.0
-
-    def add(self, x: float) -> None:
-        self.n += 1
-        delta = x - self.mean
-        self.mean += delta / self.n
-        self.m2 += delta * (x - self.mean)
-
-    @property
-    def std(self) -> float:
-        return math.sqrt(self.m2 / self.n) if self.n > 1 else 0.0
-
-    def to_json(self) -> list[float]:
-        return [self.n, self.mean, self.m2]
-
-    @classmethod
-    def from_json(cls, data: list[float]) -> Stats:
-        return cls(int(data[0]), float(data[1]), float(data[2]))
 
 
 def _is_outbound(event: Mapping[str, Any], destination: str) -> bool:

@@ -18,17 +18,17 @@ of the *training* requests, never of labelled attacks. Works on any event with
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
 from correlation.anomaly.explain import Reason
+from correlation.anomaly.stats import Stats
 from soc_core.event import get_field
 
 SCHEMA: Final[dict[str, Any]] = {
-    "kind": "web", "version": 1,
+    "kind": "web", "version": 2,
     "features": ["path.unseen", "method.unseen", "param.unknown", "param.chars", "param.length", "param.shape",
                  "param.value", "header.unknown"],
     "classes": "digit, letter, non-ASCII, each other byte by itself",
@@ -144,21 +144,19 @@ def request_of(event: Mapping[str, Any]) -> Request | None:
 class ParamProfile:
     """What one parameter's values looked like in training."""
 
-    count: int = 0
-    mean: float = 0.0
-    m2: float = 0.0
+    lengths: Stats = field(default_factory=Stats)
     longest: int = 0
     classes: set[str] = field(default_factory=set)
     shapes: set[str] | None = field(default_factory=set)
     values: set[bytes] | None = field(default_factory=set)
 
+    @property
+    def count(self) -> int:
+        return self.lengths.n
+
     def add(self, value: bytes) -> None:
-        self.count += 1
-        length = len(value)
-        delta = length - self.mean
-        self.mean += delta / self.count
-        self.m2 += delta * (length - self.mean)
-        self.longest = max(self.longest, length)
+        self.lengths.add(len(value))
+        self.longest = max(self.longest, len(value))
         self.classes.update(_class(b) for b in set(value))
         if self.shapes is not None:
             self.shapes.add(shape_of(value))
@@ -169,10 +167,6 @@ class ParamProfile:
             if len(self.values) > MAX_VALUES:
                 self.values = None
 
-    @property
-    def spread(self) -> float:
-        return math.sqrt(self.m2 / self.count) if self.count > 1 else 0.0
-
     def findings(self, name: str, value: bytes) -> Iterator[Reason]:
         new = {_class(b) for b in set(value)} - self.classes
         shown = value.decode("latin-1")
@@ -180,9 +174,9 @@ class ParamProfile:
             yield Reason("param.chars", name, shown, f"characters seen: {class_names(self.classes)}; new: "
                          f"{class_names(new)}", WEIGHTS["param.chars"] + WEIGHTS["param.chars.each"] * len(new))
         if len(value) > self.longest:
-            excess = (len(value) - self.longest) / (self.spread + 1.0)
-            yield Reason("param.length", name, len(value), f"length {self.mean:.0f} ± {self.spread:.0f}, longest "
-                         f"{self.longest}", min(MAX_LENGTH_SCORE, excess))
+            excess = (len(value) - self.longest) / (self.lengths.std + 1.0)
+            typical = f"length {self.lengths.mean:.0f} ± {self.lengths.std:.0f}, longest {self.longest}"
+            yield Reason("param.length", name, len(value), typical, min(MAX_LENGTH_SCORE, excess))
         if self.shapes is not None and self.count >= MIN_SUPPORT and shape_of(value) not in self.shapes:
             yield Reason("param.shape", name, shown, f"{len(self.shapes)} shapes seen, e.g. "
                          f"{', '.join(sorted(self.shapes)[:5])}", WEIGHTS["param.shape"])
@@ -191,14 +185,14 @@ class ParamProfile:
             yield Reason("param.value", name, shown, f"known values: {listed}", WEIGHTS["param.value"])
 
     def to_json(self) -> dict[str, Any]:
-        return {"count": self.count, "mean": self.mean, "m2": self.m2, "longest": self.longest,
+        return {"lengths": self.lengths.to_json(), "longest": self.longest,
                 "classes": sorted(self.classes),
                 "shapes": sorted(self.shapes) if self.shapes is not None else None,
                 "values": sorted(v.decode("latin-1") for v in self.values) if self.values is not None else None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ParamProfile:
-        return cls(count=data["count"], mean=data["mean"], m2=data["m2"], longest=data["longest"],
+        return cls(lengths=Stats.from_json(data["lengths"]), longest=data["longest"],
                    classes=set(data["classes"]),
                    shapes=set(data["shapes"]) if data["shapes"] is not None else None,
                    values={v.encode("latin-1") for v in data["values"]} if data["values"] is not None else None)

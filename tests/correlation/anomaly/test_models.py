@@ -104,8 +104,8 @@ def test_artefact_records_schema_window_versions_and_refuses_mismatches(tmp_path
     with pytest.raises(ModelError, match="model format 99"):
         load_model(str(broken(lambda m: m.update(format=99))))
     with pytest.raises(ModelError, match="does not match its recorded hash"):
-        load_model(str(broken(lambda m: m["schema"].update(version=2))))
-    newer = broken(lambda m: m.update(schema={**m["schema"], "version": 2}))
+        load_model(str(broken(lambda m: m["schema"].update(version=99))))
+    newer = broken(lambda m: m.update(schema={**m["schema"], "version": 99}))
     data = json.loads((newer / "model.json").read_text())
     data["schema_hash"] = artefact.schema_hash(data["schema"])
     (newer / "model.json").write_text(json.dumps(data))
