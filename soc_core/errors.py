@@ -12,6 +12,7 @@ logged and turns the event into a dead letter.
     ├── ParseError               a parser could not handle an input event (parser id, reason)
     ├── RuleError                a detection rule that does not load (file, line)
     ├── StoreError               a storage backend failed
+    │   ├── DataFileError        a queue or store file is corrupted or not a database (path)
     │   ├── VersionConflict      optimistic update of a record lost a race
     │   └── NotFound             the record does not exist
     ├── ReceiverError            a receiver could not start or lost its input
@@ -88,6 +89,16 @@ class RuleError(SocError):
 
 class StoreError(SocError):
     """A storage backend failed."""
+
+
+class DataFileError(StoreError):
+    """A data file (the durable queue, the embedded store) cannot be opened or read: it is
+    corrupted or not a database. ``soc repair PATH`` salvages what can still be read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason} (the file is damaged: soc repair {path} salvages what can be read)")
 
 
 class SearchTimeout(StoreError):

@@ -166,8 +166,11 @@ def command(**opts: Any) -> None:
             return open_store(store_url, refresh=False)
         return open_store(store_url)
 
-    queue = DurableQueue(data_dir / "queue.db", max_events=opts["queue_max_events"], sync=opts["queue_sync"],
-                         max_bytes=opts["queue_max_bytes"])
+    try:
+        queue = DurableQueue(data_dir / "queue.db", max_events=opts["queue_max_events"], sync=opts["queue_sync"],
+                             max_bytes=opts["queue_max_bytes"])
+    except SocError as exc:  # a damaged queue file: named, with the way out
+        raise click.ClickException(str(exc)) from None
     service = Service(
         receivers, queue, store_factory, lambda name: make_parser(name, tz, clock),
         default_parser=opts["parser_name"], detectors=detectors, data_dir=data_dir, metrics=metrics, clock=clock,
