@@ -6,7 +6,8 @@ logged and turns the event into a dead letter.
     SocError
     ├── ConfigError              bad configuration (unknown component, bad option)
     │   ├── RegistryError        duplicate or unknown plugin name (start-up error)
-    │   └── PlaybookError        a playbook that does not validate (file, line)
+    │   ├── PlaybookError        a playbook that does not validate (file, line)
+    │   └── ModelError           an anomaly model that cannot be used (other version or schema)
     ├── QuerySyntaxError         analyst query that does not parse (carries the column)
     │   └── InvalidParameter     another search parameter that is malformed (a cursor)
     ├── ParseError               a parser could not handle an input event (parser id, reason)
@@ -51,6 +52,11 @@ class _Located(SocError):
 
 class PlaybookError(_Located, ConfigError):
     """A response playbook does not validate against the published schema; carries file and line."""
+
+
+class ModelError(ConfigError):
+    """An anomaly model artefact is missing, damaged, or made by another version or
+    feature schema than the running code: retrain it rather than trust its scores."""
 
 
 class QuerySyntaxError(SocError):

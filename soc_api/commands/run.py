@@ -41,7 +41,7 @@ from soc_api.commands._common import (
 )
 from soc_api.commands._incidents import build_alert_stage, incident_config_option, load_incident_config
 from soc_core.clock import SystemClock
-from soc_core.contracts import Receiver, Store
+from soc_core.contracts import Detector, Receiver, Store
 from soc_core.errors import SocError
 from soc_store import open_store
 
@@ -141,6 +141,8 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @click.option("--batch-size", type=int, default=2000, show_default=True, help="Events per store write.")
 @click.option("--retention-days", type=int, help="Delete stored events older than this (checked hourly).")
 @click.option("--api", "api_address", metavar="HOST:PORT", help="Serve health, metrics and search here.")
+@click.option("--anomaly-model", "anomaly_models", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Score events with this model directory (soc anomaly train; repeatable).")
 @parser_option
 @tz_option
 @rules_option
@@ -169,6 +171,7 @@ def command(**opts: Any) -> None:
         raise click.UsageError(str(exc)) from None
     if not receivers:
         raise click.UsageError("nothing to receive: give --syslog-udp/--syslog-tcp/--syslog-tls/--http/--tail")
+    detectors = anomaly_detectors(opts["anomaly_models"], clock)
 
     def store_factory() -> Store:
         if store_url.startswith(("http://", "https://")):
@@ -192,6 +195,19 @@ def command(**opts: Any) -> None:
         asyncio.run(_serve(service, opts["api_address"], list(opts["api_key"]), store_factory))
     except SocError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def anomaly_detectors(model_dirs: tuple[str, ...], clock: SystemClock) -> list[Detector]:
+    """The anomaly detector over the given model directories (none without any)."""
+    if not model_dirs:
+        return []
+    from correlation.anomaly.detector import AnomalyDetector
+    from correlation.anomaly.models import load_model
+
+    try:
+        return [AnomalyDetector([load_model(d) for d in model_dirs], clock=clock)]
+    except SocError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 async def _serve(service: Service, api_address: str | None, api_keys: list[str],
