@@ -171,7 +171,7 @@ def command(**opts: Any) -> None:
         raise click.UsageError(str(exc)) from None
     if not receivers:
         raise click.UsageError("nothing to receive: give --syslog-udp/--syslog-tcp/--syslog-tls/--http/--tail")
-    detectors = anomaly_detectors(opts["anomaly_models"], clock)
+    detectors += anomaly_detectors(opts["anomaly_models"], clock)  # after the Sigma ones
 
     def store_factory() -> Store:
         if store_url.startswith(("http://", "https://")):
