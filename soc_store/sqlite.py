@@ -13,6 +13,7 @@ Mutable records (incidents...) live in ``records`` with an optimistic ``version`
 from __future__ import annotations
 
 import ipaddress
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from soc_core.contracts import (
     ALL_TIME,
@@ -163,16 +165,45 @@ class SqliteStore:
 
     name = "sqlite"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """Open (and create, unless ``read_only``) the store at ``path``.
+
+        ``read_only`` is for commands that only read (``soc search``): a path holding no
+        store is refused instead of becoming an empty store, and a store on a read-only
+        file system or in a directory this user cannot write is still readable.
+        """
         self.path = str(path)
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        try:
+            self._db = self._open_read_only() if read_only else self._open_for_writing()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(_open_failure(self.path, exc, read_only)) from None
+        self._db.create_function("cidr_match", 2, _cidr_match, deterministic=True)
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if self.path == ":memory:" or not Path(self.path).is_file():
+            raise StoreError(
+                f"no store at {self.path}: check the path (soc ingest and soc run create a store, "
+                "soc search does not)"
+            )
+        uri = f"file:{quote(str(Path(self.path).resolve()))}?mode=ro"
+        # A WAL database is only readable where its -shm file can be created, unless it is
+        # opened immutable: right for a read-only file system or directory, where nobody
+        # can be writing to it through this path either.
+        if not os.access(Path(self.path).parent, os.W_OK):
+            uri += "&immutable=1"
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fails now on a non-database
+        return db
+
+    def _open_for_writing(self) -> sqlite3.Connection:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: index updates stay in memory
-        self._db.create_function("cidr_match", 2, _cidr_match, deterministic=True)
         for table in COLLECTIONS:
             self._db.executescript(_schema(table))
             # Merge full-text segments in larger steps: fewer merges per insert.
@@ -181,6 +212,7 @@ class SqliteStore:
         for table in COLLECTIONS:
             self._migrate_affinity(table)
         self._migrate_search_text()
+        return self._db
 
     def _migrate_affinity(self, table: Collection) -> None:
         """Stores made before hot columns were BLOB kept numeric-looking text as numbers:
@@ -416,6 +448,18 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _open_failure(path: str, exc: BaseException, read_only: bool) -> str:
+    """One line saying what failed, where, and what to do."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    where = getattr(exc, "filename", None) or path
+    if read_only:
+        return f"cannot read the store {where}: {reason} (check the path and that this user may read it)"
+    return (
+        f"cannot open the store {where} for writing: {reason} "
+        f"(the file and its directory must be writable by this user; choose another path with --store)"
+    )
 
 
 def _from_sql(typ: str, value: Any) -> Any:

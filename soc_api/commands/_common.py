@@ -12,7 +12,7 @@ import click
 from parsers.base import ParserOptions
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Detector, Parser, Store
-from soc_core.errors import ConfigError, StoreError
+from soc_core.errors import ConfigError, RuleError, StoreError
 from soc_core.event import parse_timestamp
 from soc_core.registry import default_registry
 from soc_store import open_store
@@ -71,12 +71,15 @@ def parse_time(text: str | None, clock: Clock | None = None) -> datetime | None:
         raise click.BadParameter(f"not a time: {text!r} (use ISO-8601 or now-15m)") from None
 
 
-def open_store_or_fail(url: str) -> Store:
-    """Open a store for a command; configuration errors become usage errors."""
+def open_store_or_fail(url: str, *, read_only: bool = False) -> Store:
+    """Open a store for a command; a bad URL is a usage error, a store that cannot be
+    opened one line on stderr and exit status 1 (``read_only``: see ``open_store``)."""
     try:
-        return open_store(url)
-    except (ConfigError, StoreError) as exc:
+        return open_store(url, read_only=read_only)
+    except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 store_option = click.option(
@@ -103,7 +106,19 @@ def build_detectors(rule_paths: tuple[str, ...], clock: Clock) -> list[Detector]
     ruleset = load_rules(list(rule_paths))
     for error in ruleset.errors:
         click.echo(f"rule error: {error}", err=True)
+    require_rules(ruleset, rule_paths)
     return detectors_for(ruleset, clock)
+
+
+def require_rules(ruleset: Any, rule_paths: tuple[str, ...]) -> None:
+    """Raise ``RuleError`` when ``--rules`` gave nothing that can run: detection asked for
+    and silently absent would read as "no attack found"."""
+    if ruleset.rules or ruleset.correlations:
+        return
+    where = ", ".join(rule_paths)
+    if ruleset.errors:
+        raise RuleError(f"none of the rules in {where} could be loaded ({len(ruleset.errors)} errors above)")
+    raise RuleError(f"no Sigma rule found in {where} (.yml/.yaml files)")
 
 
 def detectors_for(ruleset: Any, clock: Clock, engine: Any = None) -> list[Detector]:

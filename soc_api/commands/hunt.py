@@ -17,7 +17,7 @@ from rules.alerts import build_alert
 from rules.attack import load_attack_table
 from rules.hunt import hunt
 from rules.sigma import load_placeholders, load_rules
-from soc_api.commands._common import open_store_or_fail, parse_time, store_option
+from soc_api.commands._common import open_store_or_fail, parse_time, require_rules, store_option
 from soc_core.clock import SystemClock
 from soc_core.contracts import TimeRange
 from soc_core.errors import ConfigError, RuleError, StoreError
@@ -43,10 +43,11 @@ def command(
     try:
         values = load_placeholders(placeholders) if placeholders else None
         ruleset = load_rules(list(rule_paths), values)
+        for error in ruleset.errors:
+            click.echo(str(error), err=True)
+        require_rules(ruleset, rule_paths)
     except RuleError as exc:
         raise click.UsageError(str(exc)) from None
-    for error in ruleset.errors:
-        click.echo(str(error), err=True)
     store = open_store_or_fail(store_url)
     try:
         result = hunt(store, ruleset, window)

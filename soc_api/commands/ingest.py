@@ -48,6 +48,15 @@ def command(
     except StoreError as exc:
         click.echo(f"store error: {exc}", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        # What was written stays written (and re-ingesting stores nothing twice): say how much.
+        stats = pipeline.stats
+        click.echo(
+            f"interrupted: stored {stats.stored} new documents ({stats.duplicates} already present) "
+            f"from {stats.received} input events read; run the same command again to finish",
+            err=True,
+        )
+        sys.exit(130)
     finally:
         store.close()
     click.echo(

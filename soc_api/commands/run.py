@@ -89,8 +89,9 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
               help="Require client certificates signed by this CA (PEM).")
 @click.option("--http", multiple=True, metavar="HOST:PORT[=PARSER]", help="HTTP POST /ingest (NDJSON/JSON).")
-@click.option("--api-key", multiple=True, envvar="SOC_API_KEYS",
-              help="API key accepted by --http and the API search (or SOC_API_KEYS, space-separated).")
+@click.option("--api-key", multiple=True, envvar=["SOC_API_KEYS", "SOC_API_KEY"],
+              help="API key accepted by --http and the API search (or SOC_API_KEYS, space-separated; "
+                   "SOC_API_KEY is read too).")
 @click.option("--http-max-body-bytes", type=int, default=10 << 20, show_default=True)
 @click.option("--tail", multiple=True, metavar="GLOB[=PARSER]", help="Follow files (rotation-safe).")
 @click.option("--store", "store_url", help="Store URL (default: sqlite:///DATA_DIR/store.db).")
@@ -111,7 +112,7 @@ def command(**opts: Any) -> None:
     logging.basicConfig(level=logging.INFO if opts["verbose"] else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = Path(opts["data_dir"])
-    data_dir.mkdir(parents=True, exist_ok=True)
+    _check_writable_dir(data_dir)
     store_url: str = opts["store_url"] or f"sqlite:///{(data_dir / 'store.db').resolve()}"
     tz = parse_tz(opts["tz_name"])
     clock = SystemClock()
@@ -145,6 +146,21 @@ def command(**opts: Any) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+def _check_writable_dir(path: Path) -> None:
+    """Create the data directory, or fail in one line saying which path and why."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create the data directory {exc.filename or path}: {exc.strerror or exc} "
+            "(choose a writable --data-dir)"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise click.ClickException(
+            f"the data directory {path} is not writable by this user (choose a writable --data-dir)"
+        )
+
+
 async def _serve(service: Service, api_address: str | None, api_keys: list[str],
                  store_factory: Any) -> None:
     stop = asyncio.Event()
@@ -159,7 +175,11 @@ async def _serve(service: Service, api_address: str | None, api_keys: list[str],
         from soc_api.app import serve_api
 
         host, port, _ = split_address(api_address)
-        api_server, bound, api_task = await serve_api(service, host, port, api_keys, store_factory)
+        try:
+            api_server, bound, api_task = await serve_api(service, host, port, api_keys, store_factory)
+        except SocError:
+            await service.stop()  # the receivers already listen: stop them before saying why
+            raise
         listening["api"] = bound
     click.echo(json.dumps({"ready": True, "pid": os.getpid(), "listening": listening}))
     sys.stdout.flush()

@@ -38,7 +38,7 @@ def command(
         click.echo(f"query error: {exc}", err=True)
         sys.exit(2)
     window = TimeRange(parse_time(time_from), parse_time(time_to))
-    store = open_store_or_fail(store_url)
+    store = open_store_or_fail(store_url, read_only=True)
     try:
         if count_only:
             click.echo(store.count(collection, node, window))  # type: ignore[arg-type]
