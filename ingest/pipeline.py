@@ -88,6 +88,13 @@ def parse_many(parser: Parser, raws: Sequence[RawEvent], stats: Stats, bugs: Bug
     return [parse_one(parser, raw, stats, bugs) for raw in raws]
 
 
+def count_dead_letters(parser: Parser, raws: Sequence[RawEvent]) -> int:
+    """How many of ``raws`` the parser refuses (they become dead letters when processed):
+    a receiver that answers its sender uses it to say so in the answer."""
+    parsed = parse_many(parser, raws, Stats(), BugLogger())
+    return sum(1 for event in parsed if event["event"]["kind"] == KIND_PIPELINE_ERROR)
+
+
 # Events parsed together by parse_stream and parse_lines (soc parse, soc detect). They read
 # files whole, so nobody waits for a batch to fill, and the groups a batch parser forms
 # grow with it (the 11-source stream of bench/parse_bench.py in 4,096s gives groups of ~370

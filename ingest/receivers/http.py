@@ -9,6 +9,8 @@ Contract with the sender:
   are queued all the same, and ``accepted`` says how many;
 * ``413`` over ``max_body_bytes`` (compressed) or ``max_decompressed_bytes``;
 * ``503`` with ``Retry-After`` when the queue is full: nothing of that batch was queued.
+* ``dead_letters`` in the answer: how many queued entries the parser refuses (they are
+  stored as dead letters, not events), when the receiver is given ``dead_letter_count``.
 
 Event identity: ``source`` is ``http://<peer host>``, ``offset`` None, and the bytes are
 the entry re-serialised compactly, so a batch re-sent after a timeout is stored once.
@@ -21,7 +23,7 @@ import contextlib
 import hmac
 import socket
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -71,6 +73,7 @@ class HttpReceiver:
         clock: Clock | None = None,
         max_body_bytes: int = 10 << 20,
         max_decompressed_bytes: int = 100 << 20,
+        dead_letter_count: Callable[[Sequence[RawEvent]], int] | None = None,
     ) -> None:
         self.api_keys = [k.encode() for k in api_keys if k]
         if not self.api_keys:
@@ -83,6 +86,7 @@ class HttpReceiver:
         self.max_body_bytes = max_body_bytes
         self.max_decompressed_bytes = max_decompressed_bytes
         self._extra = parser_extra(parser)
+        self._dead_letter_count = dead_letter_count
         self._server: QuietServer | None = None
         self._socket: socket.socket | None = None
         self.bound_port: int | None = None
@@ -169,10 +173,13 @@ class HttpReceiver:
             return JSONResponse({"error": "queue full, retry later"}, status_code=503,
                                 headers={"Retry-After": str(RETRY_AFTER_SECS)})
         self.metrics.inc(QUEUED, len(batch), receiver=self.name)
+        answer: dict[str, Any] = {"accepted": len(batch)}
+        if self._dead_letter_count is not None:
+            answer["dead_letters"] = await asyncio.to_thread(self._dead_letter_count, batch)
         if errors:
-            return JSONResponse({"accepted": len(batch), "errors": errors[:MAX_REPORTED_ERRORS],
+            return JSONResponse({**answer, "errors": errors[:MAX_REPORTED_ERRORS],
                                  "error_count": len(errors)}, status_code=400)
-        return JSONResponse({"accepted": len(batch)})
+        return JSONResponse(answer)
 
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")

@@ -15,12 +15,14 @@ import logging
 import os
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ingest.metrics import Metrics
+from ingest.pipeline import count_dead_letters
 from ingest.queue import DurableQueue
 from ingest.receivers.file_tail import FileTailReceiver
 from ingest.receivers.http import HttpReceiver
@@ -59,6 +61,7 @@ def _parser_names(opts: dict[str, Any]) -> set[str]:
 def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
     """The receivers the options ask for."""
     clock = SystemClock()
+    tz = parse_tz(opts["tz_name"])
     receivers: list[Receiver] = []
     for host, port, parser in _addresses(opts["syslog_udp"]):
         receivers.append(SyslogUdpReceiver(host, port, parser, metrics=metrics, clock=clock))
@@ -72,8 +75,11 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
                                            parser=parser, metrics=metrics, clock=clock))
     keys = list(opts["api_key"])
     for host, port, parser in _addresses(opts["http"]):
+        # The answer says how many entries will be dead letters: the same parser, run once more.
+        checker = make_parser(parser or opts["parser_name"], tz, clock)
         receivers.append(HttpReceiver(host, port, keys, parser, metrics=metrics, clock=clock,
-                                      max_body_bytes=opts["http_max_body_bytes"]))
+                                      max_body_bytes=opts["http_max_body_bytes"],
+                                      dead_letter_count=partial(count_dead_letters, checker)))
     for spec in opts["tail"]:
         pattern, _, parser = spec.partition("=")
         receivers.append(FileTailReceiver([pattern], parser or None, metrics=metrics, clock=clock))
