@@ -51,6 +51,20 @@ tz_option = click.option(
 )
 
 
+display_tz_option = click.option(
+    "--display-tz", "display_tz_name", default=None,
+    help="Zone of the times printed for people (default: this machine's zone); NDJSON stays UTC.",
+)
+
+
+def display_zone(name: str | None) -> tzinfo:
+    """The zone ``--display-tz`` names, or this machine's local zone."""
+    if name:
+        return parse_tz(name)
+    local = datetime.now().astimezone().tzinfo
+    return local if local is not None else UTC
+
+
 _RELATIVE = re.compile(r"^now(?:-(\d+)([smhdw]))?$")
 _UNIT_SECS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
