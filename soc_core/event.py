@@ -257,6 +257,9 @@ def new_event(raw: RawEvent, dataset: str | None = None, *, stamped: bool = True
             "dataset": dataset, "module": _module_of(dataset)}
     else:
         meta = {"id": compute_event_id(raw.source, offset, raw.data), "kind": KIND_EVENT, "original": text}
+    if raw.extra and "encoding" in raw.extra:
+        # Decoded from a configured legacy encoding: the exact bytes too, as dead letters keep them.
+        meta["original_base64"] = base64.b64encode(raw.data).decode("ascii")
     event: Event = {"@timestamp": format_timestamp(raw.received) if stamped else None, "event": meta}
     if offset is not None:
         event["log"] = {"file": {"path": raw.source}, "offset": offset}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,7 +14,7 @@ from parsers.base import ParserOptions
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Detector, Parser, Store
 from soc_core.errors import ConfigError, RuleError, StoreError
-from soc_core.event import parse_timestamp
+from soc_core.event import RawEvent, parse_timestamp
 from soc_core.registry import default_registry
 from soc_store import open_store
 
@@ -49,6 +50,33 @@ tz_option = click.option(
     "--tz", "tz_name", default="UTC", show_default=True,
     help="Timezone of timestamps that carry none (e.g. +07:00 or Asia/Ho_Chi_Minh).",
 )
+
+
+def _check_encoding(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from soc_core.legacy_encodings import canonical
+
+    if value is None:
+        return None
+    try:
+        return canonical(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+encoding_option = click.option(
+    "--encoding", default=None, callback=_check_encoding,
+    help="Encoding of the input when it is not UTF-8: tcvn3 (ABC), vni, viscii, cp1258 or any Python codec; "
+         "the exact bytes are kept in event.original_base64.",
+)
+
+
+def in_encoding(raws: Iterable[RawEvent], encoding: str | None) -> Iterable[RawEvent]:
+    """The raw events read in ``encoding`` (``None``: as they are, UTF-8)."""
+    if encoding is None:
+        return raws
+    from soc_core.legacy_encodings import with_encoding
+
+    return (with_encoding(raw, encoding) for raw in raws)
 
 
 display_tz_option = click.option(

@@ -10,6 +10,8 @@ from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
 from soc_api.commands._common import (
     build_detectors,
+    encoding_option,
+    in_encoding,
     make_parser,
     open_store_or_fail,
     parse_tz,
@@ -27,9 +29,11 @@ from soc_core.errors import RegistryError, RuleError, StoreError
 @parser_option
 @tz_option
 @rules_option
+@encoding_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def command(
-    store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], files: tuple[str, ...]
+    store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], encoding: str | None,
+    files: tuple[str, ...],
 ) -> None:
     """Parse FILES, run detection, and store events, alerts and dead letters.
 
@@ -44,7 +48,8 @@ def command(
     store = open_store_or_fail(store_url)
     pipeline = Pipeline(parser, store, detectors, clock=clock)
     try:
-        stats = pipeline.run(raw for path in files for raw in read_file_events(path, parser, clock.now()))
+        stats = pipeline.run(in_encoding(
+            (raw for path in files for raw in read_file_events(path, parser, clock.now())), encoding))
     except StoreError as exc:
         click.echo(f"store error: {exc}", err=True)
         sys.exit(1)
