@@ -4,9 +4,9 @@ Each collection (events, alerts, dead letters) is a table holding the JSON docum
 indexed hot columns (``@timestamp`` as integer microseconds, ``event.kind``,
 ``event.dataset``, ``source.ip``, ``destination.ip``, ``host.name``, ``user.name``,
 ``rule.id``), an FTS5 index on the searchable text, and a side table for list-valued hot fields.
-The ``message`` column holds the folded words of the searchable text (``message``, else
-``event.original``: :func:`soc_core.query.text.searchable_words`), so that ``đ`` matches ``d``
-as the reference does: FTS5's ``remove_diacritics`` does not fold ``đ`` (a letter of its own).
+The ``message`` column holds the searchable text (``message``, else ``event.original``) with
+``đ``/``Đ`` folded (:func:`soc_core.query.text.fts_text`), so that ``đ`` matches ``d`` as the
+reference does: FTS5's ``remove_diacritics`` folds the other marks, not ``đ`` (a letter of its own).
 Mutable records (incidents...) live in ``records`` with an optimistic ``version``.
 """
 
@@ -47,7 +47,7 @@ from soc_core.event import (
     timestamp_micros,
 )
 from soc_core.query.ast import Node
-from soc_core.query.text import searchable_words
+from soc_core.query.text import fts_text
 from soc_store.sql_compile import HOT_COLUMNS, compile_query, json_path
 
 
@@ -110,8 +110,8 @@ END;
 """
 
 
-# PRAGMA user_version: 1 = the message column holds searchable_words (older stores held the
-# raw message and get their full-text index rebuilt once on opening).
+# PRAGMA user_version: 1 = the message column holds fts_text (older stores held the raw
+# message, đ unfolded, and get their full-text index rebuilt once on opening).
 _SEARCH_TEXT_VERSION = 1
 
 _RECORDS_SCHEMA = """
@@ -235,11 +235,11 @@ class SqliteStore:
         if version >= _SEARCH_TEXT_VERSION:
             return
         self._db.create_function(
-            "soc_searchable_words", 1, lambda doc: searchable_words(loads(doc)), deterministic=True
+            "soc_fts_text", 1, lambda doc: fts_text(loads(doc)), deterministic=True
         )
         with self._tx() as db:
             for table in COLLECTIONS:
-                db.execute(f"UPDATE {table} SET message = soc_searchable_words(doc)")
+                db.execute(f"UPDATE {table} SET message = soc_fts_text(doc)")
                 db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
             db.execute(f"PRAGMA user_version = {_SEARCH_TEXT_VERSION}")
 
@@ -340,7 +340,7 @@ class SqliteStore:
                 kind = _json_type(item)
                 stored = item if kind in ("text", "integer", "real") else None
                 multi.append((field_name, kind, stored))
-        values.append(searchable_words(event))
+        values.append(fts_text(event))
         values.append(dumps(event).decode())
         return values, multi
 
