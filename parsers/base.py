@@ -7,16 +7,19 @@ only saves repetition. Parsers are named by the ``event.dataset`` they produce.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
+import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, BinaryIO
 
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Framer
+from soc_core.errors import InputDamaged
 from soc_core.event import Event, RawEvent, new_event
 
 MAX_EVENT_BYTES = 1 << 20  # a longer "line" is still one event, cut here and marked
@@ -93,15 +96,48 @@ def frame_file(path: str, framer: Framer, received: datetime) -> Iterator[RawEve
     ``source`` is the absolute path and ``offset`` the byte offset of each event's first
     byte in the (decompressed) file, so re-reading gives the same event ids. An event
     longer than :data:`MAX_EVENT_BYTES` is cut there and carries ``extra.truncated_from``.
+    A damaged gzip file (not gzip at all, truncated, corrupt) yields what decompressed,
+    then raises :class:`InputDamaged` with the offset where the damage starts.
     """
     source = os.path.abspath(path)
-    with open_log(path) as stream:
+    with open_log(path) as inner:
+        guard = _ReadGuard(inner) if path.endswith(".gz") else None
+        stream: Any = inner if guard is None else io.BufferedReader(guard, 1 << 16)
         for offset, data in framer.frames(stream):
             extra: dict[str, Any] = {}
             if len(data) > MAX_EVENT_BYTES:
                 extra = {"truncated_from": len(data)}
                 data = data[:MAX_EVENT_BYTES]
             yield RawEvent.from_bytes(data, source, received, offset, extra=extra)
+    if guard is not None and guard.problem is not None:
+        raise InputDamaged(source, guard.problem, guard.delivered)
+
+
+class _ReadGuard(io.RawIOBase):
+    """Reads a decompressing stream until it fails, then reports end of file and keeps
+    the reason: the framer still gets every byte that decompressed before the damage
+    (gzip raises on the read that meets it, losing what a buffered read had gathered)."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        # read1: one read of the underlying stream, returning what it has (see readinto).
+        self._read1: Callable[[int], bytes] = getattr(inner, "read1", inner.read)
+        self.delivered = 0
+        self.problem: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.problem is not None:
+            return 0
+        try:
+            data = self._read1(len(buffer))
+        except (EOFError, OSError, zlib.error) as exc:  # BadGzipFile is an OSError
+            self.problem = f"{type(exc).__name__}: {exc}"
+            return 0
+        buffer[:len(data)] = data
+        self.delivered += len(data)
+        return len(data)
 
 
 class BaseParser(ABC):

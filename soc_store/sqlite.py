@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -37,13 +38,16 @@ from soc_core.contracts import (
     WriteResult,
     collection_of,
 )
-from soc_core.errors import NotFound, StoreError, VersionConflict
+from soc_core.errors import InvalidParameter, NotFound, StoreError, VersionConflict
 from soc_core.event import (
+    INT64_MAX,
+    INT64_MIN,
     Event,
     dumps,
     format_timestamp,
     get_field,
     loads,
+    store_document,
     timestamp_micros,
 )
 from soc_core.query.ast import Node
@@ -153,11 +157,17 @@ def _encode_cursor(ts: int, rid: int) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[int, int]:
-    try:
-        ts, rid = cursor.split(":")
-        return int(ts), int(rid)
-    except ValueError:
-        raise StoreError(f"invalid cursor {cursor!r}") from None
+    ts_text, sep, rid_text = cursor.partition(":")
+    # Two signed 64-bit integers (SQLite's INTEGER): anything else never came from us.
+    if not sep or len(cursor) > 41 or not all(_INT_TEXT.fullmatch(t) for t in (ts_text, rid_text)):
+        raise InvalidParameter("cursor", "not a cursor of this store", cursor)
+    ts, rid = int(ts_text), int(rid_text)
+    if not all(INT64_MIN <= v <= INT64_MAX for v in (ts, rid)):
+        raise InvalidParameter("cursor", "out of range", cursor)
+    return ts, rid
+
+
+_INT_TEXT = re.compile(r"-?[0-9]{1,19}")
 
 
 class SqliteStore:
@@ -295,6 +305,16 @@ class SqliteStore:
                 with_multi.append((table, values, multi))
             else:
                 plain.setdefault(table, []).append(values)
+        try:
+            self._insert(plain, with_multi, result)
+        except sqlite3.Error as exc:
+            # The file, not a document (locked, full, corrupted): the caller retries.
+            raise StoreError(f"sqlite {self.path}: {exc}") from exc
+        return result
+
+    def _insert(self, plain: dict[Collection, list[list[Any]]],
+                with_multi: list[tuple[Collection, list[Any], list[tuple[str, str, Any]]]],
+                result: WriteResult) -> None:
         with self._tx() as db:
             # One executemany per collection for the common case; the summed row count
             # tells new documents from ones already stored (INSERT OR IGNORE).
@@ -314,10 +334,11 @@ class SqliteStore:
                     )
                 else:
                     result.duplicates += 1
-        return result
 
     @staticmethod
     def _row(event: Event) -> tuple[list[Any], list[tuple[str, str, Any]]]:
+        # 64-bit integers, no NaN, sane keys: the same rewrite as every store.
+        event, doc = store_document(event)
         event_id = get_field(event, "event.id")
         if not isinstance(event_id, str) or not event_id:
             raise ValueError("event.id is missing")
@@ -341,7 +362,7 @@ class SqliteStore:
                 stored = item if kind in ("text", "integer", "real") else None
                 multi.append((field_name, kind, stored))
         values.append(fts_text(event))
-        values.append(dumps(event).decode())
+        values.append(doc.decode())
         return values, multi
 
     def get(self, collection: Collection, event_id: str) -> Event | None:

@@ -21,7 +21,7 @@ from soc_api.commands._common import (
     tz_option,
 )
 from soc_core.clock import SystemClock
-from soc_core.errors import RegistryError, RuleError, StoreError
+from soc_core.errors import InputDamaged, RegistryError, RuleError, StoreError
 
 
 @click.command("ingest")
@@ -47,11 +47,13 @@ def command(
         raise click.UsageError(str(exc)) from None
     store = open_store_or_fail(store_url)
     pipeline = Pipeline(parser, store, detectors, clock=clock)
+    damaged: list[InputDamaged] = []
     try:
         stats = pipeline.run(in_encoding(
-            (raw for path in files for raw in read_file_events(path, parser, clock.now())), encoding))
+            (raw for path in files for raw in read_file_events(path, parser, clock.now(), damaged.append)),
+            encoding))
     except StoreError as exc:
-        click.echo(f"store error: {exc}", err=True)
+        click.echo(f"store error: {' '.join(str(exc).split())}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         # What was written stays written (and re-ingesting stores nothing twice): say how much.
@@ -71,3 +73,11 @@ def command(
     click.echo(f"stored {stats.stored} new documents, {stats.duplicates} already present")
     if stats.parser_bugs:
         click.echo(f"warning: {stats.parser_bugs} events hit a parser bug (kept as dead letters)", err=True)
+    if stats.store_failures:
+        click.echo(f"warning: the store refused {stats.store_failures} documents (kept as dead letters)", err=True)
+    for damage in damaged:
+        # What could be read is stored (counted above); the rest of the file is not.
+        click.echo(f"damaged input: {' '.join(str(damage).split())}; what could be read is stored",
+                   err=True)
+    if damaged:
+        sys.exit(1)
