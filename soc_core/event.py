@@ -10,6 +10,9 @@ path must stay cheap. Invariants every stage may rely on:
 * ``event.original`` keeps the input text; events read from files carry ``log.file.path``
   and ``log.offset`` (byte offset of the event's first line); when the input bytes were
   not UTF-8, ``event.original_base64`` keeps them exactly (parsed events and dead letters);
+* an input cut at a size limit (``RawEvent.extra["truncated_from"]``, its real length) says
+  so: ``log.flags`` holds ``truncated`` (Filebeat's marker for lines over ``max_bytes``)
+  and ``log.original_length`` the length in bytes before the cut;
 * stores write what :func:`store_document` gives: integers beyond the signed 64-bit
   range, NaN and infinities become their text, over-long or empty keys are rewritten,
   and ``soc.sanitized`` lists the paths that were changed (both stores alike).
@@ -270,6 +273,9 @@ def new_event(raw: RawEvent, dataset: str | None = None, *, stamped: bool = True
         event["log"] = {"file": {"path": raw.source}, "offset": offset}
     if raw.peer:
         event["log"] = {**event.get("log", {}), "source": {"address": raw.peer}}
+    if raw.extra and "truncated_from" in raw.extra:
+        event["log"] = {**event.get("log", {}), "flags": ["truncated"],
+                        "original_length": raw.extra["truncated_from"]}
     return event
 
 
@@ -282,6 +288,18 @@ def pipeline_error(raw: RawEvent, component: str, reason: str) -> Event:
     if raw.decode_error:
         event["error"]["message"] = f"{reason}; {raw.decode_error}"
     return event
+
+
+def utf8_cut(data: bytes | bytearray, limit: int) -> bytes:
+    """The first ``limit`` bytes of ``data``, shortened so no UTF-8 character is split
+    (inputs cut at a size limit stay valid text)."""
+    if len(data) <= limit:
+        return bytes(data)
+    end = limit
+    # Back off over continuation bytes (10xxxxxx): at most three in valid UTF-8.
+    while end > limit - 3 and end > 0 and data[end] & 0xC0 == 0x80:
+        end -= 1
+    return bytes(data[:end])
 
 
 def dumps(event: Mapping[str, Any]) -> bytes:
