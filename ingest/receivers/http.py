@@ -175,7 +175,7 @@ class HttpReceiver:
     ) -> None:
         self.api_keys = [k.encode() for k in api_keys if k]
         if not self.api_keys:
-            raise ConfigError("the HTTP receiver needs at least one API key (--api-key or SOC_API_KEY)")
+            raise ConfigError("the HTTP receiver needs at least one API key (--api-key or SOC_API_KEYS)")
         self.host = host
         self.port = port
         self.name = name or f"http://{host}:{port}"
