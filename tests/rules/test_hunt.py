@@ -315,7 +315,7 @@ def test_cli_hunt_prints_alerts_and_stores_them_once(tmp_path: Path, own_rules: 
     assert sorted(a["rule"]["name"] for a in alerts) == [
         "Encoded PowerShell", "Failed Logon Of Admin Account", "Whoami Execution", "Whoami Execution"]
     assert all(a["event"]["kind"] == "alert" and len(a["alert"]["event_ids"]) == 1 for a in alerts)
-    assert ("sqlite: 5 rules over 7 events: 4 hits (0 rules on the streaming engine), 0 correlation rules: "
+    assert ("sqlite: 5 rules over 7 events: 4 hits (0 rules on the streaming engine), 1 correlation rules: "
             "0 alerts, 0 rules not run, stored 4 new alerts") in result.stderr
     again = CliRunner().invoke(cli, ["hunt", *args], catch_exceptions=False)
     assert "stored 0 new alerts (4 already present)" in again.stderr
