@@ -38,7 +38,7 @@ from soc_core.contracts import (
     WriteResult,
     collection_of,
 )
-from soc_core.errors import InvalidParameter, NotFound, StoreError, VersionConflict
+from soc_core.errors import DataFileError, InvalidParameter, NotFound, StoreError, VersionConflict
 from soc_core.event import (
     INT64_MAX,
     INT64_MIN,
@@ -211,6 +211,18 @@ class SqliteStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:  # corrupted, or not a database at all
+            self._db.close()
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise StoreError(f"sqlite {self.path}: {exc}") from None
+            if isinstance(exc, sqlite3.OperationalError) and ("unable to open" in str(exc) or "readonly" in str(exc)):
+                raise  # permissions or a read-only file system, not damage: __init__ says so
+            raise DataFileError(self.path, f"cannot open the store: {exc}") from None
+        return self._db
+
+    def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: index updates stay in memory
@@ -222,7 +234,6 @@ class SqliteStore:
         for table in COLLECTIONS:
             self._migrate_affinity(table)
         self._migrate_search_text()
-        return self._db
 
     def _migrate_affinity(self, table: Collection) -> None:
         """Stores made before hot columns were BLOB kept numeric-looking text as numbers:
@@ -271,7 +282,7 @@ class SqliteStore:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(f"sqlite: {exc}") from exc
+                raise StoreError(f"sqlite {self.path}: {exc}") from exc
 
     def _where(
         self, collection: Collection, query: Node, time_range: TimeRange
