@@ -10,6 +10,8 @@ from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
 from soc_api.commands._common import (
     build_detectors,
+    encoding_option,
+    in_encoding,
     make_parser,
     no_builtin_rules_option,
     open_store_or_fail,
@@ -31,10 +33,11 @@ from soc_core.errors import ConfigError, InputDamaged, RegistryError, RuleError,
 @rules_option
 @no_builtin_rules_option
 @incident_config_option
+@encoding_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def command(
     store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], no_builtin_rules: bool,
-    incident_config: str | None, files: tuple[str, ...],
+    incident_config: str | None, encoding: str | None, files: tuple[str, ...],
 ) -> None:
     """Parse FILES, run detection (built-in rules and --rules), handle the alerts (dedup,
     suppressions, overrides), group them into incidents, and store everything.
@@ -56,11 +59,21 @@ def command(
     pipeline = Pipeline(parser, store, detectors, clock=clock, alert_stage=stage)
     damaged: list[InputDamaged] = []
     try:
-        stats = pipeline.run(raw for path in files
-                             for raw in read_file_events(path, parser, clock.now(), damaged.append))
+        stats = pipeline.run(in_encoding(
+            (raw for path in files for raw in read_file_events(path, parser, clock.now(), damaged.append)),
+            encoding))
     except StoreError as exc:
         click.echo(f"store error: {' '.join(str(exc).split())}", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        # What was written stays written (and re-ingesting stores nothing twice): say how much.
+        stats = pipeline.stats
+        click.echo(
+            f"interrupted: stored {stats.stored} new documents ({stats.duplicates} already present) "
+            f"from {stats.received} input events read; run the same command again to finish",
+            err=True,
+        )
+        sys.exit(130)
     finally:
         store.close()
     click.echo(
