@@ -1,7 +1,9 @@
 """The response configuration: safeguards, responder settings and extra playbook folders.
 
-One YAML file (``--config``) read by ``soc playbooks``, ``soc actions`` and ``soc worker``
-alike, so the in-process runner and every Celery worker apply the same safeguards::
+The ``[response]`` table of the project's configuration file (``--config soc.toml``), or a
+YAML file of the same structure (``--response-config``), read by ``soc ingest``, ``soc run``,
+``soc playbooks``, ``soc actions`` and ``soc worker`` alike, so the planner, the in-process
+runner and every Celery worker apply the same safeguards (shown here as YAML)::
 
     safeguards:            # responders.safeguards.SafeguardPolicy.from_dict
       never_block:
@@ -31,7 +33,7 @@ from playbooks.loader import load_playbooks
 from playbooks.model import Playbook
 from responders import build_responder
 from responders.safeguards import SafeguardPolicy
-from soc_core.errors import ConfigError
+from soc_core.errors import ConfigError, SocError
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,17 @@ class ResponseConfig:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{path}: the configuration must be a mapping")
         return cls.from_dict(data, str(path))
+
+    def check(self) -> ResponseConfig:
+        """Build every configured responder (its settings checked against its manifest) and
+        load the playbook folders, so a bad setting fails at start, not at the first action."""
+        for name in self.responders:
+            try:
+                self.responder(name)
+            except (ConfigError, SocError) as exc:
+                raise ConfigError(f"responders.{name}: {exc}") from None
+        self.playbooks()
+        return self
 
     def playbooks(self) -> list[Playbook]:
         return load_playbooks(self.playbook_paths, include_builtin=self.builtin_playbooks)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -177,11 +177,18 @@ def _past(value: Any, now: datetime, default: bool = False) -> bool:
     return default if not value else parse_iso(str(value)) <= now
 
 
-def run_loop(runner: ActionRunner, stop: threading.Event, interval_secs: float) -> None:
-    """Sweep until ``stop`` is set; a failing sweep is logged and the next one tries again."""
+def run_loop(runner: ActionRunner, stop: threading.Event, interval_secs: float,
+             on_error: Callable[[str], None] | None = None, on_ok: Callable[[], None] | None = None) -> None:
+    """Sweep until ``stop`` is set; a failing sweep is logged (and told to ``on_error``, e.g.
+    the service's health) and the next one tries again."""
     while not stop.is_set():
         try:
             runner.sweep()
-        except SocError as exc:
+        except Exception as exc:
             log.warning("action sweep failed: %s", exc)
+            if on_error is not None:
+                on_error(f"{type(exc).__name__}: {exc}")
+        else:
+            if on_ok is not None:
+                on_ok()
         stop.wait(interval_secs)

@@ -34,7 +34,7 @@ class WorkerContext:
     (Built lazily so a prefork child opens its own store connection after the fork.)"""
 
     open_store: Callable[[], Store] | None
-    config_path: str | None
+    config: ResponseConfig
     lease_secs: float = DEFAULT_LEASE_SECS
     _executor: Executor | None = field(default=None, repr=False)
 
@@ -42,12 +42,12 @@ class WorkerContext:
         if self._executor is None:
             if self.open_store is None:
                 raise ConfigError("this Celery app only sends tasks: it was built without a store")
-            self._executor = Executor(self.open_store(), ResponseConfig.from_file(self.config_path), actor="soc",
+            self._executor = Executor(self.open_store(), self.config, actor="soc",
                                       lease_secs=self.lease_secs)
         return self._executor
 
 
-def make_app(broker: str, open_store: Callable[[], Store] | None = None, config_path: str | None = None,
+def make_app(broker: str, open_store: Callable[[], Store] | None = None, config: ResponseConfig | None = None,
              visibility_timeout_secs: int = DEFAULT_VISIBILITY_TIMEOUT_SECS,
              lease_secs: float = DEFAULT_LEASE_SECS) -> Celery:
     """The Celery app with the two action tasks registered; ``open_store`` builds the store a
@@ -63,7 +63,7 @@ def make_app(broker: str, open_store: Callable[[], Store] | None = None, config_
         broker_transport_options={"visibility_timeout": visibility_timeout_secs},
         worker_hijack_root_logger=False,
     )
-    context = WorkerContext(open_store, config_path, lease_secs)
+    context = WorkerContext(open_store, config or ResponseConfig(), lease_secs)
 
     def execute_action(self: Any, action_id: str) -> str:
         return context.executor().execute(action_id)

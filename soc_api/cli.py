@@ -48,10 +48,12 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(entry[0])
         command: click.Command = module.command
-        if not isinstance(command, click.Group) and not any(p.name == "config" for p in command.params):
-            from soc_api.config_file import config_param
+        from soc_api.config_file import config_param
 
-            command.params.insert(0, config_param())  # every command reads --config FILE
+        targets = list(command.commands.values()) if isinstance(command, click.Group) else [command]
+        for target in targets:
+            if not isinstance(target, click.Group) and not any(p.name == "config" for p in target.params):
+                target.params.insert(0, config_param())  # every command reads --config FILE
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -10,6 +10,8 @@ runs under systemd with one file (``soc run --config /etc/soc/soc.toml``). Mappi
   one ``[[inputs]]`` table per listener (``type`` syslog_udp, syslog_tcp, syslog_tls, http
   or file_tail; ``listen``; ``paths``; ``parser``; ``options``: tls_cert, tls_key,
   tls_client_ca, max_body_bytes);
+* ``[response]``: the response settings (safeguards, responders, playbooks) of ``soc ingest``,
+  ``soc run``, ``soc playbooks``, ``soc actions`` and ``soc worker`` (see docs/responders.md);
 * ``[command.<name>]``: any option of that command by its long name (``data_dir`` or
   ``data-dir``), checked against the command: an unknown name is an error.
 """
@@ -31,6 +33,7 @@ _RECEIVER_OPTIONS = {"syslog_udp", "syslog_tcp", "syslog_tls", "http"}
 _INPUT_OPTIONS = {"tls_cert": "tls_cert", "tls_key": "tls_key", "tls_client_ca": "tls_client_ca",
                   "max_body_bytes": "http_max_body_bytes"}
 QUEUE_FILE = "queue.db"
+SETTINGS_META = "soc.settings"  # ctx.meta key: (path, Settings) of the --config file
 
 
 def option_names(command: click.Command) -> dict[str, click.Option]:
@@ -115,15 +118,27 @@ def defaults_for(ctx: click.Context, command: click.Command, settings: Settings)
     return defaults
 
 
+def check_response(path: str, settings: Settings) -> None:
+    """Validate the ``[response]`` table now (the safeguards, responder settings and playbook
+    folders), so a typo fails every command at start, naming the file and the key."""
+    if "response" not in settings.model_fields_set:
+        return
+    from playbooks.config import ResponseConfig  # the response stage, only when configured
+
+    ResponseConfig.from_dict(settings.response, f"{path}: response").check()
+
+
 def _load(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
     try:
         settings = load_settings(value)
         defaults = defaults_for(ctx, ctx.command, settings)
+        check_response(value, settings)
     except ConfigError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param_hint="--config") from None
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    ctx.meta[SETTINGS_META] = (value, settings)  # read by the response commands (soc_api.commands._response)
 
 
 def config_param() -> click.Option:

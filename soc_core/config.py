@@ -46,6 +46,12 @@ class Settings(_Strict):
     max_batch_events: int = Field(1000, ge=1, description="Events per pipeline batch.")
     flush_interval_secs: float = Field(1.0, gt=0, description="How often time-driven detections are flushed.")
     retention_days: int | None = Field(None, ge=1, description="Delete stored documents older than this.")
+    response: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Response settings ([response] table): safeguards (never_block sets, max_prefix_v4/v6, "
+                    "max_blocks_per_window, dry_run, ...), responders (settings per responder), playbooks "
+                    "(extra folders), builtin_playbooks; validated by playbooks.config (docs/responders.md).",
+    )
     command: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Options of one soc command by its long option name, e.g. [command.run] api = "

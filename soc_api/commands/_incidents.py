@@ -20,6 +20,7 @@ from incidents.grouping import GroupingOptions
 from incidents.handling import AlertHandler, HandlingOptions
 from incidents.service import IncidentService
 from incidents.stage import IncidentStage
+from playbooks.config import ResponseConfig
 from soc_core.clock import Clock
 from soc_core.contracts import IncidentObserver, Store
 from soc_core.errors import ConfigError
@@ -30,14 +31,14 @@ incident_config_option = click.option(
 )
 
 
-def incident_observers(store: Store) -> list[IncidentObserver]:
+def incident_observers(store: Store, response: ResponseConfig | None = None) -> list[IncidentObserver]:
     """The observers told about every incident change: the playbooks plan their actions into
-    the durable queue (built-in playbooks, default safeguards). Planning only: the actions run
-    where a runner runs (``soc actions run`` in-process, or ``soc worker`` on Celery)."""
-    from playbooks.config import ResponseConfig  # loaded only where incidents are built
-    from playbooks.runner import PlaybookObserver
+    the durable queue under the response settings (``soc_api.commands._response``). Planning
+    only: the actions run where a runner runs (``soc run``'s background runner, ``soc actions
+    run``, or ``soc worker`` on Celery), never inside the pipeline's store writes."""
+    from playbooks.runner import PlaybookObserver  # loaded only where incidents are built
 
-    return [PlaybookObserver(store, ResponseConfig(), dispatcher=None)]
+    return [PlaybookObserver(store, response or ResponseConfig(), dispatcher=None)]
 
 
 def load_incident_config(path: str | None) -> tuple[GroupingOptions, HandlingOptions]:
@@ -55,17 +56,19 @@ def load_incident_config(path: str | None) -> tuple[GroupingOptions, HandlingOpt
     return GroupingOptions.from_mapping(data.get("grouping") or {}), handling_options
 
 
-def build_alert_stage(store: Store, clock: Clock, config_path: str | None = None) -> IncidentStage:
+def build_alert_stage(store: Store, clock: Clock, config_path: str | None = None,
+                      response: ResponseConfig | None = None) -> IncidentStage:
     """Alert handling and incident grouping over ``store``."""
     grouping, handling = load_incident_config(config_path)
-    service = IncidentService(store, clock=clock, options=grouping, observers=incident_observers(store))
+    service = IncidentService(store, clock=clock, options=grouping, observers=incident_observers(store, response))
     return IncidentStage(AlertHandler(store, clock, handling), service)
 
 
-def incident_service(store: Store, clock: Clock, config_path: str | None = None) -> IncidentService:
+def incident_service(store: Store, clock: Clock, config_path: str | None = None,
+                     response: ResponseConfig | None = None) -> IncidentService:
     """The service analysts' commands use (same observers as the pipeline)."""
     grouping, _ = load_incident_config(config_path)
-    return IncidentService(store, clock=clock, options=grouping, observers=incident_observers(store))
+    return IncidentService(store, clock=clock, options=grouping, observers=incident_observers(store, response))
 
 
 def default_actor() -> str:

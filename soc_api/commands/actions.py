@@ -9,16 +9,15 @@ import threading
 import click
 
 from playbooks.actions import STATUSES, ActionQueue
-from playbooks.config import ResponseConfig
 from playbooks.executor import Executor
 from playbooks.runner import ActionRunner, InProcessDispatcher, run_loop
 from soc_api.commands._common import open_store_or_fail
-from soc_core.errors import ConfigError, NotFound, SocError
+from soc_api.commands._response import response_config as load_response_config
+from soc_api.commands._response import response_config_option
+from soc_core.errors import NotFound, SocError
 
 store_option = click.option("--store", "store_url", required=True,
                             help="Store URL (sqlite:///file.db or http(s)://host:port).")
-config_option = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-                             help="Response configuration (safeguards, responders).")
 by_option = click.option("--by", "who", required=True, help="Who decides (recorded in the audit trail).")
 
 
@@ -52,10 +51,12 @@ def list_actions(store_url: str, status: str | None, incident_id: str | None, as
     click.echo(f"{len(rows)} action(s) / hành động")
 
 
-def _decide(store_url: str, config_path: str | None, verb: str, action_id: str, who: str, reason: str = "") -> None:
+def _decide(store_url: str, response_config: str | None, verb: str, action_id: str, who: str,
+            reason: str = "") -> None:
+    config = load_response_config(response_config)
     store = open_store_or_fail(store_url)
     try:
-        executor = Executor(store, ResponseConfig.from_file(config_path), actor=f"user:{who}")
+        executor = Executor(store, config, actor=f"user:{who}")
         if verb == "approve":
             record = executor.approve(action_id, who)
         elif verb == "reject":
@@ -74,48 +75,45 @@ def _decide(store_url: str, config_path: str | None, verb: str, action_id: str, 
 
 @command.command("approve")
 @store_option
-@config_option
+@response_config_option
 @by_option
 @click.argument("action_id")
-def approve(store_url: str, config_path: str | None, who: str, action_id: str) -> None:
+def approve(store_url: str, response_config: str | None, who: str, action_id: str) -> None:
     """Approve an action that waits for approval (a runner then executes it)."""
-    _decide(store_url, config_path, "approve", action_id, who)
+    _decide(store_url, response_config, "approve", action_id, who)
 
 
 @command.command("reject")
 @store_option
-@config_option
+@response_config_option
 @by_option
 @click.option("--reason", default="", help="Why (recorded in the audit trail).")
 @click.argument("action_id")
-def reject(store_url: str, config_path: str | None, who: str, reason: str, action_id: str) -> None:
+def reject(store_url: str, response_config: str | None, who: str, reason: str, action_id: str) -> None:
     """Reject a pending action."""
-    _decide(store_url, config_path, "reject", action_id, who, reason)
+    _decide(store_url, response_config, "reject", action_id, who, reason)
 
 
 @command.command("revert")
 @store_option
-@config_option
+@response_config_option
 @by_option
 @click.option("--reason", default="analyst", help="Why (recorded in the audit trail).")
 @click.argument("action_id")
-def revert(store_url: str, config_path: str | None, who: str, reason: str, action_id: str) -> None:
+def revert(store_url: str, response_config: str | None, who: str, reason: str, action_id: str) -> None:
     """Undo a done block now (unblock the address)."""
-    _decide(store_url, config_path, "revert", action_id, who, reason)
+    _decide(store_url, response_config, "revert", action_id, who, reason)
 
 
 @command.command("run")
 @store_option
-@config_option
+@response_config_option
 @click.option("--once", is_flag=True, help="One sweep of the queue, then exit.")
 @click.option("--interval-secs", default=5.0, show_default=True, type=float, help="Seconds between sweeps.")
-def run(store_url: str, config_path: str | None, once: bool, interval_secs: float) -> None:
+def run(store_url: str, response_config: str | None, once: bool, interval_secs: float) -> None:
     """Run queued actions in this process (no broker), revert expired blocks; Ctrl-C stops."""
+    config = load_response_config(response_config)
     store = open_store_or_fail(store_url)
-    try:
-        config = ResponseConfig.from_file(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
     runner = ActionRunner(store, InProcessDispatcher(Executor(store, config)))
     try:
         if once:

@@ -21,6 +21,7 @@ from incidents.record import STATUSES
 from incidents.service import IncidentService
 from soc_api.commands._common import open_store_or_fail, store_option
 from soc_api.commands._incidents import actor_option, incident_service
+from soc_api.commands._response import response_config
 from soc_api.i18n import both
 from soc_core.clock import SystemClock
 from soc_core.contracts import Record
@@ -35,7 +36,7 @@ version_option = click.option("--version", "expected_version", type=int,
 def _service(store_url: str) -> Iterator[IncidentService]:
     store = open_store_or_fail(store_url)
     try:
-        yield incident_service(store, SystemClock())
+        yield incident_service(store, SystemClock(), response=response_config(None))
     except VersionConflict as exc:
         click.echo(f"{both('conflict')}: {exc}", err=True)
         sys.exit(2)

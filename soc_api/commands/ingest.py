@@ -22,6 +22,8 @@ from soc_api.commands._common import (
     tz_option,
 )
 from soc_api.commands._incidents import build_alert_stage, incident_config_option
+from soc_api.commands._response import response_config as load_response_config
+from soc_api.commands._response import response_config_option
 from soc_core.clock import SystemClock
 from soc_core.errors import ConfigError, InputDamaged, RegistryError, RuleError, StoreError
 
@@ -33,11 +35,12 @@ from soc_core.errors import ConfigError, InputDamaged, RegistryError, RuleError,
 @rules_option
 @no_builtin_rules_option
 @incident_config_option
+@response_config_option
 @encoding_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def command(
     store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], no_builtin_rules: bool,
-    incident_config: str | None, encoding: str | None, files: tuple[str, ...],
+    incident_config: str | None, response_config: str | None, encoding: str | None, files: tuple[str, ...],
 ) -> None:
     """Parse FILES, run detection (built-in rules and --rules), handle the alerts (dedup,
     suppressions, overrides), group them into incidents, and store everything.
@@ -50,9 +53,10 @@ def command(
         detectors = build_detectors(rule_paths, clock, builtin=not no_builtin_rules)
     except (RegistryError, RuleError) as exc:
         raise click.UsageError(str(exc)) from None
+    response = load_response_config(response_config)
     store = open_store_or_fail(store_url)
     try:
-        stage = build_alert_stage(store, clock, incident_config)
+        stage = build_alert_stage(store, clock, incident_config, response)
     except ConfigError as exc:
         store.close()
         raise click.UsageError(str(exc)) from None

@@ -16,6 +16,8 @@ from playbooks.loader import check_paths, load_playbooks
 from playbooks.planner import PlannedAction, plan
 from responders.safeguards import protected
 from soc_api.commands._common import open_store_or_fail
+from soc_api.commands._response import response_config as load_response_config
+from soc_api.commands._response import response_config_option
 from soc_core.clock import SystemClock
 from soc_core.errors import ConfigError, NotFound
 
@@ -66,8 +68,7 @@ def _line(action: PlannedAction, config: ResponseConfig) -> str:
 
 @command.command("simulate")
 @click.option("--store", "store_url", required=True, help="Store URL (sqlite:///file.db or http(s)://host:port).")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="Response configuration (safeguards, responders, playbook folders).")
+@response_config_option
 @click.option("--playbooks", "extra", multiple=True, type=click.Path(exists=True),
               help="Extra playbook file or folder (repeatable).")
 @click.option("--never-block", "never_block", multiple=True,
@@ -76,11 +77,11 @@ def _line(action: PlannedAction, config: ResponseConfig) -> str:
               help="The incident change to simulate (created, updated, status...).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.argument("incident_id")
-def simulate(store_url: str, config_path: str | None, extra: tuple[str, ...], never_block: tuple[str, ...],
+def simulate(store_url: str, response_config: str | None, extra: tuple[str, ...], never_block: tuple[str, ...],
              change: str, as_json: bool, incident_id: str) -> None:
     """Print what the matching playbooks would do for INCIDENT_ID, doing nothing."""
+    config = load_response_config(response_config)
     try:
-        config = ResponseConfig.from_file(config_path)
         policy = config.policy.with_never_block(protected(never_block, "protected_assets", "--never-block"))
         playbooks = config.playbooks()
         if extra:

@@ -5,6 +5,11 @@ the parser for that port, e.g. a FortiGate on one port and a pfSense on another)
 ``--tail`` takes ``GLOB[=PARSER]``. Port 0 binds a free port; the bound ports are printed
 on stdout as one JSON line ``{"ready": true, "listening": {...}}`` once everything
 listens, which is when senders may start.
+
+Incidents the pipeline opens or changes plan their playbooks' actions into the durable
+action queue in the store; a background runner of this process executes them (or, with
+``--broker``, sends them to ``soc worker`` processes through Celery) and reverts expired
+blocks, so a restart loses no pending or expiring action. Its failures show on ``/health``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,6 +48,7 @@ from soc_api.commands._common import (
     tz_option,
 )
 from soc_api.commands._incidents import build_alert_stage, incident_config_option, load_incident_config
+from soc_api.commands._response import response_config, response_config_option, start_action_runner
 from soc_core.clock import SystemClock
 from soc_core.contracts import Detector, Receiver, Store
 from soc_core.errors import SocError
@@ -155,6 +162,12 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @rules_option
 @no_builtin_rules_option
 @incident_config_option
+@response_config_option
+@click.option("--broker", metavar="URL",
+              help="Send response actions to Celery workers (soc worker) through this broker, e.g. "
+                   "redis://127.0.0.1:6379/0; without it they run in this process from the durable queue.")
+@click.option("--action-sweep-secs", type=float, default=2.0, show_default=True,
+              help="Seconds between sweeps of the action queue (run, release, time out, revert expired blocks).")
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
 def command(**opts: Any) -> None:
     """Run the service until SIGTERM or SIGINT (graceful stop)."""
@@ -174,11 +187,14 @@ def command(**opts: Any) -> None:
             make_parser(name, tz, clock)
         detectors = build_detectors(opts["rule_paths"], clock, builtin=not opts["no_builtin_rules"])
         load_incident_config(opts["incident_config"])  # a bad file fails now, not in the worker
+        if opts["broker"] and not opts["broker"].startswith(("redis://", "rediss://")):
+            raise click.UsageError(f"--broker {opts['broker']!r}: expected redis://HOST:PORT/N")
     except SocError as exc:
         raise click.UsageError(str(exc)) from None
     if not receivers:
         raise click.UsageError("nothing to receive: give --syslog-udp/--syslog-tcp/--syslog-tls/--http/--tail")
     detectors += anomaly_detectors(opts["anomaly_models"], clock)  # after the Sigma ones
+    response = response_config(opts["response_config"])
 
     def store_factory() -> Store:
         if store_url.startswith(("http://", "https://")):
@@ -196,12 +212,19 @@ def command(**opts: Any) -> None:
         receivers, queue, store_factory, lambda name: make_parser(name, tz, clock),
         default_parser=opts["parser_name"], detectors=detectors, data_dir=data_dir, metrics=metrics, clock=clock,
         options=ServiceOptions(batch_size=opts["batch_size"], retention_days=opts["retention_days"]),
-        alert_stage_factory=lambda store: build_alert_stage(store, clock, opts["incident_config"]),
+        alert_stage_factory=lambda store: build_alert_stage(store, clock, opts["incident_config"], response),
     )
+    # Planned actions run here (or go to Celery with --broker): the incident stage only plans.
+    runner_stop = threading.Event()
+    runner = start_action_runner(store_factory, response, opts["broker"], service.health, runner_stop,
+                                 opts["action_sweep_secs"])
     try:
         asyncio.run(_serve(service, opts["api_address"], list(opts["api_key"]), store_factory))
     except SocError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        runner_stop.set()
+        runner.join(timeout=opts["action_sweep_secs"] + 30)
 
 
 def _check_writable_dir(path: Path) -> None:

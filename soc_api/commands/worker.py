@@ -16,13 +16,14 @@ from playbooks.executor import DEFAULT_LEASE_SECS
 from playbooks.runner import ActionRunner, run_loop
 from playbooks.tasks import DEFAULT_VISIBILITY_TIMEOUT_SECS, CeleryDispatcher, make_app
 from soc_api.commands._common import open_store_or_fail
+from soc_api.commands._response import response_config as load_response_config
+from soc_api.commands._response import response_config_option
 
 
 @click.command("worker")
 @click.option("--broker", required=True, help="Broker URL, e.g. redis://127.0.0.1:6379/0.")
 @click.option("--store", "store_url", required=True, help="Store URL (sqlite:///file.db or http(s)://host:port).")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="Response configuration (safeguards, responders).")
+@response_config_option
 @click.option("--pool", type=click.Choice(["solo", "prefork", "threads"]), default="solo", show_default=True)
 @click.option("--concurrency", default=1, show_default=True, type=int)
 @click.option("--sweep-secs", default=5.0, show_default=True, type=float, help="Seconds between queue sweeps.")
@@ -31,11 +32,12 @@ from soc_api.commands._common import open_store_or_fail
 @click.option("--lease-secs", default=DEFAULT_LEASE_SECS, show_default=True, type=float,
               help="How long a claimed action stays with its worker before another may retake it.")
 @click.option("--loglevel", default="INFO", show_default=True)
-def command(broker: str, store_url: str, config_path: str | None, pool: str, concurrency: int, sweep_secs: float,
+def command(broker: str, store_url: str, response_config: str | None, pool: str, concurrency: int, sweep_secs: float,
             visibility_timeout_secs: int, lease_secs: float, loglevel: str) -> None:
     """Run a Celery worker for response actions."""
+    config = load_response_config(response_config)
     store = open_store_or_fail(store_url)
-    app = make_app(broker, lambda: open_store_or_fail(store_url), config_path, visibility_timeout_secs, lease_secs)
+    app = make_app(broker, lambda: open_store_or_fail(store_url), config, visibility_timeout_secs, lease_secs)
     runner = ActionRunner(store, CeleryDispatcher(app), redispatch_secs=lease_secs)
     stop = threading.Event()
     sweeper = threading.Thread(target=run_loop, args=(runner, stop, sweep_secs),

@@ -77,7 +77,7 @@ def worker(broker: str, db: Path, config: Path) -> Iterator[subprocess.Popen[byt
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from soc_api.cli import main; main()", "worker", "--broker", broker,
-         "--store", f"sqlite:///{db}", "--config", str(config), "--pool", "solo", "--sweep-secs", "0.5",
+         "--store", f"sqlite:///{db}", "--response-config", str(config), "--pool", "solo", "--sweep-secs", "0.5",
          "--visibility-timeout-secs", "4", "--lease-secs", "3", "--loglevel", "WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
