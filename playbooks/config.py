@@ -70,14 +70,14 @@ class ResponseConfig:
             raise ConfigError(f"{path}: the configuration must be a mapping")
         return cls.from_dict(data, str(path))
 
-    def check(self) -> ResponseConfig:
+    def check(self, source: str = "<config>") -> ResponseConfig:
         """Build every configured responder (its settings checked against its manifest) and
         load the playbook folders, so a bad setting fails at start, not at the first action."""
         for name in self.responders:
             try:
                 self.responder(name)
             except (ConfigError, SocError) as exc:
-                raise ConfigError(f"responders.{name}: {exc}") from None
+                raise ConfigError(f"{source}: responders.{name}: {exc}") from None
         self.playbooks()
         return self
 

@@ -184,7 +184,7 @@ def run_loop(runner: ActionRunner, stop: threading.Event, interval_secs: float,
     while not stop.is_set():
         try:
             runner.sweep()
-        except Exception as exc:
+        except Exception as exc:  # any failure (a store outage, a bug): the loop must outlive it
             log.warning("action sweep failed: %s", exc)
             if on_error is not None:
                 on_error(f"{type(exc).__name__}: {exc}")

@@ -196,10 +196,9 @@ class SafeguardPolicy:
         kwargs: dict[str, Any] = {k: data[k] for k in known - {"never_block", "approval_required"} if k in data}
         for key, value in kwargs.items():
             # A quoted number or a "yes" in YAML/TOML must fail here, by name, not as a type error later.
-            wanted: tuple[type, ...] = (bool,) if key == "dry_run" else (int,) if key.startswith("max_") \
-                else (int, float)
-            if not isinstance(value, wanted) or (wanted != (bool,) and isinstance(value, bool)):
-                kind = "true or false" if key == "dry_run" else "a whole number" if wanted == (int,) else "a number"
+            flag = key == "dry_run"
+            if not isinstance(value, bool if flag else int) or (not flag and isinstance(value, bool)):
+                kind = "true or false" if flag else "a whole number"
                 raise ConfigError(f"{source}: {key} must be {kind}, got {value!r}")
         if "approval_required" in data:
             kwargs["approval_required"] = frozenset(str(x) for x in data["approval_required"] or [])

@@ -125,7 +125,8 @@ def check_response(path: str, settings: Settings) -> None:
         return
     from playbooks.config import ResponseConfig  # the response stage, only when configured
 
-    ResponseConfig.from_dict(settings.response, f"{path}: response").check()
+    source = f"{path}: response"
+    ResponseConfig.from_dict(settings.response, source).check(source)
 
 
 def _load(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

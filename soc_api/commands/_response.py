@@ -43,7 +43,7 @@ def response_config(path: str | None) -> ResponseConfig:
     usage error naming the file and the key."""
     try:
         if path is not None:
-            return ResponseConfig.from_file(path).check()
+            return ResponseConfig.from_file(path).check(path)
         ctx = click.get_current_context(silent=True)
         loaded = ctx.meta.get(SETTINGS_META) if ctx is not None else None
         if loaded is not None and "response" in loaded[1].model_fields_set:
@@ -74,7 +74,7 @@ def start_action_runner(open_store: Callable[[], Store], config: ResponseConfig,
         while store is None and not stop.is_set():
             try:
                 store = open_store()
-            except Exception as exc:
+            except Exception as exc:  # reported and retried: the service runs on meanwhile
                 log.warning("action runner: cannot open the store: %s", exc)
                 failed(f"cannot open the store: {type(exc).__name__}: {exc}")
                 stop.wait(interval_secs)
@@ -83,7 +83,7 @@ def start_action_runner(open_store: Callable[[], Store], config: ResponseConfig,
         try:
             runner = ActionRunner(store, make_dispatcher(store, config, broker))
             run_loop(runner, stop, interval_secs, on_error=failed, on_ok=lambda: health.task_ok(RUNNER_TASK))
-        except Exception as exc:
+        except Exception as exc:  # a dead runner must show on /health, not vanish
             log.error("action runner stopped: %s", exc)
             failed(f"stopped: {type(exc).__name__}: {exc}")
         finally:

@@ -29,13 +29,15 @@ def check(path: str) -> None:
     \b
     Top-level keys: store, timezone, rules, inputs ([[inputs]] tables: type, listen,
     paths, parser, options), queue_path, max_batch_events, flush_interval_secs,
-    retention_days; [command.NAME] tables: any option of `soc NAME` by its long name.
+    retention_days; [response] (safeguards, responders, playbooks, builtin_playbooks:
+    see docs/responders.md); [command.NAME] tables: any option of `soc NAME` by its long name.
     """
     from soc_api.cli import COMMANDS
-    from soc_api.config_file import defaults_for, file_values
+    from soc_api.config_file import check_response, defaults_for, file_values
 
     try:
         settings = load_settings(path, environ={})
+        check_response(path, settings)
         known = set(COMMANDS) - {"config"}
         for name in settings.command:
             if name not in known:

@@ -59,13 +59,18 @@ def test_simulate_refuses_a_never_block_address(ingested: tuple[str, list[dict[s
                                                 tmp_path: Path) -> None:
     url, incidents, top = ingested
     incident = _incident_of(incidents, top)
+    refusal = (f"REFUSED by safeguard never_block / BỊ TỪ CHỐI bởi never_block: {top}/32 overlaps {top}/32: "
+               "national_center (NCSC)")
+    # The same settings from a YAML file (--response-config) or the project's TOML file ([response]).
     config = tmp_path / "response.yml"
     config.write_text(f"safeguards:\n  never_block:\n    national_center:\n      - {{cidr: {top}/32, label: NCSC}}\n")
-    result = CliRunner().invoke(cli, ["playbooks", "simulate", "--store", url, "--config", str(config),
-                                      str(incident["id"])])
-    assert result.exit_code == 0, result.output
-    assert (f"REFUSED by safeguard never_block / BỊ TỪ CHỐI bởi never_block: {top}/32 overlaps {top}/32: "
-            "national_center (NCSC)") in result.output
+    toml = tmp_path / "soc.toml"
+    toml.write_text(f"[response.safeguards.never_block]\nnational_center = [{{cidr = \"{top}/32\", label = \"NCSC\"}}]\n")
+    for option, path in (("--response-config", config), ("--config", toml)):
+        result = CliRunner().invoke(cli, ["playbooks", "simulate", "--store", url, option, str(path),
+                                          str(incident["id"])])
+        assert result.exit_code == 0, result.output
+        assert refusal in result.output
     wide = CliRunner().invoke(cli, ["playbooks", "simulate", "--store", url, "--never-block",
                                     top.rsplit(".", 1)[0] + ".0/24", str(incident["id"])])
     assert "REFUSED by safeguard never_block" in wide.output
