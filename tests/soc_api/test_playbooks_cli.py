@@ -65,7 +65,8 @@ def test_simulate_refuses_a_never_block_address(ingested: tuple[str, list[dict[s
     config = tmp_path / "response.yml"
     config.write_text(f"safeguards:\n  never_block:\n    national_center:\n      - {{cidr: {top}/32, label: NCSC}}\n")
     toml = tmp_path / "soc.toml"
-    toml.write_text(f"[response.safeguards.never_block]\nnational_center = [{{cidr = \"{top}/32\", label = \"NCSC\"}}]\n")
+    toml.write_text("[response.safeguards.never_block]\n"
+                    f"national_center = [{{cidr = \"{top}/32\", label = \"NCSC\"}}]\n")
     for option, path in (("--response-config", config), ("--config", toml)):
         result = CliRunner().invoke(cli, ["playbooks", "simulate", "--store", url, option, str(path),
                                           str(incident["id"])])
