@@ -29,10 +29,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
+from ingest.health import ServiceHealth
 from playbooks.actions import ActionQueue
+from playbooks.config import ResponseConfig
+from playbooks.loader import load_text
+from playbooks.runner import PlaybookObserver
+from playbooks.tasks import EXECUTE
+from soc_api.commands._response import start_action_runner
 from soc_store.sqlite import SqliteStore
 from tests.conftest import corpus_path
+from tests.playbooks.support import incident
+from tests.playbooks.test_celery import redis_url  # noqa: F401 - the real redis-server fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTACKER = "187.141.143.180"
@@ -180,3 +189,36 @@ def test_soc_run_executes_planned_actions_and_reverts_after_a_restart(tmp_path: 
         assert reverted["id"] == block["id"]
         assert ATTACKER not in blocked(ns)
         assert len(posts) == 1  # the notification was not sent again by the restart
+
+
+def test_with_a_broker_the_runner_sends_actions_to_celery(tmp_path: Path, redis_url: str) -> None:  # noqa: F811
+    """``soc run --broker``: the same runner sends the queued action to Celery (a real
+    ``redis-server`` on 127.0.0.1) instead of executing it; ``soc worker`` executes such
+    messages (tests/playbooks/test_celery.py)."""
+    store = SqliteStore(tmp_path / "x.db")
+    try:
+        playbook = load_text(PLAYBOOK, "brute.yml")
+        config = ResponseConfig.from_dict({"builtin_playbooks": False,
+                                           "responders": {"webhook": {"url": "http://127.0.0.1:9/hook"}}})
+        planned = PlaybookObserver(store, config, None, playbooks=[playbook]).plan_and_dispatch(
+            incident("INC-B", entities={"source.ip": ["203.0.113.7"]}), "created")
+        queued = sorted(str(a["id"]) for a in planned if a["status"] == "queued")
+        assert queued
+        stop = threading.Event()
+        thread = start_action_runner(lambda: SqliteStore(tmp_path / "x.db"), config, redis_url, ServiceHealth(),
+                                     stop, 0.2)
+        client = redis.Redis.from_url(redis_url)
+        try:
+            messages = wait_for(lambda: client.llen("celery") >= len(queued) and client.lrange("celery", 0, -1),
+                                30, "the actions sent to the broker")
+        finally:
+            stop.set()
+            thread.join(10)
+        sent = sorted(json.loads(m)["headers"]["argsrepr"].strip("[]()',") for m in messages)
+        assert sent == queued
+        assert {json.loads(m)["headers"]["task"] for m in messages} == {EXECUTE}
+        queue = ActionQueue.of(store)
+        # Sent, not run here: the workers run them.
+        assert all(queue.get(i)["status"] == "queued" and queue.get(i)["dispatched_at"] for i in queued)
+    finally:
+        store.close()
