@@ -58,7 +58,26 @@ def blocks_in_window(actions: Iterable[Record], policy: SafeguardPolicy, now: da
     )
 
 
+# The attacked host's address under its other name: the firewall and the WAF see the host as
+# ``destination.ip``, its own antivirus as ``host.ip`` (one entity in incidents/entities.py).
+# An antivirus that names only the host leaves ``host.ip`` empty.
+HOST_ADDRESS_FALLBACK = {"host.ip": "destination.ip"}
+
+
+def host_addresses(incident: Mapping[str, Any], entity: str) -> list[str]:
+    """The addresses an ``isolate_host`` step isolates: the incident's ``entity`` values, or
+    else its attacked address when there is exactly one (several: a sweep, no guess)."""
+    values = entity_values(incident, entity)
+    fallback = HOST_ADDRESS_FALLBACK.get(entity)
+    if not values and fallback is not None:
+        candidates = entity_values(incident, fallback)
+        values = candidates if len(candidates) == 1 else []
+    return values
+
+
 def _targets(step: Step, incident: Mapping[str, Any], existing: Sequence[Record]) -> list[str]:
+    if step.type == "isolate_host":
+        return host_addresses(incident, step.entity)
     if step.type in BLOCKING_TYPES or step.type == "enrich":
         return entity_values(incident, step.entity)
     if step.type == "revert":

@@ -117,7 +117,9 @@ def _json_objects(text: str) -> Iterator[dict[str, object]]:
         yield obj
 
 
-def antivirus_lines() -> list[str]:
+def antivirus_lines(host_address: bool = True) -> list[str]:
+    """The Falcon detection on the victim, by name and (unless ``host_address`` is false, as
+    with a product that reports only the host name) by address."""
     path = corpus_path("beats_filebeat", "crowdstrike", "falcon", "falcon-sample.log")
     detection = next(o for o in _json_objects(path.read_text(encoding="utf-8"))
                      if o["metadata"]["eventType"] == "DetectionSummaryEvent")  # type: ignore[index]
@@ -128,14 +130,17 @@ def antivirus_lines() -> list[str]:
     for name in ("ProcessStartTime", "ProcessEndTime"):
         event[name] = int(at.timestamp()) - 1
     event["ComputerName"], event["LocalIP"] = VICTIM_HOST, VICTIM_IP
+    if not host_address:
+        del event["LocalIP"]
     return [json.dumps(detection)]
 
 
-def write_scenario(folder: Path) -> list[ScenarioFile]:
-    """The scenario's files, in the order a SOC would receive them."""
+def write_scenario(folder: Path, host_address: bool = True) -> list[ScenarioFile]:
+    """The scenario's files, in the order a SOC would receive them (``host_address``: see
+    :func:`antivirus_lines`)."""
     parts = [("firewall.log", "pfsense.log", firewall_lines()), ("waf.log", "nginx.error", waf_lines()),
              ("access.log", "nginx.access", web_lines()), ("auth.log", "system.auth", auth_lines()),
-             ("falcon.json", "crowdstrike.falcon", antivirus_lines())]
+             ("falcon.json", "crowdstrike.falcon", antivirus_lines(host_address))]
     files = []
     for name, parser, lines in parts:
         path = folder / name

@@ -11,9 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from incidents.entities import KILL_CHAIN
 from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
+from playbooks.actions import ActionQueue
 from soc_api.commands._common import build_detectors, make_parser
 from soc_api.commands._incidents import build_alert_stage
 from soc_core.clock import FrozenClock
@@ -28,12 +31,12 @@ SSH_BRUTE_FORCE = "8f3e1d2c-7a4b-4e5f-9c1d-2b3a4c5d6e02"
 MALWARE = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01"
 
 
-def run_scenario(store: Store, folder: Path) -> FrozenClock:
+def run_scenario(store: Store, folder: Path, host_address: bool = True) -> FrozenClock:
     clock = FrozenClock(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
     detectors = build_detectors((), clock, builtin=True)
     stage = build_alert_stage(store, clock)
     pipeline: Pipeline | None = None
-    for item in write_scenario(folder):
+    for item in write_scenario(folder, host_address):
         # One stream through the same detectors, as one `soc run` receives them: correlation
         # windows are flushed (by the clock) only at the end, not after each file.
         parser = make_parser(item.parser, UTC, clock)
@@ -96,3 +99,18 @@ def test_an_unrelated_brute_force_on_the_same_host_stays_apart(store: Store, tmp
     assert ATTACKER not in other["entities"]["source.ip"]
     assert OTHER_ATTACKER not in attacker["entities"]["source.ip"]
     assert other["tactics"] == ["credential-access"]
+
+
+@pytest.mark.parametrize("host_address", [True, False], ids=["av-names-address", "av-names-host-only"])
+def test_the_malware_playbook_isolates_the_attacked_host(store: Store, tmp_path: Path, host_address: bool) -> None:
+    """The built-in malware playbook, planned as the incident grew, isolates the infected host's
+    address, never the attacker's: from the antivirus alert's own address, or, when the product
+    names only the host, from the incident's one attacked address (the firewall's and the WAF's
+    destination.ip, the same host: incidents/entities.py)."""
+    run_scenario(store, tmp_path, host_address)
+    incident = incident_of(store, ATTACKER)
+    assert MALWARE in incident["rule_ids"]
+    assert ("host.ip" in incident["entities"]) is host_address
+    isolate = [a for a in ActionQueue.of(store).for_incident(str(incident["id"])) if a["step_id"] == "isolate-host"]
+    assert [a["target"] for a in isolate] == [VICTIM_IP]
+    assert isolate[0]["playbook_id"] == "malware-detected" and isolate[0]["status"] == "awaiting_approval"
