@@ -98,12 +98,13 @@ def build_detectors(rule_paths: tuple[str, ...], clock: Clock) -> list[Detector]
     """
     if not rule_paths:
         return []
-    from rules.sigma import load_rules
+    from rules.sigma.cache import load_engine
 
-    ruleset = load_rules(list(rule_paths))
-    for error in ruleset.errors:
+    # The compiled rule set comes from the cache when an earlier run built it.
+    engine, _ = load_engine(list(rule_paths))
+    for error in engine.ruleset.errors:
         click.echo(f"rule error: {error}", err=True)
-    return detectors_for(ruleset, clock)
+    return detectors_for(engine.ruleset, clock, engine)
 
 
 def detectors_for(ruleset: Any, clock: Clock, engine: Any = None) -> list[Detector]:
