@@ -4,7 +4,7 @@ Not part of the project: the anchor ``bench/commands_bench.py`` times ``soc dete
 against. It reads EVTX files with the ``evtx`` package (the Rust parser Zircolite uses
 through ``evtx_dump``), flattens every record into one row of named columns the way
 Zircolite does (each leaf under its own name; XML attributes as ``<element>_<attribute>``,
-an element's text under the element's name), loads the rows into an in-memory SQLite
+an element's text under the element's name, a list of unnamed items one per line), loads the rows into an in-memory SQLite
 table whose columns are all ``TEXT COLLATE NOCASE``, registers ``REGEXP``, runs every
 converted query, and prints one JSON line per hit (rule title, record number, file).
 
@@ -48,11 +48,11 @@ def flatten(node: Any, name: str, row: dict[str, Any]) -> None:
                 for attr, attr_value in value.items():
                     row[f"{name}_{attr}"] = attr_value
             elif key == "#text":
-                row[name] = value
+                flatten(value, name, row)
             else:
                 flatten(value, key, row)
     elif isinstance(node, list):
-        row[name] = " ".join(str(v) for v in node)
+        row[name] = "\n".join(str(v) for v in node if v is not None)
     else:
         row[name] = node
 

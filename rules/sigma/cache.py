@@ -7,8 +7,8 @@ logsource... everything an alert or a correlation reads) and the engine's analys
 (:class:`~rules.sigma.engine.EngineCode`, plain data), in one file per rule set.
 
 The key is a BLAKE2b digest of every rule file's path and bytes, the placeholder values,
-the source of this package (so any change of the engine invalidates every entry), and
-the Python and pySigma versions. A file is trusted only when it is ours (owned by this
+the source of the engine's modules (so any change of the engine invalidates every
+entry), and the Python and pySigma versions. A file is trusted only when it is ours (owned by this
 user, not writable by others, in a folder only we can write), starts with the magic and
 the key we expect, and its payload matches the digest stored beside it; otherwise it is
 rebuilt. Writing goes to a temporary file renamed over the old one, so a crash or a
@@ -59,11 +59,16 @@ def default_cache_dir() -> Path:
     return Path(base) / "soc-pipeline"
 
 
+# The modules whose code decides what a cached entry holds (loading, analysis, routing,
+# field names, the entry's own format): any change to one of them is a new engine version.
+ENGINE_MODULES = ("cache.py", "compiler.py", "engine.py", "fieldmap.py", "loader.py", "logsource.py", "route.py")
+
+
 def engine_fingerprint() -> bytes:
-    """The engine version: the bytes of this package's modules plus the library versions."""
+    """The engine version: the bytes of :data:`ENGINE_MODULES` plus the library versions."""
     h = hashlib.blake2b(digest_size=_DIGEST)
-    for path in sorted(_PACKAGE_DIR.glob("*.py")):
-        h.update(path.name.encode() + b"\x00" + path.read_bytes() + b"\x00")
+    for name in ENGINE_MODULES:
+        h.update(name.encode() + b"\x00" + (_PACKAGE_DIR / name).read_bytes() + b"\x00")
     h.update(sys.version.encode())
     h.update(metadata.version("pysigma").encode())
     return h.digest()
@@ -238,6 +243,25 @@ def _write(path: Path, key: str, entry: _Entry) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _prune(path.parent, keep=path)
+
+
+KEEP_ENTRIES = 8
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Keep the :data:`KEEP_ENTRIES` most recently written rule sets (each edit of a rule
+    or of the engine makes a new one; the old ones would pile up)."""
+    def written(entry: Path) -> int:
+        try:
+            return entry.stat().st_mtime_ns
+        except OSError:  # removed meanwhile by a concurrent run
+            return 0
+
+    entries = sorted(folder.glob("*.rules"), key=written, reverse=True)
+    for old in entries[KEEP_ENTRIES:]:
+        if old != keep:
+            old.unlink(missing_ok=True)
 
 
 @dataclass

@@ -133,3 +133,14 @@ def test_sigmahq_rules_from_the_cache_match_as_fresh_ones(tmp_path: Path, evtx_e
     assert outcome.status == "hit"
     assert titles(cached, evtx_events) == titles(fresh, evtx_events)
     assert sum(map(len, titles(fresh, evtx_events))) > 0
+
+
+def test_old_entries_are_pruned(tmp_path: Path) -> None:
+    from rules.sigma import cache
+
+    rules = write_rules(tmp_path / "rules")
+    for i in range(cache.KEEP_ENTRIES + 3):
+        (rules / "a.yml").write_text(RULES["a.yml"].replace("a.exe", f"a{i}.exe"), encoding="utf-8")
+        load_engine([str(rules)], cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("*.rules"))) == cache.KEEP_ENTRIES
+    assert load_engine([str(rules)], cache_dir=tmp_path / "cache")[1].status == "hit"
