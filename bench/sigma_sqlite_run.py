@@ -4,8 +4,8 @@ Not part of the project: the anchor ``bench/commands_bench.py`` times ``soc dete
 against. It reads EVTX files with the ``evtx`` package (the Rust parser Zircolite uses
 through ``evtx_dump``), flattens every record into one row of named columns the way
 Zircolite does (each leaf under its own name; XML attributes as ``<element>_<attribute>``,
-an element's text under the element's name, a list of unnamed items one per line), loads the rows into an in-memory SQLite
-table whose columns are all ``TEXT COLLATE NOCASE``, registers ``REGEXP``, runs every
+an element's text under the element's name, a list of unnamed items one per line), loads
+the rows into an in-memory SQLite table whose columns are all ``TEXT COLLATE NOCASE``, registers ``REGEXP``, runs every
 converted query, and prints one JSON line per hit (rule title, record number, file).
 
 The rules come already converted (pySigma's SQLite backend with the Sysmon and
