@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Framer
@@ -41,7 +41,8 @@ class LineFramer:
             start = offset
             offset += len(line)
             body = line.rstrip(b"\r\n")
-            if body.strip():
+            # Not blank: isspace() answers without building the stripped copy strip() would.
+            if body and not body.isspace():
                 yield start, body
 
 
@@ -95,13 +96,14 @@ def frame_file(path: str, framer: Framer, received: datetime) -> Iterator[RawEve
     longer than :data:`MAX_EVENT_BYTES` is cut there and carries ``extra.truncated_from``.
     """
     source = os.path.abspath(path)
+    from_bytes = RawEvent.from_bytes
     with open_log(path) as stream:
         for offset, data in framer.frames(stream):
-            extra: dict[str, Any] = {}
             if len(data) > MAX_EVENT_BYTES:
-                extra = {"truncated_from": len(data)}
-                data = data[:MAX_EVENT_BYTES]
-            yield RawEvent.from_bytes(data, source, received, offset, extra=extra)
+                yield from_bytes(data[:MAX_EVENT_BYTES], source, received, offset,
+                                 extra={"truncated_from": len(data)})
+            else:  # the common case: no keywords, the shared empty ``extra``
+                yield from_bytes(data, source, received, offset)
 
 
 class BaseParser(ABC):

@@ -12,6 +12,8 @@ from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_op
 from soc_core.clock import SystemClock
 from soc_core.errors import RegistryError
 
+_WRITE_BATCH = 1024
+
 
 @click.command("parse")
 @parser_option
@@ -33,8 +35,18 @@ def command(parser_name: str, tz_name: str, stats: bool, files: tuple[str, ...])
     bugs = BugLogger()
     out = sys.stdout.buffer
     for path in files:
+        # Written a batch at a time: one join and one write instead of a copy and a
+        # write per line.
+        pending: list[bytes] = []
         for line in parse_lines(parser, read_file_events(path, parser, clock.now()), counts, bugs):
-            out.write(line + b"\n")
+            pending.append(line)
+            if len(pending) >= _WRITE_BATCH:
+                pending.append(b"")
+                out.write(b"\n".join(pending))
+                pending.clear()
+        if pending:
+            pending.append(b"")
+            out.write(b"\n".join(pending))
     out.flush()
     if stats:
         for parser_id, (ok, failed) in sorted(counts.per_parser.items()):
