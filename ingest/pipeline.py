@@ -7,16 +7,21 @@ add alerts. Nothing is dropped silently; every outcome is counted in :class:`Sta
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from functools import lru_cache
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from soc_core.clock import Clock, SystemClock
-from soc_core.contracts import BatchParser, Detector, Parser, Store
+from soc_core.contracts import AlertStage, BatchParser, Detector, Parser, Store
 from soc_core.errors import ParseError, StoreError
 from soc_core.event import (
+    KIND_ALERT,
     KIND_PIPELINE_ERROR,
     Event,
     RawEvent,
@@ -88,21 +93,33 @@ def parse_many(parser: Parser, raws: Sequence[RawEvent], stats: Stats, bugs: Bug
     return [parse_one(parser, raw, stats, bugs) for raw in raws]
 
 
+def count_dead_letters(parser: Parser, raws: Sequence[RawEvent]) -> int:
+    """How many of ``raws`` the parser refuses (they become dead letters when processed):
+    a receiver that answers its sender uses it to say so in the answer."""
+    parsed = parse_many(parser, raws, Stats(), BugLogger())
+    return sum(1 for event in parsed if event["event"]["kind"] == KIND_PIPELINE_ERROR)
+
+
 # Events parsed together by parse_stream and parse_lines (soc parse, soc detect). They read
 # files whole, so nobody waits for a batch to fill, and the groups a batch parser forms
 # grow with it (the 11-source stream of bench/parse_bench.py in 4,096s gives groups of ~370
 # lines, against ~23 in 256s): a parser's code and tables stay in the CPU caches for the
 # whole group, ~10% faster there. Receivers batch by what has arrived (Pipeline).
 PARSE_BATCH: Final = 4096
+CHUNK_MAX_BYTES: Final = 16 << 20  # raw bytes per batch, whatever the event count
 
 
-def _chunks(raws: Iterable[RawEvent], size: int) -> Iterator[list[RawEvent]]:
+def _chunks(raws: Iterable[RawEvent], size: int, max_bytes: int = CHUNK_MAX_BYTES) -> Iterator[list[RawEvent]]:
+    """Batches of at most ``size`` events or ``max_bytes`` raw bytes (1,000 lines of
+    1 MiB must not become one batch of 1 GB, and then several copies of it)."""
     chunk: list[RawEvent] = []
+    held = 0
     for raw in raws:
         chunk.append(raw)
-        if len(chunk) >= size:
+        held += len(raw.data)
+        if len(chunk) >= size or held >= max_bytes:
             yield chunk
-            chunk = []
+            chunk, held = [], 0
     if chunk:
         yield chunk
 
@@ -124,10 +141,12 @@ def parse_lines(parser: Parser, raws: Iterable[RawEvent], stats: Stats, bugs: Bu
     if not isinstance(parser, BatchParser):
         yield from _parse_lines_one_by_one(parser, raws, stats, bugs, batch)
         return
+    zone = parser_zone(parser)
+    finish = _serialised if zone is None else (lambda event: _serialised(_with_zone(event, zone)))
     for chunk in _chunks(raws, batch):
         parsed: dict[str, int] = {}  # per dataset, added to stats once per batch
         try:
-            for raw, outcome in zip(chunk, parser.parse_batch(chunk, finish=_serialised), strict=True):
+            for raw, outcome in zip(chunk, parser.parse_batch(chunk, finish=finish), strict=True):
                 if isinstance(outcome, Exception):
                     yield dumps(_settle(parser, raw, outcome, stats, bugs))
                 else:
@@ -145,6 +164,7 @@ def _parse_lines_one_by_one(parser: Parser, raws: Iterable[RawEvent], stats: Sta
     :func:`parse_one` then ``dumps``, with the per-line bookkeeping (dataset counts) kept
     per batch: on a single fast parser it cost a fifth of the time of ``soc parse``."""
     parse = parser.parse
+    zone = parser_zone(parser)
     for chunk in _chunks(raws, batch):
         parsed: dict[str, int] = {}
         try:
@@ -156,7 +176,7 @@ def _parse_lines_one_by_one(parser: Parser, raws: Iterable[RawEvent], stats: Sta
                     continue
                 dataset = event.get("event", {}).get("dataset", parser.id)
                 parsed[dataset] = parsed.get(dataset, 0) + 1
-                yield dumps(event)
+                yield dumps(_with_zone(event, zone) if zone is not None else event)
         finally:  # also when the reader stops early: what it was given is counted
             _count_batch(stats, parsed)
 
@@ -191,7 +211,36 @@ def _settle(parser: Parser, raw: RawEvent, outcome: Event | Exception, stats: St
         bugs(f"parser {parser.id} raised on {raw.source}@{raw.offset}", outcome)
         return pipeline_error(raw, parser.id, f"parser bug: {type(outcome).__name__}: {outcome}")
     _count_parsed(stats, outcome.get("event", {}).get("dataset", parser.id))
-    return outcome
+    return _with_zone(outcome, parser_zone(parser))
+
+
+def _with_zone(event: Event, zone: str | None) -> Event:
+    if zone is not None:
+        meta = event.get("event")
+        if isinstance(meta, dict):
+            meta.setdefault("timezone", zone)  # a parser that read a zone itself keeps it
+    return event
+
+
+def parser_zone(parser: Parser) -> str | None:
+    """The ``event.timezone`` of the events ``parser`` makes (see :func:`zone_label`)."""
+    return zone_label(getattr(getattr(parser, "options", None), "tz", None))
+
+
+@lru_cache(maxsize=16)
+def zone_label(tz: tzinfo | None) -> str | None:
+    """``event.timezone`` for a parser configured with ``tz`` (``--tz``), as Filebeat's
+    ``add_locale`` sets it: the IANA name, else ``+HH:MM``; none for UTC (the default)."""
+    if tz is None or tz is UTC:
+        return None
+    if isinstance(tz, ZoneInfo):
+        return None if tz.key in ("UTC", "Etc/UTC") else tz.key
+    offset = tz.utcoffset(None)
+    if offset is None or not offset:
+        return None
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 class Pipeline:
@@ -205,8 +254,10 @@ class Pipeline:
         enrichers: Sequence[Enricher] = (),
         clock: Clock | None = None,
         batch_size: int = 1000,
+        alert_stage: AlertStage | None = None,
     ) -> None:
         self.parser = parser
+        self.alert_stage = alert_stage
         self.store = store
         self.detectors = list(detectors)
         self.enrichers = list(enrichers)
@@ -260,22 +311,70 @@ class Pipeline:
         self.stats.alerts += len(alerts)
         return alerts
 
-    def write(self, documents: Sequence[Event]) -> None:
-        """Store a batch; per-document failures go to the dead letters, not away."""
+    def write(self, documents: Sequence[Event], isolate: bool = False) -> None:
+        """Store a batch; per-document failures go to the dead letters, not away.
+
+        A store that raises on the batch (anything but :class:`StoreError`: a document it
+        cannot take, or a store bug) costs only the documents it refuses: the batch is
+        split in halves until each refused document stands alone, and that one becomes a
+        dead letter carrying the store's reason. A :class:`StoreError` (an outage, say)
+        propagates for the caller to retry with back-off, unless ``isolate`` is set (the
+        caller retried enough): then it is treated as a refusal too. If a dead letter
+        cannot be stored either, the store is failing, not the document: StoreError.
+        """
         if self.store is None or not documents:
             return
-        result = self.store.write(documents)
+        if self.alert_stage is not None:
+            alerts = [d for d in documents if d.get("event", {}).get("kind") == KIND_ALERT]
+            if alerts:
+                kept = self.alert_stage.before_store(alerts)
+                documents = [d for d in documents if d.get("event", {}).get("kind") != KIND_ALERT] + kept
+        self._write_part(documents, isolate)
+        if self.alert_stage is not None:
+            self.alert_stage.after_store()
+
+    def _write_part(self, documents: Sequence[Event], isolate: bool) -> None:
+        assert self.store is not None
+        try:
+            result = self.store.write(documents)
+        except StoreError as exc:
+            if not isolate:
+                raise
+            self._split(documents, exc, isolate)
+            return
+        except Exception as exc:
+            self._bugs(f"store {self.store.name} raised on {len(documents)} documents; isolating", exc)
+            self._split(documents, exc, isolate)
+            return
         self.stats.stored += result.written
         self.stats.duplicates += result.duplicates
         if result.failed:
-            self.stats.store_failures += len(result.failed)
-            letters = [_store_failure_letter(doc, reason, self.clock) for doc, reason in result.failed]
+            self._refused(result.failed)
+
+    def _split(self, documents: Sequence[Event], exc: Exception, isolate: bool) -> None:
+        """Write the halves of a refused batch in turn (bisection: about log2(n) extra
+        writes find one refused document); a document refused alone is a dead letter."""
+        if len(documents) == 1:
+            self._refused([(documents[0], f"{type(exc).__name__}: {exc}")])
+            return
+        middle = len(documents) // 2
+        self._write_part(documents[:middle], isolate)
+        self._write_part(documents[middle:], isolate)
+
+    def _refused(self, failed: Sequence[tuple[Event, str]]) -> None:
+        """Documents the store refused, stored as dead letters that keep them whole."""
+        assert self.store is not None
+        self.stats.store_failures += len(failed)
+        letters = [_store_failure_letter(doc, reason, self.clock) for doc, reason in failed]
+        try:
             retry = self.store.write(letters)
-            self.stats.stored += retry.written
-            self.stats.duplicates += retry.duplicates
-            if retry.failed:
-                # The dead-letter collection itself refuses: a store outage, not bad input.
-                raise StoreError(f"{len(retry.failed)} dead letters could not be stored: {retry.failed[0][1]}")
+        except Exception as exc:
+            raise StoreError(f"dead letters could not be stored: {type(exc).__name__}: {exc}") from exc
+        self.stats.stored += retry.written
+        self.stats.duplicates += retry.duplicates
+        if retry.failed:
+            # The dead-letter collection itself refuses: a store outage, not bad input.
+            raise StoreError(f"{len(retry.failed)} dead letters could not be stored: {retry.failed[0][1]}")
 
     def run(self, raws: Iterable[RawEvent]) -> Stats:
         """Process and store everything, then flush time-driven detections."""
@@ -287,20 +386,47 @@ class Pipeline:
 
 def _store_failure_letter(document: Event, reason: str, clock: Clock) -> Event:
     """Wrap a document the store refused as a dead letter that keeps it whole."""
-    original = document.get("event", {}).get("original")
+    meta = document.get("event")
+    meta = meta if isinstance(meta, dict) else {}
+    original = meta.get("original")
     raw_stamp = document.get("@timestamp")
     try:
         stamp = format_timestamp(parse_timestamp(raw_stamp if isinstance(raw_stamp, str) else ""))
-    except ValueError:
+    except (ValueError, OverflowError):
         stamp = format_timestamp(clock.now())  # the refused document had no usable time
+    text = _document_text(document)
+    event_id = meta.get("id")
     letter: Event = {
         "@timestamp": stamp,
         "event": {
-            "id": document.get("event", {}).get("id") or compute_event_id("store", None, dumps(document)),
+            "id": event_id if isinstance(event_id, str) and event_id else compute_event_id(
+                "store", None, text.encode("utf-8", "surrogatepass")),
             "kind": KIND_PIPELINE_ERROR,
             "dataset": "store",
-            "original": original if isinstance(original, str) else dumps(document).decode(),
+            # The text a store can hold: lone surrogates (from a parser bug) escaped.
+            "original": _storable(original) if isinstance(original, str) else text,
         },
-        "error": {"message": f"store refused the document: {reason}", "type": "store"},
+        "error": {"message": f"store refused the document: {_storable(reason)}", "type": "store"},
     }
+    if isinstance(original, str):
+        letter["event"]["document"] = text  # what the store refused, beside the input
+    if isinstance(meta.get("original_base64"), str):
+        letter["event"]["original_base64"] = meta["original_base64"]
     return letter
+
+
+def _document_text(document: Event) -> str:
+    """The refused document as JSON text, whatever it holds (a last resort that escapes
+    what orjson refuses: lone surrogates, objects it cannot serialise)."""
+    try:
+        return dumps(document).decode("utf-8")
+    except (TypeError, ValueError):
+        return json.dumps(document, default=repr, ensure_ascii=True)
+
+
+def _storable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

@@ -24,12 +24,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ingest.datadir import DataDirLock
+from ingest.health import ServiceHealth
 from ingest.metrics import Labels, Metrics
 from ingest.pipeline import BugLogger, Pipeline
 from ingest.queue import DurableQueue
 from parsers.base import LINE_FRAMER
 from soc_core.clock import Clock, SystemClock
-from soc_core.contracts import BatchParser, Detector, Framer, Parser, Receiver, Store
+from soc_core.contracts import AlertStage, BatchParser, Detector, Framer, Parser, Receiver, Store
 from soc_core.errors import ParseError, RegistryError, StoreError
 from soc_core.event import Event, RawEvent, pipeline_error
 
@@ -113,6 +115,11 @@ class ServiceOptions:
     retention_days: int | None = None
     retention_check_interval_secs: float = 3600.0
     stop_grace_secs: float = 10.0
+    # A batch the store refused this many times in a row (StoreError) is split until the
+    # refused documents stand alone and become dead letters (see Pipeline.write).
+    store_attempts_before_isolating: int = 5
+    # /health reports the queue stuck when events wait and nothing was stored for this long.
+    stuck_after_secs: float = 120.0
 
 
 class Service:
@@ -130,13 +137,17 @@ class Service:
         metrics: Metrics | None = None,
         clock: Clock | None = None,
         options: ServiceOptions | None = None,
+        alert_stage_factory: Callable[[Store], AlertStage] | None = None,
     ) -> None:
         self.receivers = list(receivers)
+        # Built in the worker thread, over the store opened there (see _work).
+        self.alert_stage_factory = alert_stage_factory
         self.queue = queue
         self.store_factory = store_factory
         self.router = ParserRouter(parser_factory, default_parser)
         self.detectors = list(detectors)
         self.data_dir = Path(data_dir) if data_dir else None
+        self._data_lock = DataDirLock(self.data_dir) if self.data_dir else None
         self.metrics = metrics or Metrics()
         self.clock = clock or SystemClock()
         self.options = options or ServiceOptions()
@@ -149,6 +160,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._bugs = BugLogger()
+        self.health = ServiceHealth(self.options.stuck_after_secs)
         self._declare_metrics()
 
     # -- metrics -----------------------------------------------------------------------
@@ -167,6 +179,14 @@ class Service:
         m.declare("soc_worker_bugs_total", "counter",
                   "Unexpected errors (logged): events dead-lettered or batches retried.")
         m.declare("soc_worker_batches_total", "counter", "Batches processed and acknowledged.")
+        m.declare("soc_background_errors_total", "counter", "Errors of background tasks (they go on), per task.")
+        m.declare("soc_health_degraded", "gauge", "1 when /health reports degraded, with one sample per reason.",
+                  self._health_values)
+
+    def _health_values(self) -> Mapping[Labels, float]:
+        # The reasons travel in the metrics file too: soc status shows them without the API.
+        problems = self.problems()
+        return {(): float(bool(problems)), **{(("reason", p[:200]),): 1.0 for p in problems}}
 
     def _lag(self) -> Mapping[Labels, float]:
         oldest = self.queue.oldest_received()
@@ -201,14 +221,17 @@ class Service:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the worker, then bind every receiver (errors here stop the start)."""
+        """Lock the data directory, start the worker, then bind every receiver (errors
+        here stop the start)."""
+        if self._data_lock is not None:
+            self._data_lock.acquire()  # before anything reads the queue
         self._worker = threading.Thread(target=self._work, name="soc-worker", daemon=True)
         self._worker.start()
         ready = await asyncio.to_thread(self._worker_ready.wait, 60)
-        if self._worker_error is not None:
-            raise self._worker_error
-        if not ready:
-            raise StoreError("the store did not open within 60 s")
+        if self._worker_error is not None or not ready:
+            if self._data_lock is not None:
+                self._data_lock.release()
+            raise self._worker_error or StoreError("the store did not open within 60 s")
         try:
             for receiver in self.receivers:
                 start = getattr(receiver, "start", None)
@@ -226,15 +249,40 @@ class Service:
             await receiver.run(self.queue)
         except asyncio.CancelledError:
             raise
-        except Exception:  # a receiver bug must not take the others down; it is logged
+        except Exception as exc:  # a receiver bug must not take the others down; it is logged
             log.exception("receiver %s stopped with an error", receiver.name)
             self.metrics.inc("soc_worker_bugs_total")
+            self.health.task_failed(f"receiver {receiver.name}", f"stopped: {type(exc).__name__}: {exc}")
 
     async def _housekeeping(self) -> None:
+        """Write the metrics file every interval; a failed write (disk full, directory
+        gone) is counted, logged (rate-limited) and reported to health, and retried at
+        the next interval: the task itself never stops before the service does."""
         while not self._stopped.is_set():
-            await asyncio.to_thread(self.write_metrics_file)
+            try:
+                await asyncio.to_thread(self.write_metrics_file)
+            except Exception as exc:
+                self._background_error("metrics_file", exc)
+            else:
+                self.health.task_ok("metrics_file")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), self.options.metrics_interval_secs)
+
+    def _background_error(self, task: str, exc: BaseException) -> None:
+        self.metrics.inc("soc_background_errors_total", task=task)
+        self._bugs(f"background task {task} failed (it goes on)", exc)
+        self.health.task_failed(task, f"{type(exc).__name__}: {exc}")
+
+    def problems(self) -> list[str]:
+        """Why the service is degraded (empty when healthy): what the worker and the
+        tasks reported, and any of them that is no longer running."""
+        found = self.health.problems(self.queue.depth)
+        if self._worker is not None and not self._worker.is_alive() and not self._worker_stop.is_set():
+            found.append("the pipeline worker is not running")
+        for task in self._tasks:
+            if task.done() and not self._stopped.is_set():
+                found.append(f"background task {task.get_name()} is not running")
+        return found
 
     async def stop(self) -> None:
         """Graceful stop (see the module docstring)."""
@@ -248,8 +296,13 @@ class Service:
         self._worker_stop.set()
         if self._worker is not None:
             await asyncio.to_thread(self._worker.join, self.options.stop_grace_secs * 3)
-        self.write_metrics_file()
+        try:
+            self.write_metrics_file()
+        except OSError as exc:  # the last figures are lost, not the stop
+            log.warning("could not write the metrics file at stop: %s", exc)
         self.queue.close()
+        if self._data_lock is not None:
+            self._data_lock.release()
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Start, serve until ``stop`` is set, then stop gracefully."""
@@ -266,20 +319,31 @@ class Service:
         to the thread that opened them."""
         try:
             self.store = self.store_factory()
+            stage = self.alert_stage_factory(self.store) if self.alert_stage_factory else None
             self.pipeline = Pipeline(self.router, self.store, self.detectors, clock=self.clock,
-                                     batch_size=self.options.batch_size)
+                                     batch_size=self.options.batch_size, alert_stage=stage)
         except BaseException as exc:  # reported to start(), which raises it
             self._worker_error = exc
             self._worker_ready.set()
             return
         self._worker_ready.set()
+        backoff = 0.5
         try:
-            self._loop(self.pipeline)
+            while not self._worker_stop.is_set():
+                try:
+                    self._loop(self.pipeline)
+                except Exception as exc:  # the queue's file failing, a bug: reported, restarted
+                    self._background_error("worker", exc)
+                    self._worker_stop.wait(backoff)
+                    backoff = min(backoff * 2, _STORE_BACKOFF_MAX_SECS)
+                    with contextlib.suppress(Exception):
+                        self.queue.rewind()
         finally:
             self.store.close()
 
     def _loop(self, pipeline: Pipeline) -> None:
         backoff = 0.0
+        failures = 0  # consecutive failed writes of the batch in flight
         last_flush = last_purge = time.monotonic()
         while not self._worker_stop.is_set():
             if backoff:
@@ -289,36 +353,45 @@ class Service:
             now = time.monotonic()
             extra: list[Event] = []
             if now - last_flush >= self.options.detector_flush_interval_secs:
-                extra = pipeline.flush_detectors()
                 last_flush = now
+                try:
+                    extra = pipeline.flush_detectors()
+                except Exception as exc:  # a detector bug: the next flush tries again
+                    self._background_error("detector_flush", exc)
+                else:
+                    self.health.task_ok("detector_flush")
             if self.options.retention_days and now - last_purge >= self.options.retention_check_interval_secs:
                 last_purge = now
                 self._purge(pipeline)
             batch = self.queue.read(self.options.batch_size)
             if batch is None and not extra:
+                self.health.progressed(idle=True)
                 self._worker_stop.wait(_IDLE_WAIT_SECS)
                 continue
             documents = list(extra)
             if batch is not None:
                 documents.extend(pipeline.process_batch(batch.events, on_bug=self._pipeline_bug))
             try:
-                pipeline.write(documents)
-            except StoreError as exc:
+                # Retried enough: the batch itself may hold what the store refuses.
+                pipeline.write(documents, isolate=failures >= self.options.store_attempts_before_isolating)
+            except Exception as exc:
+                failures += 1
                 backoff = min(max(backoff * 2, 0.5), _STORE_BACKOFF_MAX_SECS)
-                log.warning("store refused a batch (%s); retrying in %.1f s", exc, backoff)
-                self.metrics.inc("soc_worker_store_errors_total")
-                self.queue.rewind()
-                continue
-            except Exception:  # a store bug: counted, logged (rate-limited), batch retried
-                backoff = min(max(backoff * 2, 0.5), _STORE_BACKOFF_MAX_SECS)
-                self.metrics.inc("soc_worker_bugs_total")
-                self._bugs("store write failed unexpectedly")
+                if isinstance(exc, StoreError):
+                    log.warning("store refused a batch (%s); retrying in %.1f s", exc, backoff)
+                    self.metrics.inc("soc_worker_store_errors_total")
+                else:  # a store bug the pipeline could not isolate: counted, logged
+                    self.metrics.inc("soc_worker_bugs_total")
+                    self._bugs("store write failed unexpectedly", exc)
+                self.health.store_failed(f"{type(exc).__name__}: {exc}")
                 self.queue.rewind()
                 continue
             backoff = 0.0
+            failures = 0
             if batch is not None:
                 self.queue.ack(batch.last_seq)
                 self.metrics.inc("soc_worker_batches_total")
+            self.health.progressed()
 
     def _pipeline_bug(self, raw: RawEvent, exc: Exception) -> Event:
         """A bug in an enricher or detector makes that event a dead letter (parser bugs
@@ -334,9 +407,10 @@ class Service:
         cutoff = self.clock.now() - timedelta(days=days)
         try:
             removed = pipeline.store.purge_older_than(cutoff)
-        except StoreError as exc:
-            log.warning("retention purge failed: %s", exc)
+        except Exception as exc:  # retried at the next check
+            self._background_error("retention", exc)
             return
+        self.health.task_ok("retention")
         log.info("retention: removed %d events older than %s", removed, cutoff.isoformat())
 
     def stats(self) -> dict[str, Any]:

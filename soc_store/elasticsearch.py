@@ -21,9 +21,10 @@ sends plain ``application/json``, which Elasticsearch accepts as well.
 from __future__ import annotations
 
 import base64
+import builtins
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -49,15 +50,19 @@ from soc_core.contracts import (
     WriteResult,
     collection_of,
 )
-from soc_core.errors import NotFound, SearchTimeout, StoreError, VersionConflict
+from soc_core.errors import InvalidParameter, NotFound, SearchTimeout, StoreError, VersionConflict
 from soc_core.event import (
+    INT64_MAX,
+    INT64_MIN,
     Event,
     format_timestamp,
     get_field,
     parse_timestamp,
+    store_document,
 )
 from soc_core.query.ast import Node
-from soc_core.query.text import words
+from soc_core.query.text import searchable_words
+from soc_core.record_terms import filter_terms, record_terms
 from soc_store import es_query
 from soc_store.ecs_mapping import KEYWORD_LIMIT, RECORDS_MAPPINGS, UNINDEXED_FIELD, index_template
 
@@ -218,13 +223,13 @@ class ElasticsearchStore:
     @staticmethod
     def _doc_bytes(event: Event) -> bytes:
         """The document as indexed: the event plus the hidden search-only ``soc`` fields
-        (the message's words; the paths of values too long to index)."""
+        (the folded words of the searchable text: message or event.original; the paths of values too long to index)."""
         original, soc = event, event.get("soc", {})
         if not isinstance(soc, dict):
             return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
-        message = event.get("message")
-        if isinstance(message, str):
-            soc = {**soc, "message_words": " ".join(words(message))}
+        text_words = searchable_words(event)
+        if text_words is not None:
+            soc = {**soc, "message_words": text_words}
             event = {**event, "soc": soc}
         doc = orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
         # A document shorter than the limit cannot hold a value longer than it: only the
@@ -244,7 +249,8 @@ class ElasticsearchStore:
         if not isinstance(stamp, str):
             raise ValueError("@timestamp is missing")
         index = self._index(collection_of(event), parse_timestamp(stamp))
-        return event, index, event_id, self._doc_bytes(event)
+        # 64-bit integers, no NaN, sane keys: the same rewrite as every store.
+        return event, index, event_id, self._doc_bytes(store_document(event)[0])
 
     def _bulk(self, items: list[tuple[Event, str, str, bytes]]) -> WriteResult:
         result = WriteResult()
@@ -549,7 +555,8 @@ class ElasticsearchRecords:
             raise VersionConflict(record_id, expected_version or 0, actual)
         stored = {**record, "version": actual + 1}
         body = {"kind": self._kind, "rid": record_id, "version": actual + 1,
-                "updated": time.time_ns() // 1000, "doc": orjson.dumps(stored).decode()}
+                "updated": time.time_ns() // 1000, "terms": sorted(record_terms(stored)),
+                "doc": orjson.dumps(stored).decode()}
         client = self._store.client
         guard: dict[str, Any] = (
             {"op_type": "create"} if current is None
@@ -571,6 +578,18 @@ class ElasticsearchRecords:
         client = self._store.client
         response = self._store._call("list records", lambda: client.search(
             index=self._index, query={"term": {"kind": self._kind}}, from_=offset, size=limit,
+            sort=[{"updated": {"order": "desc"}}, {"rid": {"order": "asc"}}]))
+        return [_record(h["_source"]) for h in response["hits"]["hits"]]
+
+    def find(
+        self, filters: Mapping[str, str], limit: int = 100, offset: int = 0
+    ) -> builtins.list[Record]:
+        self._ensure()
+        client = self._store.client
+        must: list[dict[str, Any]] = [{"term": {"kind": self._kind}}]
+        must += [{"term": {"terms": t}} for t in filter_terms(filters)]
+        response = self._store._call("find records", lambda: client.search(
+            index=self._index, query={"bool": {"filter": must}}, from_=offset, size=limit,
             sort=[{"updated": {"order": "desc"}}, {"rid": {"order": "asc"}}]))
         return [_record(h["_source"]) for h in response["hits"]["hits"]]
 
@@ -620,12 +639,15 @@ def _encode_cursor(sort_values: list[Any]) -> str:
 
 
 def _decode_cursor(cursor: str) -> list[Any]:
+    """The sort values of the last hit (``@timestamp`` in epoch milliseconds, ``event.id``)
+    as :func:`_encode_cursor` wrote them; anything else is the caller's mistake."""
     try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise StoreError(f"invalid cursor {cursor!r}") from exc
-    if not isinstance(values, list):
-        raise StoreError(f"invalid cursor {cursor!r}")
+        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode("ascii"))) if len(cursor) <= 1024 else None
+    except (ValueError, orjson.JSONDecodeError):
+        values = None
+    if not (isinstance(values, list) and len(values) == 2 and type(values[0]) is int
+            and INT64_MIN <= values[0] <= INT64_MAX and isinstance(values[1], str) and len(values[1]) <= 256):
+        raise InvalidParameter("cursor", "not a cursor of this store", cursor)
     return values
 
 

@@ -8,7 +8,7 @@ import click
 
 from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_lines
-from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
+from soc_api.commands._common import encoding_option, in_encoding, make_parser, parse_tz, parser_option, tz_option
 from soc_core.clock import SystemClock
 from soc_core.errors import RegistryError
 
@@ -18,9 +18,10 @@ _WRITE_BATCH = 1024
 @click.command("parse")
 @parser_option
 @tz_option
+@encoding_option
 @click.option("--stats", is_flag=True, help="Print per-parser parsed/failed counts on stderr.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def command(parser_name: str, tz_name: str, stats: bool, files: tuple[str, ...]) -> None:
+def command(parser_name: str, tz_name: str, encoding: str | None, stats: bool, files: tuple[str, ...]) -> None:
     """Parse FILES and print nested ECS events as NDJSON.
 
     Unparsable input becomes an event with event.kind pipeline_error, error.message and
@@ -37,8 +38,9 @@ def command(parser_name: str, tz_name: str, stats: bool, files: tuple[str, ...])
     for path in files:
         # Written a batch at a time: one join and one write instead of a copy and a
         # write per line.
+        raws = in_encoding(read_file_events(path, parser, clock.now()), encoding)
         pending: list[bytes] = []
-        for line in parse_lines(parser, read_file_events(path, parser, clock.now()), counts, bugs):
+        for line in parse_lines(parser, raws, counts, bugs):
             pending.append(line)
             if len(pending) >= _WRITE_BATCH:
                 pending.append(b"")

@@ -54,6 +54,9 @@ def test_parses_to(query: str, ast: object) -> None:
         ("a AND", 6, "search term"),
         ("fo?o", 1, "trailing *"),
         ("a:", 3, "ends too early"),
+        # Issue #20 item 10: a prefix the address family cannot have is refused, not "0 hits".
+        ("source.ip:10.0.0.0/33", 11, "prefix length must be 0 to 32"),
+        ("source.ip:fe80\\:\\:1/129", 11, "0 to 128"),
     ],
 )
 def test_errors_point_at_the_column(query: str, column: int, words: str) -> None:
@@ -62,3 +65,38 @@ def test_errors_point_at_the_column(query: str, column: int, words: str) -> None
     assert info.value.column == column
     assert words in str(info.value)
     assert str(info.value).splitlines()[-1].index("^") == column + 1  # under the column, after 2 spaces
+
+
+def test_a_slash_in_other_values_stays_a_literal() -> None:
+    assert parse_query("url.path:a/b") == Term("url.path", "a/b")
+    assert parse_query("x:1.2.3.4/abc") == Term("x", "1.2.3.4/abc")
+
+
+@pytest.mark.parametrize(("query", "reason"), [
+    ("(" * 48 + "a:b" + ")" * 48, "nested deeper than 16 levels"),
+    ("NOT " * 96 + "a:b", "nested deeper than 16 levels"),
+    ("- " * 17 + "a:b", "nested deeper than 16 levels"),
+    ("a:" + "(" * 40 + "b" + ")" * 40, "nested deeper than 16 levels"),
+    ("(NOT " * 9 + "a:b" + ")" * 9, "nested deeper than 16 levels"),
+    (" OR ".join(f"a:{i}" for i in range(1025)), "1025 terms, more than 1024"),
+    ("a:" + "x" * 20_000, "longer than 20000 characters"),
+    ("user\x00name:alice", "control character U+0000"),
+    ("_exists_:a\x1f", "control character U+001F"),
+])
+def test_hostile_queries_are_refused_with_the_limit_they_break(query: str, reason: str) -> None:
+    """Issue #21 item 5: 48 parentheses or 96 NOTs raised RecursionError."""
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(query)
+    assert reason in info.value.reason
+
+
+@pytest.mark.parametrize("query", [
+    "(" * 16 + "a:b" + ")" * 16,
+    "NOT " * 16 + "a:b",
+    "a:" + "(" * 15 + "b" + ")" * 15,
+    " OR ".join(f"a:{i}" for i in range(1024)),
+    "a:foo\\(\\(\\( AND " + "(" * 15 + "b:c" + ")" * 15,
+    'a:"((((((((((((((((((((" AND b:-x',
+])
+def test_queries_within_the_limits_parse(query: str) -> None:
+    assert parse_query(query) is not None
