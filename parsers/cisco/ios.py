@@ -17,7 +17,7 @@ from parsers.base import BaseParser, ParserOptions
 from parsers.cisco.asa import IANA_NUMBERS, ZONES
 from parsers.community_id import community_id
 from parsers.grok import GrokPattern, default_library, set_fields
-from parsers.syslog import MONTHS, iso_utc, resolve_year_less
+from parsers.syslog import MONTHS, iso_utc, parse_any_header, resolve_year_less
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
 
@@ -69,6 +69,9 @@ class CiscoIosParser(BaseParser):
         return _EMBLEM.search(raw.message) is not None and "%ASA-" not in raw.message and "%FTD-" not in raw.message
 
     def parse(self, raw: RawEvent) -> Event:
+        return parse_any_header(self._parse_bsd, raw, self.options.tz, self.options.clock)
+
+    def _parse_bsd(self, raw: RawEvent) -> Event:
         text = raw.message
         m = _EMBLEM.search(text)
         if m is None:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Final
 from parsers.base import BaseParser
 from parsers.community_id import community_id
 from parsers.community_id import is_ip as _valid_ip
-from parsers.syslog import MONTHS, year_less_stamps
+from parsers.syslog import MONTHS, parse_any_header, year_less_stamps
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent
 
@@ -120,6 +120,9 @@ class IptablesParser(BaseParser):
         return "IN=" in text and " SRC=" in text and " PROTO=" in text
 
     def parse(self, raw: RawEvent) -> Event:
+        return parse_any_header(self._parse_bsd, raw, self.options.tz, self.options.clock)
+
+    def _parse_bsd(self, raw: RawEvent) -> Event:
         m = _LINE.match(raw.message)
         if m is None:
             raise ParseError(self.id, "no netfilter fields (IN=... SRC=... DST=...)")

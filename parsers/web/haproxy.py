@@ -16,6 +16,7 @@ from parsers.base import ParserOptions
 from parsers.web import ecs
 from parsers.web.apache import split_client
 from parsers.web.common import GrokWebParser, Groups, capture_groups, http_stamp, layout_reader
+from parsers.syslog import parse_any_header
 from parsers.web.timestamps import syslog_date
 from soc_core.event import Event, RawEvent
 
@@ -37,6 +38,9 @@ class HaproxyParser(GrokWebParser):
 
     def accepts(self, raw: RawEvent) -> bool:
         return "haproxy" in raw.message
+
+    def parse(self, raw: RawEvent) -> Event:
+        return parse_any_header(super().parse, raw, self.options.tz, self.options.clock)
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)
