@@ -31,6 +31,7 @@ lines are never glued together.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -53,6 +54,9 @@ from soc_core.event import Event, RawEvent, get_field
 from soc_core.registry import Registry, default_registry
 
 FALLBACK: Final = "system.syslog"
+# error.type and tag of an event the routed parser failed on, kept as its syslog header
+# and message by the fallback.
+PARTIAL: Final = "partial_parse"
 EVTX_PARSER: Final = "winlog"
 # ``RawEvent.extra`` key naming the parser whose file reader produced the event.
 READ_BY: Final = "read_by"
@@ -73,7 +77,7 @@ SIGNAL_WINDOW: Final = 320
 class _Candidate:
     """A parser known by its class's routing hints, built on first use."""
 
-    __slots__ = ("factory", "instance", "json_keys", "name", "product", "programs", "signals", "strict")
+    __slots__ = ("factory", "instance", "json_keys", "name", "patterns", "product", "programs", "signals", "strict")
 
     def __init__(self, name: str, factory: Any) -> None:
         self.name = name
@@ -82,6 +86,7 @@ class _Candidate:
         self.programs: tuple[str, ...] = tuple(getattr(factory, "syslog_programs", ()) or ())
         self.signals: tuple[str, ...] = tuple(getattr(factory, "route_signals", ()) or ())
         self.json_keys: tuple[str, ...] = tuple(getattr(factory, "json_keys", ()) or ())
+        self.patterns: tuple[str, ...] = tuple(getattr(factory, "route_patterns", ()) or ())
         # The product part of the dataset ("nginx" of "nginx.access"): a file-path hint.
         self.product = name.split(".", 1)[0].lower()
         # Whether accepts() can refuse a line (BaseParser's takes everything).
@@ -102,6 +107,7 @@ class AutoParser(BaseParser):
         self._candidates: dict[str, _Candidate] = {}
         by_program: dict[str, list[_Candidate]] = {}
         json_candidates: list[_Candidate] = []
+        patterns: list[tuple[str, _Candidate]] = []
         signal_owners: dict[str, list[_Candidate]] = {}
         for name in self._registry.names("parser"):
             if name == self.id:
@@ -114,6 +120,7 @@ class AutoParser(BaseParser):
                 signal_owners.setdefault(signal, []).append(candidate)
             if candidate.json_keys:
                 json_candidates.append(candidate)
+            patterns.extend((pattern, candidate) for pattern in candidate.patterns)
         # One scan finds every signal, overlapping ones included. A DFA: routing scans every
         # line, and the DFA walks 220 characters in a third of the time an NFA (or
         # pyahocorasick's trie, with its 25 first characters to try at every position) does.
@@ -129,6 +136,10 @@ class AutoParser(BaseParser):
         # More specific JSON shapes (more required keys) are tried first.
         self._json = sorted(json_candidates, key=lambda c: -len(c.json_keys))
         self._fallback = self._candidates.get(FALLBACK)
+        # Grammar-level patterns (Cisco's "%FAC-SEV-MNEMONIC:" anywhere in the header) for
+        # lines no literal signal or program claimed: the longer (more specific) first.
+        self._patterns = [(re.compile(pattern), candidate)
+                          for pattern, candidate in sorted(patterns, key=lambda pc: (-len(pc[0]), pc[1].name))]
 
     # --- routing -----------------------------------------------------------------------
 
@@ -184,6 +195,10 @@ class AutoParser(BaseParser):
             program = program_of(text[:512])
             if program:
                 yield from self._by_program.get(program.rsplit("/", 1)[-1], ())
+        head = text[:SIGNAL_WINDOW]
+        for pattern, candidate in self._patterns:
+            if pattern.search(head):
+                yield candidate
 
     def candidates(self, raw: RawEvent) -> list[str]:
         """The parser names this line's signals point at, best first (for tests and --explain)."""
@@ -228,6 +243,14 @@ class AutoParser(BaseParser):
                 for candidate in self._by_program.get(program, ()):
                     if candidate.name in tried:
                         continue
+                    tried.append(candidate.name)
+                    parser = candidate.instance or self._parser(candidate)
+                    if parser.accepts(raw):
+                        return parser
+        if self._patterns:
+            head = text[:SIGNAL_WINDOW]
+            for pattern, candidate in self._patterns:
+                if candidate.name not in tried and pattern.search(head):
                     parser = candidate.instance or self._parser(candidate)
                     if parser.accepts(raw):
                         return parser
@@ -241,13 +264,40 @@ class AutoParser(BaseParser):
 
     def _parse_routed(self, raw: RawEvent, parser: Parser | None) -> Event:
         if parser is not None:
-            return parser.parse(raw)
+            try:
+                return parser.parse(raw)
+            except ParseError as exc:
+                return self._second_chance(raw, parser, exc)
         if self._fallback is not None:
             try:
                 return self._parser(self._fallback).parse(raw)
             except ParseError:
                 pass  # no syslog header either: say so as auto, below
         raise ParseError(self.id, "no parser recognises this line (no JSON keys, signal, syslog program or header)")
+
+    def _second_chance(self, raw: RawEvent, failed: Parser, error: ParseError) -> Event:
+        """A line its routed parser accepted but could not parse: the next candidate that
+        accepts it, else the syslog header and message (``error.*`` says which parser
+        failed and why: a partial parse, not a dead letter); else the first error."""
+        failed_id = getattr(failed, "id", None)
+        for candidate in dict.fromkeys(self._ordered(raw)):
+            if candidate.name == failed_id or candidate.name == FALLBACK:
+                continue
+            parser = self._parser(candidate)
+            if parser.accepts(raw):
+                try:
+                    return parser.parse(raw)
+                except ParseError:
+                    continue
+        if self._fallback is not None and failed_id != FALLBACK:
+            try:
+                event = self._parser(self._fallback).parse(raw)
+            except ParseError:
+                raise error from None
+            event["error"] = {"message": str(error), "type": PARTIAL}
+            event.setdefault("tags", []).append(PARTIAL)
+            return event
+        raise error
 
     def parse_batch(self, raws: Sequence[RawEvent], finish: Callable[[Event], Any] | None = None) -> list[Any]:
         """Route every event, then parse them grouped by parser, ``finish`` applied to each

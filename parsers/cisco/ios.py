@@ -38,6 +38,8 @@ _STAMP: Final = re.compile(
     r"(?P<hh>\d{1,2}):(?P<mm>\d{2}):(?P<ss>\d{2})(?:\.(?P<frac>\d{1,6}))?"
 )
 _SEQUENCE: Final = re.compile(r"(?:^|\s)(?P<seq>\d+): ")
+# "logging origin-id hostname": the device name before its own stamp ("58: R1: *Mar  1 ...").
+_ORIGIN: Final = re.compile(r"(?:^|[>\s])(?P<host>[A-Za-z][\w.\-]*): [*.]?(?:\d{4} )?[A-Z][a-z]{2} +\d")
 _HOST_AFTER_STAMP: Final = re.compile(r"(?:\s+(?P<host>[A-Za-z0-9][\w.\-]*))?:?\s")
 _LEVELS: Final = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications",
                   "informational", "debugging")
@@ -59,6 +61,8 @@ class CiscoIosParser(BaseParser):
     namespace = "ios"
     route_signals: ClassVar[tuple[str, ...]] = ("%SEC-6-IPACCESSLOG", "%LINEPROTO-5-", "%SYS-5-CONFIG_I:",
                                                 "%SEC_LOGIN-", "%LINK-3-UPDOWN:")
+    # Any other message: the EMBLEM header's grammar (for lines nothing else claims).
+    route_patterns: ClassVar[tuple[str, ...]] = (r"%[A-Z][A-Z0-9_]*(?:-[A-Z][A-Z0-9_]*)?-[0-7]-[A-Z0-9_]+:",)
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)
@@ -110,8 +114,12 @@ class CiscoIosParser(BaseParser):
             ts = _stamp(stamp, tz, self.options.clock.now())
             if ts is not None:
                 event["@timestamp"] = iso_utc(ts)
-            host = _HOST_AFTER_STAMP.match(header, stamps[0].end())
-            name = host.group("host") if host is not None else None
+            origin = _ORIGIN.search(header)
+            if origin is not None:
+                name: str | None = origin.group("host")
+            else:
+                host = _HOST_AFTER_STAMP.match(header, stamps[0].end())
+                name = host.group("host") if host is not None else None
             if name and not name.isdecimal() and name.upper() not in ZONES:
                 event["host"] = {"hostname": name}
                 event["observer"] = {"hostname": name}
@@ -165,6 +173,10 @@ class CiscoNexusParser(CiscoIosParser):
     id = "cisco.nexus"
     namespace = "nexus"
     route_signals: ClassVar[tuple[str, ...]] = ("%ETHPORT-", "%VSHD-", "%ETH_PORT_CHANNEL-", "%VPC-")
+    # NX-OS stamps lead with the year ("2019 Jan 10 12:00:00[.mmm] [TZ]"): any EMBLEM message after one.
+    route_patterns: ClassVar[tuple[str, ...]] = (
+        r"^(?:<\d{1,3}>)?:?\s*\d{4} [A-Z][a-z]{2} +\d{1,2} \d{1,2}:\d{2}:\d{2}[^%]{0,80}"
+        r"%[A-Z][A-Z0-9_]*(?:-[A-Z][A-Z0-9_]*)?-[0-7]-[A-Z0-9_]+:",)
 
     def parse(self, raw: RawEvent) -> Event:
         event = super().parse(raw)
