@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from fnmatch import fnmatchcase
 from typing import Any, BinaryIO, Final
 
 import orjson
@@ -57,6 +58,9 @@ FALLBACK: Final = "system.syslog"
 # error.type and tag of an event the routed parser failed on, kept as its syslog header
 # and message by the fallback.
 PARTIAL: Final = "partial_parse"
+# Tag of an event whose parser ``auto`` chose by convention among formats identical on
+# the wire (see the module docstring): configure a route when it matters.
+GUESSED: Final = "auto_guessed_parser"
 EVTX_PARSER: Final = "winlog"
 # ``RawEvent.extra`` key naming the parser whose file reader produced the event.
 READ_BY: Final = "read_by"
@@ -136,6 +140,13 @@ class AutoParser(BaseParser):
         # More specific JSON shapes (more required keys) are tried first.
         self._json = sorted(json_candidates, key=lambda c: -len(c.json_keys))
         self._fallback = self._candidates.get(FALLBACK)
+        for _, name in self.options.routes:
+            if name not in self._candidates:
+                raise ParseError(self.id, f"route to unknown parser {name!r}")
+        self._configured: dict[tuple[str, str | None], _Candidate | None] = {}
+        # Parsers that share a literal signal with another: choosing between them (when the
+        # source names neither product and no route is configured) is a guess, said in tags.
+        self._tied = frozenset(c.name for owners in signal_owners.values() if len(owners) > 1 for c in owners)
         # Grammar-level patterns (Cisco's "%FAC-SEV-MNEMONIC:" anywhere in the header) for
         # lines no literal signal or program claimed: the longer (more specific) first.
         self._patterns = [(re.compile(pattern), candidate)
@@ -209,6 +220,10 @@ class AutoParser(BaseParser):
 
         The same order as :meth:`candidates`, written out flat: this runs once per line.
         """
+        if self.options.routes:
+            configured = self._configured_route(raw)
+            if configured is not None:
+                return self._parser(configured)
         extra = raw.extra
         read_by = extra.get(READ_BY) if extra else None
         if read_by is not None or raw.source[-5:].lower() == ".evtx":
@@ -256,6 +271,31 @@ class AutoParser(BaseParser):
                         return parser
         return None
 
+    def _configured_route(self, raw: RawEvent) -> _Candidate | None:
+        """The parser configured for this event's source or receiver (cached per pair)."""
+        key = (raw.source, raw.receiver)
+        if key in self._configured:
+            return self._configured[key]
+        found = None
+        for pattern, name in self.options.routes:
+            if fnmatchcase(raw.source, pattern) or (raw.receiver is not None and fnmatchcase(raw.receiver, pattern)):
+                found = self._candidates[name]
+                break
+        if len(self._configured) < 4096:
+            self._configured[key] = found
+        return found
+
+    def _guessed(self, raw: RawEvent, parser: Parser) -> bool:
+        """Whether choosing ``parser`` for ``raw`` was a convention, not a detection: the
+        parser shares its signals with another, and neither a configured route nor the
+        source's name decided."""
+        name = getattr(parser, "id", "")
+        if name not in self._tied:
+            return False
+        if self.options.routes and self._configured_route(raw) is not None:
+            return False
+        return name.split(".", 1)[0] not in raw.source.lower()
+
     def accepts(self, raw: RawEvent) -> bool:
         return True
 
@@ -265,9 +305,12 @@ class AutoParser(BaseParser):
     def _parse_routed(self, raw: RawEvent, parser: Parser | None) -> Event:
         if parser is not None:
             try:
-                return parser.parse(raw)
+                event = parser.parse(raw)
             except ParseError as exc:
                 return self._second_chance(raw, parser, exc)
+            if self._tied and self._guessed(raw, parser):
+                event.setdefault("tags", []).append(GUESSED)
+            return event
         if self._fallback is not None:
             try:
                 return self._parser(self._fallback).parse(raw)

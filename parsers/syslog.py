@@ -424,7 +424,8 @@ def parse_rfc5424_as_bsd(
     if header.pid:
         tag += f"[{header.pid}]"
     # Without "<pri>": the file form, which every BSD-reading parser takes.
-    bsd = f"{_MONTH_NAMES[stamp.month - 1]} {stamp.day:2d} {stamp:%H:%M:%S} {header.hostname or '-'} {tag}: {header.message}"
+    bsd = (f"{_MONTH_NAMES[stamp.month - 1]} {stamp.day:2d} {stamp:%H:%M:%S} "
+           f"{header.hostname or '-'} {tag}: {header.message}")
     event = parse(replace(raw, data=bsd.encode("utf-8"), _text=bsd))
     meta = event["event"]
     meta["id"], meta["original"] = raw.event_id, text

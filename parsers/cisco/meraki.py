@@ -55,7 +55,8 @@ class CiscoMerakiParser(BaseParser):
     route_signals: ClassVar[tuple[str, ...]] = (" flows src=", " urls src=", " ids-alerts ", " security_event ",
                                                 " airmarshal_events ", " vpn_firewall ")
     # Any record type, with or without the syslog header, and behind a relay's header.
-    route_patterns: ClassVar[tuple[str, ...]] = (r"^(?:<\d{1,3}>\s*)?" + _RELAY + r"(?:1 )?\d{9,11}\.\d{1,9} \S+ [a-z_\-]+",)
+    route_patterns: ClassVar[tuple[str, ...]] = (
+        r"^(?:<\d{1,3}>\s*)?" + _RELAY + r"(?:1 )?\d{9,11}\.\d{1,9} \S+ [a-z_\-]+",)
 
     def accepts(self, raw: RawEvent) -> bool:
         return _HEADER.match(raw.message) is not None

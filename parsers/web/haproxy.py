@@ -13,10 +13,10 @@ from functools import lru_cache
 from typing import Any, ClassVar, Final
 
 from parsers.base import ParserOptions
+from parsers.syslog import parse_any_header
 from parsers.web import ecs
 from parsers.web.apache import split_client
 from parsers.web.common import GrokWebParser, Groups, capture_groups, http_stamp, layout_reader
-from parsers.syslog import parse_any_header
 from parsers.web.timestamps import syslog_date
 from soc_core.event import Event, RawEvent
 

@@ -34,16 +34,35 @@ def parse_tz(text: str) -> tzinfo:
         raise click.BadParameter(f"unknown timezone {text!r}") from None
 
 
-def make_parser(name: str, tz: tzinfo = UTC, clock: Clock | None = None) -> Parser:
-    """Build a registered parser by name (its ``event.dataset``, or ``auto``)."""
+def make_parser(
+    name: str, tz: tzinfo = UTC, clock: Clock | None = None, routes: tuple[tuple[str, str], ...] = ()
+) -> Parser:
+    """Build a registered parser by name (its ``event.dataset``, or ``auto``); ``routes``
+    (glob, parser) pairs tell ``auto`` which parser a source or receiver is configured for."""
     factory: Any = default_registry().get("parser", name)
-    parser: Parser = factory(ParserOptions(tz=tz, clock=clock or SystemClock()))
+    parser: Parser = factory(ParserOptions(tz=tz, clock=clock or SystemClock(), routes=routes))
     return parser
+
+
+def parse_routes(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``--route GLOB=PARSER`` values as (glob, parser) pairs."""
+    routes = []
+    for value in values:
+        glob, sep, name = value.rpartition("=")
+        if not sep or not glob or not name:
+            raise click.BadParameter(f"expected GLOB=PARSER, got {value!r}", param_hint="--route")
+        routes.append((glob, name))
+    return tuple(routes)
 
 
 parser_option = click.option(
     "--parser", "parser_name", default="auto", show_default=True,
     help="Parser name (the event.dataset it produces), or auto.",
+)
+route_option = click.option(
+    "--route", "route_values", multiple=True, metavar="GLOB=PARSER",
+    help="With --parser auto: events whose file path or receiver address matches GLOB go to PARSER "
+         "(e.g. '*/nginx/*=nginx.access'; repeatable, first match wins).",
 )
 tz_option = click.option(
     "--tz", "tz_name", default="UTC", show_default=True,

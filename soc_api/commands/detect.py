@@ -22,6 +22,7 @@ from ingest.pipeline import BugLogger, Stats, parse_stream
 from parsers.base import open_log
 from rules.sigma import SigmaEngine, load_placeholders, load_rules
 from soc_api.commands._common import detectors_for, make_parser, parse_tz, parser_option, tz_option
+from soc_api.commands._inputs import Progress, counted, expand_inputs, input_options
 from soc_core.clock import SystemClock
 from soc_core.contracts import Parser
 from soc_core.errors import RegistryError, RuleError
@@ -77,11 +78,14 @@ def ecs_events(path: str) -> Iterator[Event]:
               help="YAML mapping of %placeholder% names to values, for the expand modifier.")
 @parser_option
 @tz_option
-@click.option("--stats", "show_stats", is_flag=True, help="Print counts on stderr at the end.")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--stats", "show_stats", is_flag=True, help="Print counts and a per-file summary on stderr at the end.")
+@input_options
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_name: str, tz_name: str,
-            show_stats: bool, inputs: tuple[str, ...]) -> None:
-    """Run Sigma rules over INPUTS (.evtx, NDJSON events, raw logs); print alerts as NDJSON."""
+            show_stats: bool, include: tuple[str, ...], exclude: tuple[str, ...], paths: tuple[str, ...]) -> None:
+    """Run Sigma rules over PATHS (.evtx, NDJSON events, raw logs; folders read recursively);
+    print alerts as NDJSON."""
+    inputs = expand_inputs(paths, include, exclude)
     try:
         placeholders = load_placeholders(placeholders_file) if placeholders_file else None
         ruleset = load_rules(list(rule_paths), placeholders)
@@ -100,7 +104,10 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
     parsers: dict[str, Parser] = {}
     out = sys.stdout.buffer
     events = 0
+    progress = Progress(len(inputs))
     for path in inputs:
+        file_counts = progress.start_file(path)
+        failed_before = stats.failed
         kind = input_kind(path)
         if kind == "ecs" and parser_name == "auto":
             stream: Iterator[Event] = ecs_events(path)
@@ -113,18 +120,23 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
                     raise click.UsageError(str(exc)) from None
             parser = parsers[name]
             stream = parse_stream(parser, read_file_events(path, parser, clock.now()), stats, bugs)
-        for event in stream:
+        for event in counted(stream, progress, file_counts):
             events += 1
             for detector in detectors:
                 for alert in detector.detect(event):
                     stats.alerts += 1
+                    file_counts.alerts += 1
                     out.write(dumps(alert) + b"\n")
+        file_counts.dead_letters = stats.failed - failed_before
     # The input is over: windows still open (correlations that fire on closing) close now.
     for detector in detectors:
         for alert in detector.flush(clock.now()):
             stats.alerts += 1
             out.write(dumps(alert) + b"\n")
     out.flush()
+    progress.close()
+    if show_stats or progress.enabled:
+        click.echo(progress.summary(), err=True)
     if show_stats:
         click.echo(f"rules={len(ruleset.rules)} rule_errors={len(ruleset.errors)} "
                    f"rules_without_route={len(engine.unrouted)} events={events} "

@@ -13,6 +13,7 @@ import sys
 import click
 
 from rules.yara.scanner import DEFAULT_MAX_FILE_BYTES, DEFAULT_TIMEOUT_SECS, YaraScanner, compile_rules
+from soc_api.commands._inputs import expand_inputs, input_options
 from soc_core.event import dumps
 
 
@@ -25,12 +26,14 @@ from soc_core.event import dumps
 @click.option("--timeout", "timeout_secs", default=DEFAULT_TIMEOUT_SECS, show_default=True, type=int,
               help="Per-file scan timeout in seconds.")
 @click.option("--stats", is_flag=True, help="Print rule and file counts on stderr.")
-@click.argument("targets", nargs=-1, required=True, type=click.Path(exists=True))
+@input_options
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 def command(
     yara_paths: tuple[str, ...], no_builtin: bool, max_size_bytes: int, timeout_secs: int, stats: bool,
-    targets: tuple[str, ...],
+    include: tuple[str, ...], exclude: tuple[str, ...], paths: tuple[str, ...],
 ) -> None:
-    """Scan TARGETS (files or folders, recursively) with YARA rules and print ECS alerts."""
+    """Scan PATHS (files or folders, recursively) with YARA rules and print ECS alerts."""
+    targets = expand_inputs(paths, include, exclude)
     ruleset = compile_rules(yara_paths, include_builtin=not no_builtin)
     for error in ruleset.errors:
         click.echo(str(error), err=True)
