@@ -37,7 +37,9 @@ _STAMP: Final = re.compile(
     r"(?:(?P<y1>\d{4}) )?(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2})(?: (?P<y2>\d{4}))? "
     r"(?P<hh>\d{1,2}):(?P<mm>\d{2}):(?P<ss>\d{2})(?:\.(?P<frac>\d{1,6}))?"
 )
-_SEQUENCE: Final = re.compile(r"(?:^|\s)(?P<seq>\d+): ")
+# NX-OS writes the year first ("2019 Jan 10 12:00:00"): such lines are cisco.nexus's.
+_NEXUS_STAMP: Final = re.compile(r"(?:<\d{1,3}>)?:?\s*\d{4} [A-Z][a-z]{2} +\d{1,2} \d{1,2}:\d{2}:\d{2}")
+_SEQUENCE: Final = re.compile(r"(?:^|[\s>])(?P<seq>\d+): ")
 # "logging origin-id hostname": the device name before its own stamp ("58: R1: *Mar  1 ...").
 _ORIGIN: Final = re.compile(r"(?:^|[>\s])(?P<host>[A-Za-z][\w.\-]*): [*.]?(?:\d{4} )?[A-Z][a-z]{2} +\d")
 _HOST_AFTER_STAMP: Final = re.compile(r"(?:\s+(?P<host>[A-Za-z0-9][\w.\-]*))?:?\s")
@@ -70,7 +72,8 @@ class CiscoIosParser(BaseParser):
         self._patterns: dict[str, GrokPattern] = {mn: lib.compile(f"%{{{name}}}") for mn, name in ROUTES.items()}
 
     def accepts(self, raw: RawEvent) -> bool:
-        return _EMBLEM.search(raw.message) is not None and "%ASA-" not in raw.message and "%FTD-" not in raw.message
+        text = raw.message
+        return _is_emblem(text) and _NEXUS_STAMP.match(text) is None
 
     def parse(self, raw: RawEvent) -> Event:
         return parse_any_header(self._parse_bsd, raw, self.options.tz, self.options.clock)
@@ -178,6 +181,9 @@ class CiscoNexusParser(CiscoIosParser):
         r"^(?:<\d{1,3}>)?:?\s*\d{4} [A-Z][a-z]{2} +\d{1,2} \d{1,2}:\d{2}:\d{2}[^%]{0,80}"
         r"%[A-Z][A-Z0-9_]*(?:-[A-Z][A-Z0-9_]*)?-[0-7]-[A-Z0-9_]+:",)
 
+    def accepts(self, raw: RawEvent) -> bool:
+        return _is_emblem(raw.message)
+
     def parse(self, raw: RawEvent) -> Event:
         event = super().parse(raw)
         interface = _INTERFACE.search(event.get("message", ""))
@@ -185,6 +191,11 @@ class CiscoNexusParser(CiscoIosParser):
             event["cisco"]["nexus"]["interface"] = interface.group(1)
             event.setdefault("observer", {})["ingress"] = {"interface": {"name": interface.group(1)}}
         return event
+
+
+def _is_emblem(text: str) -> bool:
+    """An IOS-family EMBLEM message (ASA and FTD have parsers of their own)."""
+    return _EMBLEM.search(text) is not None and "%ASA-" not in text and "%FTD-" not in text
 
 
 _INTERFACE: Final = re.compile(r"[Ii]nterface (?P<name>[A-Za-z][\w\-]*\d[\w/.:\-]*)")
