@@ -7,6 +7,7 @@ add alerts. Nothing is dropped silently; every outcome is counted in :class:`Sta
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -235,22 +236,63 @@ class Pipeline:
         self.stats.alerts += len(alerts)
         return alerts
 
-    def write(self, documents: Sequence[Event]) -> None:
-        """Store a batch; per-document failures go to the dead letters, not away."""
+    def write(self, documents: Sequence[Event], isolate: bool = False) -> None:
+        """Store a batch; per-document failures go to the dead letters, not away.
+
+        A store that raises on the batch (anything but :class:`StoreError`: a document it
+        cannot take, or a store bug) costs only the documents it refuses: the batch is
+        split in halves until each refused document stands alone, and that one becomes a
+        dead letter carrying the store's reason. A :class:`StoreError` (an outage, say)
+        propagates for the caller to retry with back-off, unless ``isolate`` is set (the
+        caller retried enough): then it is treated as a refusal too. If a dead letter
+        cannot be stored either, the store is failing, not the document: StoreError.
+        """
         if self.store is None or not documents:
             return
-        result = self.store.write(documents)
+        self._write_part(documents, isolate)
+
+    def _write_part(self, documents: Sequence[Event], isolate: bool) -> None:
+        assert self.store is not None
+        try:
+            result = self.store.write(documents)
+        except StoreError as exc:
+            if not isolate:
+                raise
+            self._split(documents, exc, isolate)
+            return
+        except Exception as exc:
+            self._bugs(f"store {self.store.name} raised on {len(documents)} documents; isolating", exc)
+            self._split(documents, exc, isolate)
+            return
         self.stats.stored += result.written
         self.stats.duplicates += result.duplicates
         if result.failed:
-            self.stats.store_failures += len(result.failed)
-            letters = [_store_failure_letter(doc, reason, self.clock) for doc, reason in result.failed]
+            self._refused(result.failed)
+
+    def _split(self, documents: Sequence[Event], exc: Exception, isolate: bool) -> None:
+        """Write the halves of a refused batch in turn (bisection: about log2(n) extra
+        writes find one refused document); a document refused alone is a dead letter."""
+        if len(documents) == 1:
+            self._refused([(documents[0], f"{type(exc).__name__}: {exc}")])
+            return
+        middle = len(documents) // 2
+        self._write_part(documents[:middle], isolate)
+        self._write_part(documents[middle:], isolate)
+
+    def _refused(self, failed: Sequence[tuple[Event, str]]) -> None:
+        """Documents the store refused, stored as dead letters that keep them whole."""
+        assert self.store is not None
+        self.stats.store_failures += len(failed)
+        letters = [_store_failure_letter(doc, reason, self.clock) for doc, reason in failed]
+        try:
             retry = self.store.write(letters)
-            self.stats.stored += retry.written
-            self.stats.duplicates += retry.duplicates
-            if retry.failed:
-                # The dead-letter collection itself refuses: a store outage, not bad input.
-                raise StoreError(f"{len(retry.failed)} dead letters could not be stored: {retry.failed[0][1]}")
+        except Exception as exc:
+            raise StoreError(f"dead letters could not be stored: {type(exc).__name__}: {exc}") from exc
+        self.stats.stored += retry.written
+        self.stats.duplicates += retry.duplicates
+        if retry.failed:
+            # The dead-letter collection itself refuses: a store outage, not bad input.
+            raise StoreError(f"{len(retry.failed)} dead letters could not be stored: {retry.failed[0][1]}")
 
     def run(self, raws: Iterable[RawEvent]) -> Stats:
         """Process and store everything, then flush time-driven detections."""
@@ -262,20 +304,47 @@ class Pipeline:
 
 def _store_failure_letter(document: Event, reason: str, clock: Clock) -> Event:
     """Wrap a document the store refused as a dead letter that keeps it whole."""
-    original = document.get("event", {}).get("original")
+    meta = document.get("event")
+    meta = meta if isinstance(meta, dict) else {}
+    original = meta.get("original")
     raw_stamp = document.get("@timestamp")
     try:
         stamp = format_timestamp(parse_timestamp(raw_stamp if isinstance(raw_stamp, str) else ""))
-    except ValueError:
+    except (ValueError, OverflowError):
         stamp = format_timestamp(clock.now())  # the refused document had no usable time
+    text = _document_text(document)
+    event_id = meta.get("id")
     letter: Event = {
         "@timestamp": stamp,
         "event": {
-            "id": document.get("event", {}).get("id") or compute_event_id("store", None, dumps(document)),
+            "id": event_id if isinstance(event_id, str) and event_id else compute_event_id(
+                "store", None, text.encode("utf-8", "surrogatepass")),
             "kind": KIND_PIPELINE_ERROR,
             "dataset": "store",
-            "original": original if isinstance(original, str) else dumps(document).decode(),
+            # The text a store can hold: lone surrogates (from a parser bug) escaped.
+            "original": _storable(original) if isinstance(original, str) else text,
         },
-        "error": {"message": f"store refused the document: {reason}", "type": "store"},
+        "error": {"message": f"store refused the document: {_storable(reason)}", "type": "store"},
     }
+    if isinstance(original, str):
+        letter["event"]["document"] = text  # what the store refused, beside the input
+    if isinstance(meta.get("original_base64"), str):
+        letter["event"]["original_base64"] = meta["original_base64"]
     return letter
+
+
+def _document_text(document: Event) -> str:
+    """The refused document as JSON text, whatever it holds (a last resort that escapes
+    what orjson refuses: lone surrogates, objects it cannot serialise)."""
+    try:
+        return dumps(document).decode("utf-8")
+    except (TypeError, ValueError):
+        return json.dumps(document, default=repr, ensure_ascii=True)
+
+
+def _storable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

@@ -11,9 +11,15 @@ file-tail read positions (table ``checkpoints``). Guarantees:
   ``event.id`` makes that redelivery idempotent in the store.
 * A checkpoint passed with ``put`` is committed in the same transaction as the events,
   so the file tail neither skips nor repeats lines across a restart.
-* Back-pressure: once ``max_events`` events are queued, ``put`` raises
-  :class:`soc_core.errors.QueueFull` and enqueues nothing (the queue may exceed the limit
-  by the one batch that reached it).
+* Back-pressure: once ``max_events`` events or ``max_bytes`` bytes of raw events are
+  queued, ``put`` raises :class:`soc_core.errors.QueueFull` and enqueues nothing (the
+  queue may exceed a limit by the one batch that reached it).
+* Fair sharing under overload: a ``put`` given ``wait_secs`` waits that long for room
+  instead of failing at once; waiting producers are served round-robin by receiver
+  (``RawEvent.receiver``), so a receiver with many busy connections cannot take every
+  slot the worker frees while another receiver's senders only see refusals.
+* Bounded memory on the reading side: ``read`` stops at ``max_bytes`` as well as at
+  ``max_events`` (a batch of 2,000 one-MiB lines would otherwise be 2 GB in memory).
 
 SQLite calls block, so the async ``put`` runs them in a thread; one lock serialises them
 (SQLite allows one writer anyway).
@@ -24,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +43,8 @@ from soc_core.errors import QueueFull
 from soc_core.event import RawEvent, format_timestamp, parse_timestamp
 
 Sync = Literal["normal", "full"]
+
+_ROOM_POLL_SECS = 0.02
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (
@@ -65,10 +74,12 @@ class QueuedBatch:
 class DurableQueue:
     """A bounded, durable FIFO of raw events in one SQLite file (see the module doc)."""
 
-    def __init__(self, path: str | Path, max_events: int = 1_000_000, sync: Sync = "normal") -> None:
+    def __init__(self, path: str | Path, max_events: int = 1_000_000, sync: Sync = "normal",
+                 max_bytes: int = 1 << 30) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_events = max_events
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         # One connection shared by the receivers' threads and the worker, under the lock.
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -76,25 +87,110 @@ class DurableQueue:
         self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
         self._db.executescript(_SCHEMA)
         self._read_after = self._acked_seq()
-        self._depth = self._count()
+        self._depth, self._bytes = self._count()
         self._closed = False
+        # Producers waiting for room, one line per receiver, served round-robin (asyncio side).
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._turn_done = asyncio.Event()  # the producer granted a turn has put (or given up)
 
     # -- producing ---------------------------------------------------------------------
 
-    async def put(self, batch: Sequence[RawEvent], checkpoint: tuple[str, Any] | None = None) -> None:
-        """Durably enqueue ``batch`` (and a checkpoint, atomically); raise QueueFull."""
+    async def put(self, batch: Sequence[RawEvent], checkpoint: tuple[str, Any] | None = None,
+                  *, wait_secs: float = 0.0) -> None:
+        """Durably enqueue ``batch`` (and a checkpoint, atomically).
+
+        When the queue is full, wait up to ``wait_secs`` for room (served fairly among
+        receivers, see the module doc), then raise QueueFull; nothing of a refused
+        batch is queued."""
         if not batch and checkpoint is None:
             return
-        await asyncio.to_thread(self.put_sync, batch, checkpoint)
+        if not any(self._waiting.values()) or not batch or wait_secs <= 0:
+            try:
+                await asyncio.to_thread(self.put_sync, batch, checkpoint)
+                return
+            except QueueFull:
+                if wait_secs <= 0:
+                    raise
+        await self._wait_turn(batch[0].receiver or "", wait_secs)
+        # Our turn: the dispatcher saw room and lets no other waiter in until we are done.
+        try:
+            await asyncio.to_thread(self.put_sync, batch, checkpoint)
+        finally:
+            self._turn_done.set()
+
+    @property
+    def full(self) -> bool:
+        """At a limit: a ``put`` now would be refused."""
+        return self._depth >= self.max_events or self._bytes >= self.max_bytes
+
+    async def _wait_turn(self, key: str, wait_secs: float) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._waiting.setdefault(key, deque()).append(future)
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="queue-fair-dispatch")
+        try:
+            await asyncio.wait_for(asyncio.shield(future), wait_secs)
+        except TimeoutError:
+            line = self._waiting.get(key)
+            if line is not None and future in line:
+                line.remove(future)
+                future.cancel()
+                raise QueueFull(f"queue full for {wait_secs:g} s ({self._depth} events,"
+                                f" {self._bytes} bytes)") from None
+            if future.cancelled():
+                raise QueueFull("queue closed") from None
+            # Granted just as the wait ran out: take the turn all the same.
+        except asyncio.CancelledError:
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                self._turn_done.set()  # granted but never used: hand the turn on
+            raise
+
+    async def _dispatch(self) -> None:
+        """Grant turns round-robin by receiver while producers wait (the worker frees
+        room from another thread, so room is polled)."""
+        order: deque[str] = deque()
+        while any(self._waiting.values()):
+            if self._closed:
+                for waiters in self._waiting.values():
+                    for waiter in waiters:
+                        waiter.cancel()
+                self._waiting.clear()
+                return
+            if self.full:
+                await asyncio.sleep(_ROOM_POLL_SECS)
+                continue
+            for key in self._waiting:
+                if key not in order:
+                    order.append(key)
+            key = order[0]
+            order.rotate(-1)
+            next_line = self._waiting.get(key)
+            if not next_line:
+                self._waiting.pop(key, None)
+                order.remove(key)
+                continue
+            future = next_line.popleft()
+            if future.done():
+                continue
+            self._turn_done.clear()
+            future.set_result(None)
+            await self._turn_done.wait()
+        self._waiting.clear()
 
     def put_sync(self, batch: Sequence[RawEvent], checkpoint: tuple[str, Any] | None = None) -> None:
         """The blocking form of :meth:`put`."""
         rows = [_encode(raw) for raw in batch]
+        size = sum(len(raw.data) for raw in batch)
         with self._lock:
             # A soft limit: refuse once the queue is at the limit, so that a batch larger
             # than the limit can still be queued when the queue is drained (no deadlock).
-            if rows and self._depth >= self.max_events:
-                raise QueueFull(f"queue holds {self._depth} events (limit {self.max_events})")
+            if rows and self.full:
+                raise QueueFull(f"queue holds {self._depth} events, {self._bytes} bytes"
+                                f" (limits {self.max_events} events, {self.max_bytes} bytes)")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
@@ -113,6 +209,7 @@ class DurableQueue:
                 self._db.execute("ROLLBACK")
                 raise
             self._depth += len(rows)
+            self._bytes += size
 
     def checkpoint(self, key: str) -> Any:
         """The value last committed for ``key``, or None."""
@@ -134,14 +231,26 @@ class DurableQueue:
 
     # -- consuming ---------------------------------------------------------------------
 
-    def read(self, max_events: int) -> QueuedBatch | None:
-        """The next batch after what was already read (not yet acknowledged), or None."""
+    def read(self, max_events: int, max_bytes: int = 16 << 20) -> QueuedBatch | None:
+        """The next batch after what was already read (not yet acknowledged), or None.
+
+        The batch stops at ``max_events`` events or once ``max_bytes`` of raw bytes are
+        in it (always at least one event)."""
+        rows: list[tuple[Any, ...]] = []
+        size = 0
         with self._lock:
-            rows = self._db.execute(
+            cursor = self._db.execute(
                 "SELECT seq, data, source, received, offset, peer, receiver, decode_error, extra"
                 " FROM queue WHERE seq > ? ORDER BY seq LIMIT ?",
                 (self._read_after, max_events),
-            ).fetchall()
+            )
+            # Row by row, so the rows past the byte budget are never loaded.
+            for row in cursor:
+                rows.append(row)
+                size += len(row[1])
+                if size >= max_bytes:
+                    break
+            cursor.close()
         if not rows:
             return None
         self._read_after = rows[-1][0]
@@ -152,6 +261,9 @@ class DurableQueue:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                freed = self._db.execute(
+                    "SELECT coalesce(sum(length(data)), 0) FROM queue WHERE seq <= ?", (last_seq,)
+                ).fetchone()[0]
                 deleted = self._db.execute("DELETE FROM queue WHERE seq <= ?", (last_seq,)).rowcount
                 self._db.execute(
                     "INSERT OR REPLACE INTO counters (name, value) VALUES ('acked_seq', ?)", (last_seq,)
@@ -162,6 +274,7 @@ class DurableQueue:
                 self._db.execute("ROLLBACK")
                 raise
             self._depth -= deleted
+            self._bytes -= int(freed)
 
     def rewind(self) -> None:
         """Read again from the oldest unacknowledged event (after a failed store)."""
@@ -174,6 +287,11 @@ class DurableQueue:
     def depth(self) -> int:
         """Events queued and not yet acknowledged."""
         return self._depth
+
+    @property
+    def depth_bytes(self) -> int:
+        """Raw bytes of the events queued and not yet acknowledged."""
+        return self._bytes
 
     def oldest_received(self) -> datetime | None:
         """When the oldest unacknowledged event was received (for the lag metric)."""
@@ -211,8 +329,9 @@ class DurableQueue:
         row = self._db.execute("SELECT value FROM counters WHERE name = 'acked_seq'").fetchone()
         return int(row[0]) if row else 0
 
-    def _count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM queue").fetchone()[0])
+    def _count(self) -> tuple[int, int]:
+        count, size = self._db.execute("SELECT count(*), coalesce(sum(length(data)), 0) FROM queue").fetchone()
+        return int(count), int(size)
 
 
 def _encode(raw: RawEvent) -> tuple[Any, ...]:

@@ -24,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ingest.health import ServiceHealth
 from ingest.metrics import Labels, Metrics
 from ingest.pipeline import BugLogger, Pipeline
 from ingest.queue import DurableQueue
@@ -113,6 +114,11 @@ class ServiceOptions:
     retention_days: int | None = None
     retention_check_interval_secs: float = 3600.0
     stop_grace_secs: float = 10.0
+    # A batch the store refused this many times in a row (StoreError) is split until the
+    # refused documents stand alone and become dead letters (see Pipeline.write).
+    store_attempts_before_isolating: int = 5
+    # /health reports the queue stuck when events wait and nothing was stored for this long.
+    stuck_after_secs: float = 120.0
 
 
 class Service:
@@ -149,6 +155,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._bugs = BugLogger()
+        self.health = ServiceHealth(self.options.stuck_after_secs)
         self._declare_metrics()
 
     # -- metrics -----------------------------------------------------------------------
@@ -167,6 +174,9 @@ class Service:
         m.declare("soc_worker_bugs_total", "counter",
                   "Unexpected errors (logged): events dead-lettered or batches retried.")
         m.declare("soc_worker_batches_total", "counter", "Batches processed and acknowledged.")
+        m.declare("soc_background_errors_total", "counter", "Errors of background tasks (they go on), per task.")
+        m.declare("soc_health_degraded", "gauge", "1 when /health reports degraded (see its reasons).",
+                  lambda: {(): float(bool(self.problems()))})
 
     def _lag(self) -> Mapping[Labels, float]:
         oldest = self.queue.oldest_received()
@@ -226,15 +236,40 @@ class Service:
             await receiver.run(self.queue)
         except asyncio.CancelledError:
             raise
-        except Exception:  # a receiver bug must not take the others down; it is logged
+        except Exception as exc:  # a receiver bug must not take the others down; it is logged
             log.exception("receiver %s stopped with an error", receiver.name)
             self.metrics.inc("soc_worker_bugs_total")
+            self.health.task_failed(f"receiver {receiver.name}", f"stopped: {type(exc).__name__}: {exc}")
 
     async def _housekeeping(self) -> None:
+        """Write the metrics file every interval; a failed write (disk full, directory
+        gone) is counted, logged (rate-limited) and reported to health, and retried at
+        the next interval: the task itself never stops before the service does."""
         while not self._stopped.is_set():
-            await asyncio.to_thread(self.write_metrics_file)
+            try:
+                await asyncio.to_thread(self.write_metrics_file)
+            except Exception as exc:
+                self._background_error("metrics_file", exc)
+            else:
+                self.health.task_ok("metrics_file")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), self.options.metrics_interval_secs)
+
+    def _background_error(self, task: str, exc: BaseException) -> None:
+        self.metrics.inc("soc_background_errors_total", task=task)
+        self._bugs(f"background task {task} failed (it goes on)", exc)
+        self.health.task_failed(task, f"{type(exc).__name__}: {exc}")
+
+    def problems(self) -> list[str]:
+        """Why the service is degraded (empty when healthy): what the worker and the
+        tasks reported, and any of them that is no longer running."""
+        found = self.health.problems(self.queue.depth)
+        if self._worker is not None and not self._worker.is_alive() and not self._worker_stop.is_set():
+            found.append("the pipeline worker is not running")
+        for task in self._tasks:
+            if task.done() and not self._stopped.is_set():
+                found.append(f"background task {task.get_name()} is not running")
+        return found
 
     async def stop(self) -> None:
         """Graceful stop (see the module docstring)."""
@@ -273,13 +308,23 @@ class Service:
             self._worker_ready.set()
             return
         self._worker_ready.set()
+        backoff = 0.5
         try:
-            self._loop(self.pipeline)
+            while not self._worker_stop.is_set():
+                try:
+                    self._loop(self.pipeline)
+                except Exception as exc:  # the queue's file failing, a bug: reported, restarted
+                    self._background_error("worker", exc)
+                    self._worker_stop.wait(backoff)
+                    backoff = min(backoff * 2, _STORE_BACKOFF_MAX_SECS)
+                    with contextlib.suppress(Exception):
+                        self.queue.rewind()
         finally:
             self.store.close()
 
     def _loop(self, pipeline: Pipeline) -> None:
         backoff = 0.0
+        failures = 0  # consecutive failed writes of the batch in flight
         last_flush = last_purge = time.monotonic()
         while not self._worker_stop.is_set():
             if backoff:
@@ -289,36 +334,45 @@ class Service:
             now = time.monotonic()
             extra: list[Event] = []
             if now - last_flush >= self.options.detector_flush_interval_secs:
-                extra = pipeline.flush_detectors()
                 last_flush = now
+                try:
+                    extra = pipeline.flush_detectors()
+                except Exception as exc:  # a detector bug: the next flush tries again
+                    self._background_error("detector_flush", exc)
+                else:
+                    self.health.task_ok("detector_flush")
             if self.options.retention_days and now - last_purge >= self.options.retention_check_interval_secs:
                 last_purge = now
                 self._purge(pipeline)
             batch = self.queue.read(self.options.batch_size)
             if batch is None and not extra:
+                self.health.progressed(idle=True)
                 self._worker_stop.wait(_IDLE_WAIT_SECS)
                 continue
             documents = list(extra)
             if batch is not None:
                 documents.extend(pipeline.process_batch(batch.events, on_bug=self._pipeline_bug))
             try:
-                pipeline.write(documents)
-            except StoreError as exc:
+                # Retried enough: the batch itself may hold what the store refuses.
+                pipeline.write(documents, isolate=failures >= self.options.store_attempts_before_isolating)
+            except Exception as exc:
+                failures += 1
                 backoff = min(max(backoff * 2, 0.5), _STORE_BACKOFF_MAX_SECS)
-                log.warning("store refused a batch (%s); retrying in %.1f s", exc, backoff)
-                self.metrics.inc("soc_worker_store_errors_total")
-                self.queue.rewind()
-                continue
-            except Exception:  # a store bug: counted, logged (rate-limited), batch retried
-                backoff = min(max(backoff * 2, 0.5), _STORE_BACKOFF_MAX_SECS)
-                self.metrics.inc("soc_worker_bugs_total")
-                self._bugs("store write failed unexpectedly")
+                if isinstance(exc, StoreError):
+                    log.warning("store refused a batch (%s); retrying in %.1f s", exc, backoff)
+                    self.metrics.inc("soc_worker_store_errors_total")
+                else:  # a store bug the pipeline could not isolate: counted, logged
+                    self.metrics.inc("soc_worker_bugs_total")
+                    self._bugs("store write failed unexpectedly", exc)
+                self.health.store_failed(f"{type(exc).__name__}: {exc}")
                 self.queue.rewind()
                 continue
             backoff = 0.0
+            failures = 0
             if batch is not None:
                 self.queue.ack(batch.last_seq)
                 self.metrics.inc("soc_worker_batches_total")
+            self.health.progressed()
 
     def _pipeline_bug(self, raw: RawEvent, exc: Exception) -> Event:
         """A bug in an enricher or detector makes that event a dead letter (parser bugs
@@ -334,9 +388,10 @@ class Service:
         cutoff = self.clock.now() - timedelta(days=days)
         try:
             removed = pipeline.store.purge_older_than(cutoff)
-        except StoreError as exc:
-            log.warning("retention purge failed: %s", exc)
+        except Exception as exc:  # retried at the next check
+            self._background_error("retention", exc)
             return
+        self.health.task_ok("retention")
         log.info("retention: removed %d events older than %s", removed, cutoff.isoformat())
 
     def stats(self) -> dict[str, Any]:

@@ -7,17 +7,21 @@ only saves repetition. Parsers are named by the ``event.dataset`` they produce.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
+import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from typing import Any, BinaryIO
 
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Framer
-from soc_core.event import Event, RawEvent, new_event
+from soc_core.errors import InputDamaged
+from soc_core.event import Event, RawEvent, new_event, utf8_cut
 
 MAX_EVENT_BYTES = 1 << 20  # a longer "line" is still one event, cut here and marked
 
@@ -36,18 +40,99 @@ class ParserOptions:
     routes: tuple[tuple[str, str], ...] = ()
 
 
+class CutLine(bytes):
+    """The first bytes of a line longer than the limit; ``original_length`` is the line's
+    length without its line ending, ``consumed`` the bytes read for it (ending included)."""
+
+    original_length: int
+    consumed: int
+
+
+def bounded_lines(stream: BinaryIO, limit: int = MAX_EVENT_BYTES) -> Iterator[bytes]:
+    """The lines of ``stream`` (line endings kept), holding at most ``limit`` bytes of
+    any line: a longer one comes back as a :class:`CutLine` (its head, no ending) and the
+    rest of it is read and skipped in pieces (a 200 MB line, or ``/dev/zero``, then
+    costs ``limit`` bytes of memory, not its size)."""
+    # readline with a size, called from C by iter(): as fast as iterating the stream.
+    for line in iter(partial(stream.readline, limit + 1), b""):
+        if len(line) > limit and line[-1] != 0x0A:
+            yield _cut_line(line, stream, limit)
+        else:
+            yield line
+
+
+def _cut_whole(line: bytes, limit: int) -> bytes:
+    """``line`` (no ``\n``) without its ``\r``, or its head as a :class:`CutLine` when
+    it is over ``limit``."""
+    body = line.rstrip(b"\r")
+    if len(body) <= limit:
+        return body
+    cut = CutLine(utf8_cut(body, limit))
+    cut.original_length = len(body)
+    cut.consumed = len(line) + 1
+    return cut
+
+
+def _cut_line(head: bytes, stream: BinaryIO, limit: int) -> CutLine:
+    """Skip the rest of an over-long line whose first bytes are ``head``."""
+    consumed = len(head)
+    ending = 0
+    while True:
+        rest = stream.readline(1 << 20)
+        consumed += len(rest)
+        if not rest:
+            break
+        if rest.endswith(b"\n"):
+            ending = 2 if rest.endswith(b"\r\n") else 1
+            break
+    cut = CutLine(utf8_cut(head, limit))
+    cut.original_length = consumed - ending
+    cut.consumed = consumed
+    return cut
+
+
 class LineFramer:
     """One event per line (``\\n`` or ``\\r\\n``); blank lines are skipped, offsets are
-    byte offsets of each line's first byte."""
+    byte offsets of each line's first byte. A line over :data:`MAX_EVENT_BYTES` comes
+    out cut (a :class:`CutLine`) and never sits whole in memory.
+
+    The stream is read in chunks split by ``bytes.split`` (C speed; iterating a file
+    would read a 200 MB line, or ``/dev/zero``, whole)."""
+
+    chunk_bytes = 1 << 20
 
     def frames(self, stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
-        offset = 0
-        for line in stream:
-            start = offset
-            offset += len(line)
-            body = line.rstrip(b"\r\n")
-            if body.strip():
-                yield start, body
+        offset = 0  # of the first byte of ``pending``
+        pending = b""
+        limit = MAX_EVENT_BYTES
+        while True:
+            chunk = stream.read(self.chunk_bytes)
+            if not chunk:
+                break
+            lines = (pending + chunk if pending else chunk).split(b"\n")
+            pending = lines.pop()
+            if lines and max(map(len, lines)) > limit:  # rare: the careful loop
+                for line in lines:
+                    start = offset
+                    offset += len(line) + 1
+                    body = _cut_whole(line, limit)
+                    if body.strip():
+                        yield start, body
+                continue
+            for line in lines:
+                start = offset
+                offset += len(line) + 1
+                body = line.rstrip(b"\r")
+                if body.strip():
+                    yield start, body
+            if len(pending) > limit:
+                cut = _cut_line(pending, stream, limit)
+                yield offset, cut
+                offset += cut.consumed
+                pending = b""
+        body = _cut_whole(pending, limit)
+        if body.strip():
+            yield offset, body
 
 
 class MultilineFramer:
@@ -66,9 +151,9 @@ class MultilineFramer:
         offset = 0
         current: list[bytes] = []
         current_start = 0
-        for line in stream:
+        for line in bounded_lines(stream):
             start = offset
-            offset += len(line)
+            offset += line.consumed if isinstance(line, CutLine) else len(line)
             body = line.rstrip(b"\r\n")
             if self._start.match(body) or not current:
                 if current:
@@ -97,16 +182,53 @@ def frame_file(path: str, framer: Framer, received: datetime) -> Iterator[RawEve
 
     ``source`` is the absolute path and ``offset`` the byte offset of each event's first
     byte in the (decompressed) file, so re-reading gives the same event ids. An event
-    longer than :data:`MAX_EVENT_BYTES` is cut there and carries ``extra.truncated_from``.
+    longer than :data:`MAX_EVENT_BYTES` is cut there and carries ``extra.truncated_from``
+    (its real length; the event then says ``log.flags: truncated``).
+    A damaged gzip file (not gzip at all, truncated, corrupt) yields what decompressed,
+    then raises :class:`InputDamaged` with the offset where the damage starts.
     """
     source = os.path.abspath(path)
-    with open_log(path) as stream:
+    with open_log(path) as inner:
+        guard = _ReadGuard(inner) if path.endswith(".gz") else None
+        stream: Any = inner if guard is None else io.BufferedReader(guard, 1 << 16)
         for offset, data in framer.frames(stream):
             extra: dict[str, Any] = {}
-            if len(data) > MAX_EVENT_BYTES:
+            if isinstance(data, CutLine):
+                extra = {"truncated_from": data.original_length}
+                data = bytes(data)
+            elif len(data) > MAX_EVENT_BYTES:
                 extra = {"truncated_from": len(data)}
                 data = data[:MAX_EVENT_BYTES]
             yield RawEvent.from_bytes(data, source, received, offset, extra=extra)
+    if guard is not None and guard.problem is not None:
+        raise InputDamaged(source, guard.problem, guard.delivered)
+
+
+class _ReadGuard(io.RawIOBase):
+    """Reads a decompressing stream until it fails, then reports end of file and keeps
+    the reason: the framer still gets every byte that decompressed before the damage
+    (gzip raises on the read that meets it, losing what a buffered read had gathered)."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        # read1: one read of the underlying stream, returning what it has (see readinto).
+        self._read1: Callable[[int], bytes] = getattr(inner, "read1", inner.read)
+        self.delivered = 0
+        self.problem: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.problem is not None:
+            return 0
+        try:
+            data = self._read1(len(buffer))
+        except (EOFError, OSError, zlib.error) as exc:  # BadGzipFile is an OSError
+            self.problem = f"{type(exc).__name__}: {exc}"
+            return 0
+        buffer[:len(data)] = data
+        self.delivered += len(data)
+        return len(data)
 
 
 class BaseParser(ABC):

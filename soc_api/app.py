@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import uvicorn
-from fastapi import FastAPI, Header, HTTPException, Query
-from fastapi.responses import PlainTextResponse
+from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ingest.receivers.http import QuietServer
 from ingest.service import Service
@@ -32,6 +33,13 @@ def build_app(service: Service, store: Store, api_keys: list[str]) -> FastAPI:
     """The FastAPI application over a running service and a store."""
     app = FastAPI(title="soc", docs_url=None, redoc_url=None)
     keys = [k.encode() for k in api_keys if k]
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A malformed parameter is the caller's mistake: 400 with what was wrong (FastAPI
+        # would say 422), as for a malformed query.
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
+        return JSONResponse({"detail": {"error": "; ".join(problems)[:500]}}, status_code=400)
 
     def check_key(x_api_key: str | None, authorization: str | None) -> None:
         if not keys:
@@ -61,10 +69,15 @@ def build_app(service: Service, store: Store, api_keys: list[str]) -> FastAPI:
             raise HTTPException(400, {"error": exc.reason, "column": exc.column}) from None
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    def health() -> JSONResponse:
+        """200 ``ok`` while the pipeline progresses; 503 ``degraded`` with the reasons
+        when the store is unreachable or failing, the queue is stuck, or a background
+        task is failing or dead (a load balancer or monitor reads the status code)."""
         checked = store.healthcheck()
-        return {"status": "ok" if checked.ok else "degraded", "store": checked.detail,
+        reasons = ([] if checked.ok else [f"store unreachable: {checked.detail}"]) + service.problems()
+        body = {"status": "degraded" if reasons else "ok", "reasons": reasons, "store": checked.detail,
                 "queue_depth": service.queue.depth}
+        return JSONResponse(body, status_code=503 if reasons else 200)
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
@@ -85,6 +98,8 @@ def build_app(service: Service, store: Store, api_keys: list[str]) -> FastAPI:
         check_key(x_api_key, authorization)
         try:
             page = store.search(collection, query_node(q), time_range(start, end), limit, cursor, order)
+        except QuerySyntaxError as exc:  # a malformed cursor
+            raise HTTPException(400, {"error": exc.reason, "column": exc.column}) from None
         except StoreError as exc:
             raise HTTPException(502, str(exc)) from None
         return {"events": page.events, "cursor": page.cursor}

@@ -7,12 +7,14 @@ logged and turns the event into a dead letter.
     ├── ConfigError              bad configuration (unknown component, bad option)
     │   └── RegistryError        duplicate or unknown plugin name (start-up error)
     ├── QuerySyntaxError         analyst query that does not parse (carries the column)
+    │   └── InvalidParameter     another search parameter that is malformed (a cursor)
     ├── ParseError               a parser could not handle an input event (parser id, reason)
     ├── RuleError                a detection rule that does not load (file, line)
     ├── StoreError               a storage backend failed
     │   ├── VersionConflict      optimistic update of a record lost a race
     │   └── NotFound             the record does not exist
     ├── ReceiverError            a receiver could not start or lost its input
+    ├── InputDamaged             a file read in part: what follows the damage is lost (path, offset)
     ├── QueueFull                the durable queue is full (back-pressure)
     └── ResponderError           a response action failed
         ├── RetryableError       try again later (timeout, 5xx, rate limit)
@@ -43,6 +45,19 @@ class QuerySyntaxError(SocError):
         self.reason = message
         pointer = " " * (column - 1) + "^"
         super().__init__(f"{message} (column {column})\n  {query}\n  {pointer}")
+
+
+class InvalidParameter(QuerySyntaxError):
+    """A search parameter other than the query text is malformed (a paging cursor, say):
+    the caller's mistake, reported like a query error (CLI: one line; API: 400)."""
+
+    def __init__(self, parameter: str, message: str, value: str) -> None:
+        shown = value if len(value) <= 60 else value[:60] + "..."
+        SocError.__init__(self, f"invalid {parameter}: {message}: {shown!r}")
+        self.parameter = parameter
+        self.query = value
+        self.column = 1
+        self.reason = f"invalid {parameter}: {message}"
 
 
 class ParseError(SocError):
@@ -89,6 +104,19 @@ class NotFound(StoreError):
 
 class ReceiverError(SocError):
     """A receiver could not start or lost its input."""
+
+
+class InputDamaged(SocError):
+    """A damaged input file (not gzip, a truncated gzip, unreadable EVTX chunks): what
+    could be read was read; ``offset`` is where the damage starts (in the decompressed
+    data) when known."""
+
+    def __init__(self, path: str, reason: str, offset: int | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        self.offset = offset
+        where = f" at byte {offset}" if offset is not None else ""
+        super().__init__(f"{path}: {reason}{where}")
 
 
 class ResponderError(SocError):

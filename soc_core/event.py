@@ -8,7 +8,14 @@ path must stay cheap. Invariants every stage may rely on:
 * ``event.id`` is deterministic: derived from the source and the original bytes and offset,
   so a re-sent or re-read event is stored once;
 * ``event.original`` keeps the input text; events read from files carry ``log.file.path``
-  and ``log.offset`` (byte offset of the event's first line).
+  and ``log.offset`` (byte offset of the event's first line); when the input bytes were
+  not UTF-8, ``event.original_base64`` keeps them exactly (parsed events and dead letters);
+* an input cut at a size limit (``RawEvent.extra["truncated_from"]``, its real length) says
+  so: ``log.flags`` holds ``truncated`` (Filebeat's marker for lines over ``max_bytes``)
+  and ``log.original_length`` the length in bytes before the cut;
+* stores write what :func:`store_document` gives: integers beyond the signed 64-bit
+  range, NaN and infinities become their text, over-long or empty keys are rewritten,
+  and ``soc.sanitized`` lists the paths that were changed (both stores alike).
 
 ``RawEvent`` is what a receiver hands to the pipeline before any parser has run.
 """
@@ -258,10 +265,16 @@ def new_event(raw: RawEvent, dataset: str | None = None, *, stamped: bool = True
     else:
         meta = {"id": compute_event_id(raw.source, offset, raw.data), "kind": KIND_EVENT, "original": text}
     event: Event = {"@timestamp": format_timestamp(raw.received) if stamped else None, "event": meta}
+    if raw.decode_error:
+        # ``original`` had undecodable bytes replaced; the exact bytes are kept beside it.
+        meta["original_base64"] = base64.b64encode(raw.data).decode("ascii")
     if offset is not None:
         event["log"] = {"file": {"path": raw.source}, "offset": offset}
     if raw.peer:
         event["log"] = {**event.get("log", {}), "source": {"address": raw.peer}}
+    if raw.extra and "truncated_from" in raw.extra:
+        event["log"] = {**event.get("log", {}), "flags": ["truncated"],
+                        "original_length": raw.extra["truncated_from"]}
     return event
 
 
@@ -273,9 +286,19 @@ def pipeline_error(raw: RawEvent, component: str, reason: str) -> Event:
     event["error"] = {"message": reason, "type": component}
     if raw.decode_error:
         event["error"]["message"] = f"{reason}; {raw.decode_error}"
-        # The text above had bytes replaced; keep the exact bytes so nothing is lost.
-        event["event"]["original_base64"] = base64.b64encode(raw.data).decode("ascii")
     return event
+
+
+def utf8_cut(data: bytes | bytearray, limit: int) -> bytes:
+    """The first ``limit`` bytes of ``data``, shortened so no UTF-8 character is split
+    (inputs cut at a size limit stay valid text)."""
+    if len(data) <= limit:
+        return bytes(data)
+    end = limit
+    # Back off over continuation bytes (10xxxxxx): at most three in valid UTF-8.
+    while end > limit - 3 and end > 0 and data[end] & 0xC0 == 0x80:
+        end -= 1
+    return bytes(data[:end])
 
 
 def dumps(event: Mapping[str, Any]) -> bytes:
@@ -290,9 +313,149 @@ def dumps(event: Mapping[str, Any]) -> bytes:
     try:
         return bytes(memoryview(orjson.dumps(event)))
     except TypeError:
+        pass
+    try:
         return bytes(memoryview(orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)))
+    except TypeError:
+        # An integer beyond 64 bits (from Python's own JSON reader, say): the value's text.
+        return bytes(memoryview(orjson.dumps(store_safe(dict(event)), option=orjson.OPT_NON_STR_KEYS)))
 
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON text (an event or anything else)."""
     return orjson.loads(data)
+
+
+# -- values every store holds exactly ---------------------------------------------------
+
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+# Field names longer than this are no field anyone will query, and every store pays for
+# them (mappings, indexes): cut them (see _safe_key).
+MAX_KEY_CHARS: Final = 256
+
+
+def store_document(event: Event) -> tuple[Event, bytes]:
+    """The document a store writes for ``event`` (:func:`store_safe`) and its JSON."""
+    safe = store_safe(event) if _unsafe_object(event) else event
+    return safe, dumps(safe)
+
+
+def _unsafe_object(value: dict[Any, Any]) -> bool:
+    # The exact check without building paths or copies: the hot path of every store
+    # write (about as costly as serialising the event, where a regex over the JSON
+    # text costs more and still needs this walk to confirm).
+    for key, item in value.items():
+        if type(key) is not str or not 0 < len(key) <= MAX_KEY_CHARS:
+            return True
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is dict:
+            if _unsafe_object(item):
+                return True
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                return True
+        elif kind is float:
+            if item - item != 0.0:
+                return True
+        elif kind is list:
+            if _unsafe_list(item):
+                return True
+        else:
+            return True  # a subclass or another type: the full walk decides
+    return False
+
+
+def _unsafe_list(value: list[Any]) -> bool:
+    for item in value:
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is dict:
+            if _unsafe_object(item):
+                return True
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                return True
+        elif kind is float:
+            if item - item != 0.0:
+                return True
+        elif kind is list:
+            if _unsafe_list(item):
+                return True
+        else:
+            return True
+    return False
+
+
+def store_safe(event: Event) -> Event:
+    """``event`` itself when every value is one both stores hold exactly, else a copy
+    where those values are rewritten alike for every store:
+
+    * integers outside the signed 64-bit range (SQLite's INTEGER, Elasticsearch's
+      ``long``) become their decimal text; NaN and infinities (JSON has none) become
+      ``"NaN"``, ``"Infinity"``, ``"-Infinity"``;
+    * a key that is empty or longer than :data:`MAX_KEY_CHARS` characters becomes ``_``,
+      or its first characters plus a hash of the whole key (two long keys stay apart).
+
+    ``soc.sanitized`` lists the dotted paths that were rewritten, so a reader knows the
+    document differs from its input (``event.original`` still holds the input). Objects
+    nested deeper than a store allows (Elasticsearch: 20 levels) are that store's refusal:
+    the pipeline makes them dead letters that keep the document.
+    """
+    changed: list[str] = []
+    out = _safe_value(event, "", changed)
+    if not changed:
+        return event
+    assert isinstance(out, dict)
+    soc = out.get("soc")
+    soc = dict(soc) if isinstance(soc, dict) else {}
+    previous = soc.get("sanitized")
+    soc["sanitized"] = [*(previous if isinstance(previous, list) else []), *changed]
+    out["soc"] = soc
+    return out
+
+
+def _safe_key(key: str) -> str:
+    if not key:
+        return "_"
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return f"{key[:MAX_KEY_CHARS - 17]}~{digest}"
+
+
+def _safe_value(value: Any, path: str, changed: list[str]) -> Any:
+    """``value`` itself when it is safe, else a rewritten copy; every rewrite appends its
+    path to ``changed``."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+        changed.append(path)
+        return str(int(value))
+    if isinstance(value, float):
+        if value - value == 0.0:  # false for NaN and both infinities
+            return value
+        changed.append(path)
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list):
+        items = [_safe_value(item, path, changed) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if not isinstance(value, dict):
+        return value  # other types are the serialiser's business (dumps refuses them)
+    copy: dict[Any, Any] | None = None
+    for index, (key, item) in enumerate(value.items()):
+        name = key
+        if isinstance(key, str) and not 0 < len(key) <= MAX_KEY_CHARS:
+            name = _safe_key(key)
+        child = f"{path}.{name}" if path else str(name)
+        safe = _safe_value(item, child, changed)
+        if name is not key:
+            changed.append(child)
+        if copy is None and (safe is not item or name is not key):
+            copy = dict(list(value.items())[:index])
+        if copy is not None:
+            copy[name] = safe
+    return value if copy is None else copy

@@ -49,15 +49,18 @@ from soc_core.contracts import (
     WriteResult,
     collection_of,
 )
-from soc_core.errors import NotFound, SearchTimeout, StoreError, VersionConflict
+from soc_core.errors import InvalidParameter, NotFound, SearchTimeout, StoreError, VersionConflict
 from soc_core.event import (
+    INT64_MAX,
+    INT64_MIN,
     Event,
     format_timestamp,
     get_field,
     parse_timestamp,
+    store_document,
 )
 from soc_core.query.ast import Node
-from soc_core.query.text import words
+from soc_core.query.text import searchable_words
 from soc_store import es_query
 from soc_store.ecs_mapping import KEYWORD_LIMIT, RECORDS_MAPPINGS, UNINDEXED_FIELD, index_template
 
@@ -218,13 +221,13 @@ class ElasticsearchStore:
     @staticmethod
     def _doc_bytes(event: Event) -> bytes:
         """The document as indexed: the event plus the hidden search-only ``soc`` fields
-        (the message's words; the paths of values too long to index)."""
+        (the folded words of the searchable text: message or event.original; the paths of values too long to index)."""
         original, soc = event, event.get("soc", {})
         if not isinstance(soc, dict):
             return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
-        message = event.get("message")
-        if isinstance(message, str):
-            soc = {**soc, "message_words": " ".join(words(message))}
+        text_words = searchable_words(event)
+        if text_words is not None:
+            soc = {**soc, "message_words": text_words}
             event = {**event, "soc": soc}
         doc = orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
         # A document shorter than the limit cannot hold a value longer than it: only the
@@ -244,7 +247,8 @@ class ElasticsearchStore:
         if not isinstance(stamp, str):
             raise ValueError("@timestamp is missing")
         index = self._index(collection_of(event), parse_timestamp(stamp))
-        return event, index, event_id, self._doc_bytes(event)
+        # 64-bit integers, no NaN, sane keys: the same rewrite as every store.
+        return event, index, event_id, self._doc_bytes(store_document(event)[0])
 
     def _bulk(self, items: list[tuple[Event, str, str, bytes]]) -> WriteResult:
         result = WriteResult()
@@ -620,12 +624,15 @@ def _encode_cursor(sort_values: list[Any]) -> str:
 
 
 def _decode_cursor(cursor: str) -> list[Any]:
+    """The sort values of the last hit (``@timestamp`` in epoch milliseconds, ``event.id``)
+    as :func:`_encode_cursor` wrote them; anything else is the caller's mistake."""
     try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise StoreError(f"invalid cursor {cursor!r}") from exc
-    if not isinstance(values, list):
-        raise StoreError(f"invalid cursor {cursor!r}")
+        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode("ascii"))) if len(cursor) <= 1024 else None
+    except (ValueError, orjson.JSONDecodeError):
+        values = None
+    if not (isinstance(values, list) and len(values) == 2 and type(values[0]) is int
+            and INT64_MIN <= values[0] <= INT64_MAX and isinstance(values[1], str) and len(values[1]) <= 256):
+        raise InvalidParameter("cursor", "not a cursor of this store", cursor)
     return values
 
 

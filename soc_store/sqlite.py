@@ -3,13 +3,17 @@
 Each collection (events, alerts, dead letters) is a table holding the JSON document plus
 indexed hot columns (``@timestamp`` as integer microseconds, ``event.kind``,
 ``event.dataset``, ``source.ip``, ``destination.ip``, ``host.name``, ``user.name``,
-``rule.id``), an FTS5 index on ``message``, and a side table for list-valued hot fields.
+``rule.id``), an FTS5 index on the searchable text, and a side table for list-valued hot fields.
+The ``message`` column holds the folded words of the searchable text (``message``, else
+``event.original``: :func:`soc_core.query.text.searchable_words`), so that ``đ`` matches ``d``
+as the reference does: FTS5's ``remove_diacritics`` does not fold ``đ`` (a letter of its own).
 Mutable records (incidents...) live in ``records`` with an optimistic ``version``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -32,16 +36,20 @@ from soc_core.contracts import (
     WriteResult,
     collection_of,
 )
-from soc_core.errors import NotFound, StoreError, VersionConflict
+from soc_core.errors import InvalidParameter, NotFound, StoreError, VersionConflict
 from soc_core.event import (
+    INT64_MAX,
+    INT64_MIN,
     Event,
     dumps,
     format_timestamp,
     get_field,
     loads,
+    store_document,
     timestamp_micros,
 )
 from soc_core.query.ast import Node
+from soc_core.query.text import searchable_words
 from soc_store.sql_compile import HOT_COLUMNS, compile_query, json_path
 
 
@@ -104,6 +112,10 @@ END;
 """
 
 
+# PRAGMA user_version: 1 = the message column holds searchable_words (older stores held the
+# raw message and get their full-text index rebuilt once on opening).
+_SEARCH_TEXT_VERSION = 1
+
 _RECORDS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
@@ -143,11 +155,17 @@ def _encode_cursor(ts: int, rid: int) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[int, int]:
-    try:
-        ts, rid = cursor.split(":")
-        return int(ts), int(rid)
-    except ValueError:
-        raise StoreError(f"invalid cursor {cursor!r}") from None
+    ts_text, sep, rid_text = cursor.partition(":")
+    # Two signed 64-bit integers (SQLite's INTEGER): anything else never came from us.
+    if not sep or len(cursor) > 41 or not all(_INT_TEXT.fullmatch(t) for t in (ts_text, rid_text)):
+        raise InvalidParameter("cursor", "not a cursor of this store", cursor)
+    ts, rid = int(ts_text), int(rid_text)
+    if not all(INT64_MIN <= v <= INT64_MAX for v in (ts, rid)):
+        raise InvalidParameter("cursor", "out of range", cursor)
+    return ts, rid
+
+
+_INT_TEXT = re.compile(r"-?[0-9]{1,19}")
 
 
 class SqliteStore:
@@ -172,6 +190,7 @@ class SqliteStore:
         self._db.executescript(_RECORDS_SCHEMA)
         for table in COLLECTIONS:
             self._migrate_affinity(table)
+        self._migrate_search_text()
 
     def _migrate_affinity(self, table: Collection) -> None:
         """Stores made before hot columns were BLOB kept numeric-looking text as numbers:
@@ -187,6 +206,20 @@ class SqliteStore:
             self._db.execute(f"INSERT INTO {table}_fts({table}_fts, rank) VALUES ('automerge', 16)")
         for start in range(0, len(docs), 1000):
             self.write(docs[start:start + 1000])
+
+    def _migrate_search_text(self) -> None:
+        """Re-index the full text of a store written before the searchable-words layout."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version >= _SEARCH_TEXT_VERSION:
+            return
+        self._db.create_function(
+            "soc_searchable_words", 1, lambda doc: searchable_words(loads(doc)), deterministic=True
+        )
+        with self._tx() as db:
+            for table in COLLECTIONS:
+                db.execute(f"UPDATE {table} SET message = soc_searchable_words(doc)")
+                db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
+            db.execute(f"PRAGMA user_version = {_SEARCH_TEXT_VERSION}")
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -240,6 +273,16 @@ class SqliteStore:
                 with_multi.append((table, values, multi))
             else:
                 plain.setdefault(table, []).append(values)
+        try:
+            self._insert(plain, with_multi, result)
+        except sqlite3.Error as exc:
+            # The file, not a document (locked, full, corrupted): the caller retries.
+            raise StoreError(f"sqlite {self.path}: {exc}") from exc
+        return result
+
+    def _insert(self, plain: dict[Collection, list[list[Any]]],
+                with_multi: list[tuple[Collection, list[Any], list[tuple[str, str, Any]]]],
+                result: WriteResult) -> None:
         with self._tx() as db:
             # One executemany per collection for the common case; the summed row count
             # tells new documents from ones already stored (INSERT OR IGNORE).
@@ -259,10 +302,11 @@ class SqliteStore:
                     )
                 else:
                     result.duplicates += 1
-        return result
 
     @staticmethod
     def _row(event: Event) -> tuple[list[Any], list[tuple[str, str, Any]]]:
+        # 64-bit integers, no NaN, sane keys: the same rewrite as every store.
+        event, doc = store_document(event)
         event_id = get_field(event, "event.id")
         if not isinstance(event_id, str) or not event_id:
             raise ValueError("event.id is missing")
@@ -285,9 +329,8 @@ class SqliteStore:
                 kind = _json_type(item)
                 stored = item if kind in ("text", "integer", "real") else None
                 multi.append((field_name, kind, stored))
-        message = event.get("message")
-        values.append(message if isinstance(message, str) else None)
-        values.append(dumps(event).decode())
+        values.append(searchable_words(event))
+        values.append(doc.decode())
         return values, multi
 
     def get(self, collection: Collection, event_id: str) -> Event | None:

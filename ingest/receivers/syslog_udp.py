@@ -52,6 +52,7 @@ class SyslogUdpReceiver:
         batch_size: int = 1000,
         flush_interval_secs: float = 0.05,
         max_buffered: int = 50_000,
+        max_buffered_bytes: int = 32 << 20,
     ) -> None:
         self.host = host
         self.port = port
@@ -61,6 +62,8 @@ class SyslogUdpReceiver:
         self.batch_size = batch_size
         self.flush_interval_secs = flush_interval_secs
         self.max_buffered = max_buffered
+        self.max_buffered_bytes = max_buffered_bytes
+        self._buffered_bytes = 0
         self._extra = parser_extra(parser)
         self._buffer: list[RawEvent] = []
         self._wake = asyncio.Event()
@@ -87,7 +90,7 @@ class SyslogUdpReceiver:
 
     def on_datagram(self, data: bytes, addr: Any) -> None:
         self.metrics.inc(RECEIVED, receiver=self.name)
-        if len(self._buffer) >= self.max_buffered:
+        if len(self._buffer) >= self.max_buffered or self._buffered_bytes + len(data) > self.max_buffered_bytes:
             self.metrics.inc(DROPPED, receiver=self.name, reason="buffer_full")
             return
         body = data.rstrip(b"\r\n\x00")
@@ -98,6 +101,7 @@ class SyslogUdpReceiver:
             body, f"syslog+udp://{host}", self.clock.now(), None,
             peer=f"{host}:{addr[1]}", receiver=self.name, extra=self._extra,
         ))
+        self._buffered_bytes += len(body)
         if len(self._buffer) >= self.batch_size:
             self._wake.set()
 
@@ -121,6 +125,7 @@ class SyslogUdpReceiver:
     async def _flush(self) -> None:
         while self._buffer:
             batch, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
+            self._buffered_bytes -= sum(len(raw.data) for raw in batch)
             try:
                 await self._sink.put(batch)
             except QueueFull:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
@@ -33,10 +34,16 @@ import orjson
 from parsers.base import BaseParser, ParserOptions
 from parsers.windows.ecs import winlog_to_ecs
 from parsers.windows.record import is_nxlog, winlog_from_evtx, winlog_from_nxlog, winlog_from_winlogbeat
-from soc_core.errors import ParseError
+from soc_core.errors import InputDamaged, ParseError
 from soc_core.event import Event, RawEvent, dumps, format_timestamp, parse_timestamp, pipeline_error
 
 EVTX_MAGIC = b"ElfFile\x00"
+# An EVTX file is a 4 KiB header and chunks of 64 KiB; the evtx package names a chunk it
+# cannot read by number ("Failed to parse chunk number 3") or by the records it holds.
+_EVTX_HEADER_BYTES = 4096
+_EVTX_CHUNK_BYTES = 65536
+_CHUNK_NUMBER = re.compile(r"chunk number (\d+)")
+_MAX_EVTX_STEPS = 100_000_000
 _BLANKS = " \t\r\n\ufeff"  # between JSON values (a byte-order mark may lead the file)
 _ECS_OBJECTS = frozenset({
     "host", "user", "process", "source", "destination", "file", "group", "service", "registry", "dns",
@@ -67,20 +74,29 @@ def iter_evtx_raw(path: str, received: datetime) -> Iterator[RawEvent]:
         # A header the evtx package cannot read (truncated or not an EVTX file): it
         # reports those as RuntimeError or OSError.
         raise ParseError("winlog", f"{source}: unreadable EVTX header: {exc}") from None
-    while True:
+    damaged: list[str] = []
+    # Bounded: the evtx package reports each unreadable chunk once and goes on to the next
+    # (a file holds at most a few thousand chunks of 64 KiB, records far fewer than this).
+    for _ in range(_MAX_EVTX_STEPS):
         try:
             rec: Any = next(records)
         except StopIteration:
-            return
+            break
         except (RuntimeError, OSError) as exc:
-            # The evtx package reports a corrupt chunk as RuntimeError (or OSError); name
-            # the file in our own error so the caller can report it and go on.
-            raise ParseError("winlog", f"{source}: unreadable EVTX data: {exc}") from None
+            # A corrupt chunk (RuntimeError, or OSError): the records of the other chunks
+            # are still read; the damage is reported once the readable ones are out.
+            damaged.append(str(exc).split(": ")[0])
+            continue
         if not rec:
             continue
         raw_bytes = str(rec["data"]).encode("utf-8")
         yield RawEvent(data=raw_bytes, source=source, received=received,
                        offset=int(rec["event_record_id"]), extra={"record": orjson.loads(raw_bytes)})
+    if damaged:
+        first = _CHUNK_NUMBER.search(damaged[0])
+        offset = _EVTX_HEADER_BYTES + int(first.group(1)) * _EVTX_CHUNK_BYTES if first else None
+        more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
+        raise InputDamaged(source, f"{len(damaged)} unreadable EVTX chunk(s): {damaged[0]}{more}", offset)
 
 
 def _byte_offsets(text: str) -> Iterator[tuple[int, Any]]:

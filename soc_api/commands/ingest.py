@@ -23,7 +23,7 @@ from soc_api.commands._common import (
 )
 from soc_api.commands._inputs import Progress, expand_inputs, input_options
 from soc_core.clock import SystemClock
-from soc_core.errors import ParseError, RegistryError, RuleError, StoreError
+from soc_core.errors import InputDamaged, ParseError, RegistryError, RuleError, StoreError
 
 
 @click.command("ingest")
@@ -53,12 +53,13 @@ def command(
     store = open_store_or_fail(store_url)
     pipeline = Pipeline(parser, store, detectors, clock=clock)
     progress = Progress(len(files))
+    damaged: list[InputDamaged] = []
     try:
         stats = pipeline.stats
         for path in files:
             file_counts = progress.start_file(path)
             parsed, failed, alerts = stats.parsed, stats.failed, stats.alerts
-            raws = read_file_events(path, parser, clock.now())
+            raws = read_file_events(path, parser, clock.now(), damaged.append)
             while chunk := list(islice(raws, pipeline.batch_size)):
                 pipeline.write(pipeline.process_batch(chunk))
                 file_counts.events, file_counts.dead_letters = stats.parsed - parsed, stats.failed - failed
@@ -66,7 +67,7 @@ def command(
                 progress.tick()
         pipeline.write(pipeline.flush_detectors())
     except StoreError as exc:
-        click.echo(f"store error: {exc}", err=True)
+        click.echo(f"store error: {' '.join(str(exc).split())}", err=True)
         sys.exit(1)
     finally:
         store.close()
@@ -79,3 +80,11 @@ def command(
     click.echo(f"stored {stats.stored} new documents, {stats.duplicates} already present")
     if stats.parser_bugs:
         click.echo(f"warning: {stats.parser_bugs} events hit a parser bug (kept as dead letters)", err=True)
+    if stats.store_failures:
+        click.echo(f"warning: the store refused {stats.store_failures} documents (kept as dead letters)", err=True)
+    for damage in damaged:
+        # What could be read is stored (counted above); the rest of the file is not.
+        click.echo(f"damaged input: {' '.join(str(damage).split())}; what could be read is stored",
+                   err=True)
+    if damaged:
+        sys.exit(1)

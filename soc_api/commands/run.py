@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import click
 
+from ingest.logfilter import rate_limit_logging
 from ingest.metrics import Metrics
 from ingest.queue import DurableQueue
 from ingest.receivers.file_tail import FileTailReceiver
@@ -56,24 +58,41 @@ def _parser_names(opts: dict[str, Any]) -> set[str]:
     return names | {spec.partition("=")[2] for spec in opts["tail"] if spec.partition("=")[2]}
 
 
+def connection_caps(opts: dict[str, Any]) -> tuple[int, int]:
+    """(per receiver, per client address) connection caps: the options, or a share of
+    the process's descriptor limit (every stream receiver and the API get one, with
+    room left for the queue, the store and the files)."""
+    listeners = len(opts["syslog_tcp"]) + len(opts["syslog_tls"]) + len(opts["http"]) + 1
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    available = soft if soft != resource.RLIM_INFINITY else 1 << 16
+    per_receiver: int = opts["max_connections"] or max(16, min(4096, available // (2 * listeners)))
+    per_address: int = opts["max_connections_per_address"] or max(4, per_receiver // 4)
+    return per_receiver, per_address
+
+
 def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
     """The receivers the options ask for."""
     clock = SystemClock()
     receivers: list[Receiver] = []
+    caps, per_address = connection_caps(opts)
+    stream_limits: dict[str, Any] = {"max_connections": caps, "max_connections_per_address": per_address,
+                                     "idle_timeout_secs": opts["idle_timeout_secs"]}
     for host, port, parser in _addresses(opts["syslog_udp"]):
         receivers.append(SyslogUdpReceiver(host, port, parser, metrics=metrics, clock=clock))
     for host, port, parser in _addresses(opts["syslog_tcp"]):
-        receivers.append(SyslogTcpReceiver(host, port, parser, metrics=metrics, clock=clock))
+        receivers.append(SyslogTcpReceiver(host, port, parser, metrics=metrics, clock=clock, **stream_limits))
     tls = _addresses(opts["syslog_tls"])
     if tls and not (opts["tls_cert"] and opts["tls_key"]):
         raise click.UsageError("--syslog-tls needs --tls-cert and --tls-key")
     for host, port, parser in tls:
         receivers.append(SyslogTlsReceiver(host, port, opts["tls_cert"], opts["tls_key"], opts["tls_client_ca"],
-                                           parser=parser, metrics=metrics, clock=clock))
+                                           parser=parser, metrics=metrics, clock=clock, **stream_limits))
     keys = list(opts["api_key"])
     for host, port, parser in _addresses(opts["http"]):
         receivers.append(HttpReceiver(host, port, keys, parser, metrics=metrics, clock=clock,
-                                      max_body_bytes=opts["http_max_body_bytes"]))
+                                      max_body_bytes=opts["http_max_body_bytes"],
+                                      max_entries=opts["http_max_entries"],
+                                      max_connections=caps, max_connections_per_address=per_address))
     for spec in opts["tail"]:
         pattern, _, parser = spec.partition("=")
         receivers.append(FileTailReceiver([pattern], parser or None, metrics=metrics, clock=clock))
@@ -92,12 +111,22 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @click.option("--api-key", multiple=True, envvar="SOC_API_KEYS",
               help="API key accepted by --http and the API search (or SOC_API_KEYS, space-separated).")
 @click.option("--http-max-body-bytes", type=int, default=10 << 20, show_default=True)
+@click.option("--http-max-entries", type=int, default=100_000, show_default=True,
+              help="Most NDJSON lines in one HTTP request (more: 413).")
+@click.option("--max-connections", type=int,
+              help="Connections per TCP/TLS/HTTP receiver (default: a share of the descriptor limit).")
+@click.option("--max-connections-per-address", type=int,
+              help="Connections per client address and receiver (default: a quarter of --max-connections).")
+@click.option("--idle-timeout-secs", type=float, default=600.0, show_default=True,
+              help="Reset a TCP/TLS connection silent this long.")
 @click.option("--tail", multiple=True, metavar="GLOB[=PARSER]", help="Follow files (rotation-safe).")
 @click.option("--store", "store_url", help="Store URL (default: sqlite:///DATA_DIR/store.db).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default="soc-data", show_default=True,
               help="Queue, checkpoints and metrics live here.")
 @click.option("--queue-max-events", type=int, default=1_000_000, show_default=True,
               help="Back-pressure threshold of the durable queue.")
+@click.option("--queue-max-bytes", type=int, default=1 << 30, show_default=True,
+              help="Back-pressure threshold of the durable queue in raw bytes.")
 @click.option("--queue-sync", type=click.Choice(["normal", "full"]), default="normal", show_default=True,
               help="normal: survives a process crash; full: also a power loss (slower).")
 @click.option("--batch-size", type=int, default=2000, show_default=True, help="Events per store write.")
@@ -110,6 +139,7 @@ def command(**opts: Any) -> None:
     """Run the service until SIGTERM or SIGINT (graceful stop)."""
     logging.basicConfig(level=logging.INFO if opts["verbose"] else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rate_limit_logging()  # a flood of one error (bad requests, accept errors) stays a few lines
     data_dir = Path(opts["data_dir"])
     data_dir.mkdir(parents=True, exist_ok=True)
     store_url: str = opts["store_url"] or f"sqlite:///{(data_dir / 'store.db').resolve()}"
@@ -133,7 +163,8 @@ def command(**opts: Any) -> None:
             return open_store(store_url, refresh=False)
         return open_store(store_url)
 
-    queue = DurableQueue(data_dir / "queue.db", max_events=opts["queue_max_events"], sync=opts["queue_sync"])
+    queue = DurableQueue(data_dir / "queue.db", max_events=opts["queue_max_events"], sync=opts["queue_sync"],
+                         max_bytes=opts["queue_max_bytes"])
     service = Service(
         receivers, queue, store_factory, lambda name: make_parser(name, tz, clock),
         default_parser=opts["parser_name"], data_dir=data_dir, metrics=metrics, clock=clock,

@@ -35,7 +35,8 @@ def command(
     try:
         node = parse_query(query)
     except QuerySyntaxError as exc:
-        click.echo(f"query error: {exc}", err=True)
+        # One line: a query may be long or hold control characters (they are the error).
+        click.echo(f"query error: {exc.reason} (column {exc.column})", err=True)
         sys.exit(2)
     window = TimeRange(parse_time(time_from), parse_time(time_to))
     store = open_store_or_fail(store_url)
@@ -58,7 +59,7 @@ def command(
                 break
         out.flush()
     except StoreError as exc:
-        click.echo(f"store error: {exc}", err=True)
+        click.echo(f"store error: {' '.join(str(exc).split())}", err=True)
         sys.exit(1)
     finally:
         store.close()

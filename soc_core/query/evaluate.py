@@ -28,7 +28,7 @@ from soc_core.query.ast import (
     Wildcard,
     as_number,
 )
-from soc_core.query.text import words
+from soc_core.query.text import searchable_text, words
 
 
 def matches(node: Node, event: Mapping[str, Any]) -> bool:
@@ -43,8 +43,8 @@ def matches(node: Node, event: Mapping[str, Any]) -> bool:
         case Not(item):
             return not matches(item, event)
         case Text():
-            message = event.get("message")
-            return isinstance(message, str) and text_matches(node, message)
+            text = searchable_text(event)
+            return text is not None and text_matches(node, text)
         case Exists(field):
             return any(v is not None for v in _values(event, field))
         case _:

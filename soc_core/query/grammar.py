@@ -7,11 +7,18 @@ Supported: ``field:value``, ``field:"quoted phrase"``, ``*``/``?`` wildcards, ra
 ``source.ip:10.0.0.0/8``. Words without a field search ``message``. Juxtaposed terms are
 joined with AND (as in KQL). A malformed query raises :class:`QuerySyntaxError` with the
 1-based column of the problem.
+
+Limits, each refused with a :class:`QuerySyntaxError` naming it (a query typed by an
+analyst stays far below them; a hostile or generated one cannot exhaust the parser's
+recursion, a store's expression depth or its clause count): at most
+:data:`MAX_QUERY_CHARS` characters, :data:`MAX_NESTING` levels of parentheses and
+``NOT`` operators, :data:`MAX_TERMS` terms, and no control characters (NUL...).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -214,14 +221,76 @@ def _build_grammar() -> pp.ParserElement:
 
 _GRAMMAR = _build_grammar()
 
+MAX_QUERY_CHARS = 20_000
+# pyparsing spends 10 to 35 Python frames per level: 16 levels stay well inside the
+# interpreter's recursion limit wherever the query is parsed (an API worker thread too).
+MAX_NESTING = 16
+# Elasticsearch refuses a query of more than 1,024 clauses by default (max_clause_count
+# before 8.0), SQLite an expression deeper than 1,000: one bound for every store.
+MAX_TERMS = 1024
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NEST_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"?|[()]|(?:\\.|[^\s()"\\])+')
+_NOT_WORDS = frozenset({"NOT", "!", "-"})
+
+
+def _check_limits(text: str) -> None:
+    """Refuse what the parser or a store cannot take, before parsing (see the module doc)."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(f"query longer than {MAX_QUERY_CHARS} characters ({len(text)})",
+                               text[:60] + "...", min(len(text), 61))
+    bad = _CONTROL.search(text)
+    if bad:
+        raise QuerySyntaxError(f"control character U+{ord(bad.group()):04X} in the query", text, bad.start() + 1)
+    # Nesting = open parentheses plus the NOTs applying at this point (each one level).
+    base, negations, stack = 0, 0, []
+    for token in _NEST_TOKEN.finditer(text):
+        word = token.group()
+        if word == "(":
+            stack.append((base, negations))
+            base, negations = base + negations + 1, 0
+        elif word == ")":
+            base, negations = stack.pop() if stack else (0, 0)
+            negations = 0
+        elif word.upper() in _NOT_WORDS:
+            negations += 1
+        else:
+            negations += len(word) - len(word.lstrip("!-")) if not word.startswith('"') else 0
+            if base + negations > MAX_NESTING:
+                break
+            negations = 0
+            continue
+        if base + negations > MAX_NESTING:
+            break
+    else:
+        return
+    raise QuerySyntaxError(f"query nested deeper than {MAX_NESTING} levels (parentheses and NOTs)",
+                           text, token.start() + 1)
+
+
+def _count_terms(node: Node) -> int:
+    count, pending = 0, [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (And, Or)):
+            pending.extend(current.items)
+        elif isinstance(current, Not):
+            pending.append(current.item)
+        else:
+            count += 1
+    return count
+
 
 @lru_cache(maxsize=512)
 def parse_query(text: str) -> Node:
     """Parse an analyst query; an empty query or ``*`` matches everything."""
     if not text.strip() or text.strip() == "*":
         return MatchAll()
+    _check_limits(text)
     try:
         result = _GRAMMAR.parse_string(text, parse_all=True)
+    except RecursionError:  # the limits above should make this unreachable; never a crash
+        raise QuerySyntaxError("query nested too deeply", text, 1) from None
     except (pp.ParseException, pp.ParseFatalException) as exc:
         msg = str(exc.msg)
         if msg.startswith("Expected {"):  # pyparsing spells out whole alternatives; say what is missing
@@ -233,7 +302,10 @@ def parse_query(text: str) -> Node:
         else:
             msg = f"{msg.lower()}, found {text[exc.loc:exc.loc + 12]!r}"
         raise QuerySyntaxError(msg, text, exc.loc + 1) from None
-    node = result[0]
+    node: Node = result[0]
     if isinstance(node, _Value):  # pragma: no cover - free values are always bound
         raise QuerySyntaxError("value without a field", text, node.loc + 1)
-    return node  # type: ignore[no-any-return]
+    terms = _count_terms(node)
+    if terms > MAX_TERMS:
+        raise QuerySyntaxError(f"query has {terms} terms, more than {MAX_TERMS}", text[:60], 1)
+    return node

@@ -146,3 +146,60 @@ def test_committed_batches_survive_kill_9(tmp_path: Path) -> None:
     assert set(range(acknowledged + 1)) <= batches
     assert len(messages) == len(set(messages)) == 100 * len(batches)  # whole batches only
     queue.close()
+
+
+def big_raws(n: int, size: int) -> list[RawEvent]:
+    return [RawEvent.from_bytes(b"%d " % i + b"x" * size, "syslog+tcp://10.0.0.1", T0, None, receiver="tcp")
+            for i in range(n)]
+
+
+def test_the_queue_is_bounded_in_bytes_and_reads_stop_at_a_byte_budget(tmp_path: Path) -> None:
+    """Issue 21 item 10: 1 MiB lines count by their bytes, not as one event each."""
+    queue = DurableQueue(tmp_path / "q.db", max_events=1_000_000, max_bytes=5 << 20)
+    queue.put_sync(big_raws(6, 1 << 20))  # reaches the byte limit (a batch may pass it once)
+    assert queue.full and queue.depth_bytes > 5 << 20
+    with pytest.raises(QueueFull, match="bytes"):
+        queue.put_sync(big_raws(1, 10))
+    batch = queue.read(2000, max_bytes=2 << 20)
+    assert batch is not None and len(batch.events) == 2  # stopped at the budget, not at 2,000
+    queue.ack(batch.last_seq)
+    assert queue.depth == 4 and not queue.full
+    queue.close()
+    reopened = DurableQueue(tmp_path / "q.db", max_bytes=5 << 20)
+    assert reopened.depth_bytes == sum(len(r.data) for r in big_raws(4, 1 << 20))  # recounted from the file
+    reopened.close()
+
+
+def test_waiting_producers_are_served_round_robin_by_receiver(tmp_path: Path) -> None:
+    """Issue 21 item 14: a receiver with many waiting producers does not take every
+    slot freed; the other receiver's single producer gets its turn."""
+    queue = DurableQueue(tmp_path / "q.db", max_events=1)
+    order: list[str] = []
+
+    def one(receiver: str, i: int) -> list[RawEvent]:
+        return [RawEvent.from_bytes(b"%s %d" % (receiver.encode(), i), "s", T0, receiver=receiver)]
+
+    async def main() -> None:
+        await queue.put(one("tcp", -1))  # full from here on
+
+        async def producer(receiver: str, i: int) -> None:
+            await queue.put(one(receiver, i), wait_secs=10)
+            order.append(receiver)
+
+        tasks = [asyncio.create_task(producer("tcp", i)) for i in range(6)]
+        await asyncio.sleep(0.05)
+        tasks.append(asyncio.create_task(producer("http", 0)))
+        await asyncio.sleep(0.05)
+        for freed in range(1, 8):  # a worker freeing one slot at a time
+            batch = queue.read(1)
+            assert batch is not None
+            queue.ack(batch.last_seq)
+            for _ in range(500):
+                if len(order) >= freed:
+                    break
+                await asyncio.sleep(0.01)
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+    asyncio.run(main())
+    assert order.index("http") <= 1  # served at the first or second freed slot, not the seventh
+    queue.close()

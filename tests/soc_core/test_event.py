@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from soc_core.event import (
+    MAX_KEY_CHARS,
     RawEvent,
     add_related,
     compute_event_id,
@@ -17,6 +18,8 @@ from soc_core.event import (
     parse_timestamp,
     pipeline_error,
     set_field,
+    store_document,
+    store_safe,
     timestamp_micros,
     unflatten,
 )
@@ -64,3 +67,38 @@ def test_new_event_and_dead_letter_keep_the_original() -> None:
 
     assert base64.b64decode(letter["event"]["original_base64"]) == raw.data
     assert letter["event"]["id"] == event["event"]["id"] == raw.event_id
+
+
+def test_a_parsed_event_keeps_the_exact_bytes_that_were_not_utf8() -> None:
+    """Issue #21 item 12: only dead letters kept them; a parsed event had U+FFFD only."""
+    import base64
+
+    raw = RawEvent.from_bytes(b"user=Nguy\xe1\xbb\x85n \xc0\xff ok", "udp://h", FROZEN_AT)
+    event = new_event(raw, "system.syslog")
+    assert "\ufffd" in event["event"]["original"]
+    assert base64.b64decode(event["event"]["original_base64"]) == raw.data
+    clean = new_event(RawEvent.from_bytes("Nguyễn ok".encode(), "udp://h", FROZEN_AT), "system.syslog")
+    assert "original_base64" not in clean["event"]
+
+
+def test_store_safe_rewrites_what_no_store_holds_exactly_and_marks_it() -> None:
+    """Issue #21 item 1: integers beyond 64 bits, NaN, infinities, over-long or empty keys."""
+    event = {"event": {"id": "x"}, "a": 2**63, "b": -(2**63) - 1, "c": [1, float("nan"), {"d": float("-inf")}],
+             "e": {"k" * (MAX_KEY_CHARS + 1): 1, "": 2}, "ok": 2**63 - 1, "soc": {"sanitized": ["earlier"]}}
+    safe = store_safe(event)
+    assert safe is not event and event["a"] == 2**63  # the input is not changed
+    assert (safe["a"], safe["b"], safe["c"], safe["ok"]) == (
+        str(2**63), str(-(2**63) - 1), [1, "NaN", {"d": "-Infinity"}], 2**63 - 1)
+    keys = list(safe["e"])
+    assert keys[1] == "_" and len(keys[0]) == MAX_KEY_CHARS and keys[0].startswith("k" * 200)
+    assert safe["soc"]["sanitized"] == ["earlier", "a", "b", "c", "c.d", f"e.{keys[0]}", "e._"]
+    # Two long keys that share their first characters stay apart.
+    twins = store_safe({"x": {"k" * 300 + "1": 1, "k" * 300 + "2": 2}})
+    assert len(twins["x"]) == 2
+
+
+def test_a_safe_event_is_not_copied() -> None:
+    event = {"event": {"id": "x", "n": 2**63 - 1}, "tags": ["a", 1.5, None, True], "k" * MAX_KEY_CHARS: 1}
+    assert store_safe(event) is event
+    doc_event, doc = store_document(event)
+    assert doc_event is event and doc.startswith(b'{"event"')

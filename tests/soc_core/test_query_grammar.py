@@ -62,3 +62,33 @@ def test_errors_point_at_the_column(query: str, column: int, words: str) -> None
     assert info.value.column == column
     assert words in str(info.value)
     assert str(info.value).splitlines()[-1].index("^") == column + 1  # under the column, after 2 spaces
+
+
+@pytest.mark.parametrize(("query", "reason"), [
+    ("(" * 48 + "a:b" + ")" * 48, "nested deeper than 16 levels"),
+    ("NOT " * 96 + "a:b", "nested deeper than 16 levels"),
+    ("- " * 17 + "a:b", "nested deeper than 16 levels"),
+    ("a:" + "(" * 40 + "b" + ")" * 40, "nested deeper than 16 levels"),
+    ("(NOT " * 9 + "a:b" + ")" * 9, "nested deeper than 16 levels"),
+    (" OR ".join(f"a:{i}" for i in range(1025)), "1025 terms, more than 1024"),
+    ("a:" + "x" * 20_000, "longer than 20000 characters"),
+    ("user\x00name:alice", "control character U+0000"),
+    ("_exists_:a\x1f", "control character U+001F"),
+])
+def test_hostile_queries_are_refused_with_the_limit_they_break(query: str, reason: str) -> None:
+    """Issue #21 item 5: 48 parentheses or 96 NOTs raised RecursionError."""
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(query)
+    assert reason in info.value.reason
+
+
+@pytest.mark.parametrize("query", [
+    "(" * 16 + "a:b" + ")" * 16,
+    "NOT " * 16 + "a:b",
+    "a:" + "(" * 15 + "b" + ")" * 15,
+    " OR ".join(f"a:{i}" for i in range(1024)),
+    "a:foo\\(\\(\\( AND " + "(" * 15 + "b:c" + ")" * 15,
+    'a:"((((((((((((((((((((" AND b:-x',
+])
+def test_queries_within_the_limits_parse(query: str) -> None:
+    assert parse_query(query) is not None

@@ -5,13 +5,15 @@ The reference evaluator (soc_core.query.matches) defines what a search must retu
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from datetime import timedelta
 
+import orjson
 import pytest
 
 from soc_core.contracts import ALL_TIME, COLLECTIONS, Store, TimeRange, collection_of
-from soc_core.errors import NotFound, VersionConflict
+from soc_core.errors import InvalidParameter, NotFound, VersionConflict
 from soc_core.event import format_timestamp, get_field, parse_timestamp
 from soc_core.query import matches, parse_query
 from tests.soc_store.sample import BASE, sample_events
@@ -88,6 +90,44 @@ def test_a_bad_document_fails_alone(store: Store) -> None:
     result = store.write([good[0], bad, good[1], good[2]])
     assert result.written == 3
     assert [doc for doc, _ in result.failed] == [bad]
+
+
+def test_values_no_store_holds_exactly_are_rewritten_alike(store: Store) -> None:
+    """Issue #21 item 1: an integer in 2^63..2^64-1 in a hot field stopped the embedded
+    store (OverflowError) while Elasticsearch took it; beyond 2^64, NaN, infinities and
+    over-long keys are rewritten by the event model the same way for every store."""
+    event = {
+        "@timestamp": "2026-01-01T00:00:00.000Z",
+        "event": {"id": "poison-1", "kind": "event"},
+        "source": {"ip": 18446744073709551615, "port": 2**70, "bytes": -(2**63) - 1},
+        "winlog": {"event_id": 4624, "ratio": float("nan"), "peak": float("inf")},
+        "labels": {"k" * 300: "long key", "": "empty key"},
+        "message": "poison",
+    }
+    result = store.write([event])
+    assert result.written == 1 and not result.failed
+    got = store.get("events", "poison-1")
+    assert got is not None
+    assert got["source"] == {"ip": "18446744073709551615", "port": str(2**70), "bytes": str(-(2**63) - 1)}
+    assert got["winlog"] == {"event_id": 4624, "ratio": "NaN", "peak": "Infinity"}
+    assert sorted(got["labels"].values()) == ["empty key", "long key"]
+    assert all(0 < len(key) <= 256 for key in got["labels"])
+    assert set(got["soc"]["sanitized"]) >= {"source.ip", "source.port", "source.bytes", "winlog.ratio",
+                                            "winlog.peak", "labels._"}
+    assert store.count("events", parse_query("source.ip:18446744073709551615")) == 1
+    assert store.count("events", parse_query("winlog.event_id:4624")) == 1
+
+
+@pytest.mark.parametrize("cursor", [
+    "garbage", "9" * 5000 + ":1", f"{2**64}:1", "1:2:3",
+    base64.urlsafe_b64encode(orjson.dumps([1, "x", 3])).decode(),
+    base64.urlsafe_b64encode(orjson.dumps({"a": 1})).decode(),
+    base64.urlsafe_b64encode(b"[" + str(2**64).encode() + b", \"x\"]").decode(),
+])
+def test_a_bad_cursor_is_the_callers_mistake(loaded: Store, cursor: str) -> None:
+    """Issue #21 item 5: a bad or huge cursor was a StoreError (API 502) or an overflow."""
+    with pytest.raises(InvalidParameter, match="invalid cursor"):
+        loaded.search("events", parse_query("*"), cursor=cursor)
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -186,3 +226,41 @@ def test_retention_purges_by_age(loaded: Store) -> None:
 
 def test_healthcheck(store: Store) -> None:
     assert store.healthcheck().ok
+
+
+# Issue #20 items 1 and 2: Vietnamese text found with or without its marks (đ/Đ included:
+# a letter of its own in Unicode, which no accent-stripping removes), and free text reaching
+# a parsed event that keeps no ``message`` through its ``event.original``.
+VIETNAMESE = "Người dùng đăng nhập thất bại tại Đà Nẵng"
+SSHD = "Jan  1 00:00:00 host sshd[42]: Failed password for root from 10.0.0.9 port 22 ssh2"
+TEXT_QUERIES = [
+    "đăng", "dang", "ĐĂNG", '"Đà Nẵng"', '"da nang"', "nhap", "Nang", '"that bai"', '"đăng nhập"',
+    "đ*", '"failed password"', "sshd", "password -root",
+]
+
+
+def _text_events() -> list[dict[str, object]]:
+    stamp = format_timestamp(BASE)
+    return [
+        {"@timestamp": stamp, "event": {"id": "vi-1", "kind": "event"}, "message": VIETNAMESE},
+        {"@timestamp": stamp, "event": {"id": "sshd-1", "kind": "event", "original": SSHD,
+                                          "dataset": "system.auth"}},
+        {"@timestamp": stamp, "event": {"id": "other", "kind": "event"}, "message": "Dang Nang is a name"},
+    ]
+
+
+@pytest.mark.parametrize("query", TEXT_QUERIES)
+def test_free_text_folds_d_stroke_and_reaches_event_original(store: Store, query: str) -> None:
+    events = _text_events()
+    assert store.write(events).written == len(events)  # type: ignore[arg-type]
+    node = parse_query(query)
+    expected = {e["event"]["id"] for e in events if matches(node, e)}  # type: ignore[index]
+    got = {e["event"]["id"] for e in store.search("events", node, limit=10).events}
+    assert got == expected
+    # The reference itself: the Vietnamese line is found by every spelling, the sshd line by its text.
+    if query in TEXT_QUERIES[:10]:
+        assert "vi-1" in expected
+    if query in ('"failed password"', "sshd"):
+        assert expected == {"sshd-1"}
+    if query == "password -root":
+        assert expected == set()

@@ -56,3 +56,27 @@ def test_a_store_written_with_numeric_affinity_is_rebuilt_once(tmp_path: Path) -
     db = sqlite3.connect(path)
     assert db.execute("SELECT typeof(user_name) FROM events").fetchone() == ("text",)
     db.close()
+
+
+def test_a_store_written_before_searchable_words_is_reindexed_on_opening(tmp_path: Path) -> None:
+    """Issue #20 item 1: stores whose full-text index holds the raw message (so ``đ`` was not
+    folded) are re-indexed once when opened, and ``dang`` then finds ``đăng``."""
+    path = tmp_path / "old.db"
+    store = SqliteStore(path)
+    event = {"@timestamp": "2026-01-01T00:00:00Z", "event": {"id": "vi", "kind": "event"},
+             "message": "Người dùng đăng nhập"}
+    store.write([event])
+    store.close()
+    # Put the database back in the old layout: raw message indexed, user_version 0.
+    db = sqlite3.connect(path)
+    db.execute("UPDATE events SET message = ?", ["Người dùng đăng nhập"])
+    db.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
+    db.execute("PRAGMA user_version = 0")
+    db.commit()
+    db.close()
+    reopened = SqliteStore(path)
+    try:
+        assert reopened.count("events", parse_query("dang")) == 1
+        assert reopened.count("events", parse_query('"đăng nhập"')) == 1
+    finally:
+        reopened.close()

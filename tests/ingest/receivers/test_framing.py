@@ -32,16 +32,41 @@ def test_mixed_framing_split_at_every_size(chunk: int) -> None:
     assert [f.data for f in frames_of(STREAM, chunk)] == EXPECTED
 
 
-def test_over_long_frames_are_cut_and_the_stream_resynchronises() -> None:
+def test_over_long_lines_are_cut_with_their_real_length_and_the_stream_resynchronises() -> None:
     long_line = b"<13>" + b"x" * 100
-    long_counted = octet(b"<13>" + b"y" * 100)
-    stream = long_line + b"\n" + long_counted + b"<13>after\n"
+    stream = long_line + b"\n" + octet(b"<13>" + b"y" * 16) + b"<13>after\n" + long_line
     for chunk in (1, 5, 1000):
-        got = frames_of(stream, chunk, max_frame=20)
-        assert [f.data for f in got] == [long_line[:20], (b"<13>" + b"y" * 100)[:20], b"<13>after"]
-        # A newline-framed line is cut as soon as it passes the limit, so its full length
-        # is known only when it arrived in one piece; a counted frame's always is.
-        cut_at = got[0].truncated_from
-        assert cut_at is not None
-        assert cut_at == len(long_line) if chunk == 1000 else 20 < cut_at <= 20 + chunk
-        assert [f.truncated_from for f in got[1:]] == [104, None]
+        framer = SyslogFramer(20)
+        got = [f for i in range(0, len(stream), chunk) for f in framer.feed(stream[i : i + chunk])]
+        got += framer.finish()
+        assert [(f.data, f.truncated_from) for f in got] == [
+            (long_line[:20], 104), (b"<13>" + b"y" * 16, None), (b"<13>after", None), (long_line[:20], 104)]
+        assert framer.take_counts() == (0, 168)
+
+
+def test_a_huge_octet_count_is_not_trusted_and_swallows_nothing() -> None:
+    """Issue 21 item 11: ``999999999 <13>...`` used to take the next 100 lines with it."""
+    lines = [b"<13>Nov 22 12:00:00 h app: line %d" % i for i in range(100)]
+    stream = b"999999999 <13>Nov 22 12:00:00 h app: bogus count\n" + b"\n".join(lines) + b"\n"
+    for chunk in (3, 1 << 16):
+        framer = SyslogFramer(1 << 20)
+        got = [f for i in range(0, len(stream), chunk) for f in framer.feed(stream[i : i + chunk])]
+        got += framer.finish()
+        assert [f.data for f in got] == [b"<13>Nov 22 12:00:00 h app: bogus count", *lines]
+        assert framer.take_counts() == (1, 0)
+
+
+def test_an_endless_line_holds_one_frame_of_memory() -> None:
+    framer = SyslogFramer(1000)
+    for _ in range(1000):  # 64 MB of zeros, no newline (like /dev/zero)
+        assert framer.feed(b"\x00" * 65536) == []
+        assert len(framer._buf) <= 65536
+    got = framer.finish()
+    assert [(len(f.data), f.truncated_from) for f in got] == [(1000, 65536 * 1000)]
+
+
+def test_cuts_keep_utf8_characters_whole() -> None:
+    text = ("đ" * 30).encode()  # two bytes per character
+    got = frames_of(b"<13>" + text + b"\n", 1 << 16, max_frame=21)
+    assert got[0].data == b"<13>" + ("đ" * 8).encode() and got[0].truncated_from == 64
+    got[0].data.decode("utf-8")

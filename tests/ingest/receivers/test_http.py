@@ -131,7 +131,7 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
         r = await client.post("/ingest", content=b'{"a": 3}\n', headers={"X-API-Key": KEY})
         assert r.status_code == 200
 
-    serve(queue, scenario)
+    serve(queue, scenario, queue_wait_secs=0.2)
     assert [orjson.loads(e.data) for e in drain(queue)] == [{"a": 3}]
     queue.close()
 

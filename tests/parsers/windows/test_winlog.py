@@ -13,7 +13,7 @@ import pytest
 from parsers.base import ParserOptions
 from parsers.windows.winlog import SystemSecurityParser, WinlogParser, iter_json_raw, read_evtx
 from soc_core.clock import FrozenClock
-from soc_core.errors import ParseError
+from soc_core.errors import InputDamaged, ParseError
 from soc_core.event import RawEvent
 from tests.conftest import FROZEN_AT, corpus_path
 
@@ -378,15 +378,17 @@ def test_share_and_firewall_events_get_network_fields() -> None:
 def test_damaged_evtx_files_raise_parse_error(tmp_path: Path) -> None:
     original = corpus_path("evtx", "AutomatedTestingTools", "WinDefender_Events_1117_1116_AtomicRedTeam.evtx")
     data = original.read_bytes()
-    cases = {
-        "header-only.evtx": b"ElfFile\x00" + bytes(range(256)) * 8,
-        "chunk-overwritten.evtx": data[:4096] + bytes(60000) + data[64096:],
-    }
-    for name, content in cases.items():
-        path = tmp_path / name
-        path.write_bytes(content)
-        with pytest.raises(ParseError):
-            list(read_evtx(str(path)))
+    header_only = tmp_path / "header-only.evtx"
+    header_only.write_bytes(b"ElfFile\x00" + bytes(range(256)) * 8)
+    with pytest.raises(ParseError):
+        list(read_evtx(str(header_only)))
+    # An unreadable chunk: the other chunks' records come out first (none here), then
+    # the damage is raised with the chunk's offset (issue #21 item 6).
+    overwritten = tmp_path / "chunk-overwritten.evtx"
+    overwritten.write_bytes(data[:4096] + bytes(60000) + data[64096:])
+    with pytest.raises(InputDamaged, match="unreadable EVTX chunk") as info:
+        list(read_evtx(str(overwritten)))
+    assert info.value.offset == 4096
     truncated = tmp_path / "truncated.evtx"
     truncated.write_bytes(data[:70000])  # whole records before the cut still come out
     assert len(list(read_evtx(str(truncated)))) > 0
