@@ -5,6 +5,9 @@
 set -euo pipefail
 need=()
 command -v openssl >/dev/null || need+=(openssl)
+# rsyslog forwarding to soc run (tests/soc_api/test_rsyslog_forwarding.py), TLS via GnuTLS
+[ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so" >/dev/null || need+=(rsyslog-gnutls)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
