@@ -1,12 +1,20 @@
 """``auto``: pick the parser per line from cheap signals, then parse with that one only.
 
-Signals, in order: a JSON object's keys (``json_keys``), literal substrings such as
-``CEF:0|`` or ``%ASA-`` (``route_signals``, found in one Aho-Corasick pass over a JSON
-object or the first :data:`SIGNAL_WINDOW` characters of a text line), and the
-syslog program name (``syslog_programs``). Each candidate's ``accepts(raw)`` has the
-last word. Lines nobody claims go to generic syslog (``system.syslog``) when they have
-a syslog header, else they become a ``ParseError``. The event's ``event.dataset`` names
-the parser that produced it.
+Signals, in order: a configured route (``ParserOptions.routes``: a glob over the
+event's file path or receiver address naming its parser), a JSON object's keys
+(``json_keys``), literal substrings such as ``CEF:0|`` or ``%ASA-`` (``route_signals``,
+found in one Aho-Corasick pass over a JSON object or the first :data:`SIGNAL_WINDOW`
+characters of a text line), the syslog program name (``syslog_programs``: RFC 3164's
+tag or RFC 5424's APP-NAME alike), and last, for lines nothing else claimed, grammar
+patterns (``route_patterns``: Cisco's ``%FAC-SEV-MNEMONIC:``, a Meraki record). Each
+candidate's ``accepts(raw)`` has the last word. Lines nobody claims go to generic syslog
+(``system.syslog``) when they have a syslog header, else they become a ``ParseError``.
+The event's ``event.dataset`` names the parser that produced it.
+
+A line its parser accepted but could not parse goes to the next candidate that accepts
+it, else keeps its syslog header and message (``system.syslog``) with ``error.message``
+naming the parser and the reason, ``error.type`` and a tag ``partial_parse``: a partial
+parse, not a dead letter.
 
 Ties, decided the same way every time:
 
@@ -15,7 +23,9 @@ Ties, decided the same way every time:
   ordered by the file path: a candidate whose product (``nginx`` in ``nginx.access``)
   appears in the event's source goes first; otherwise the dataset name decides, so an
   anonymous combined line is ``apache.access``. The choice is a convention, not a
-  detection: name the parser (``--parser nginx.access``) when it matters.
+  detection: the event is tagged ``auto_guessed_parser``; configure a route
+  (``--route '*/nginx/*=nginx.access'``, or a receiver's address) or name the parser
+  (``--parser nginx.access``) when it matters.
 * a syslog program claimed by several parsers (``sshd`` by ``system.auth`` and
   ``juniper.junos``): parsers whose ``accepts`` can refuse a line are asked first, the
   ones that take everything (``system.auth``) last.

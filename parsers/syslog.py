@@ -390,33 +390,43 @@ _MONTH_NAMES: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "
 _RFC5424_LEAD: Final = re.compile(r"<\d{1,3}>\d{1,2} ")
 
 
-def parse_any_header(parse_bsd: Callable[[RawEvent], Event], raw: RawEvent, tz: tzinfo, clock: Clock) -> Event:
-    """``parse_bsd(raw)``, for RFC 5424 lines through :func:`parse_rfc5424_as_bsd`: what a
+def parse_any_header(
+    parse_bsd: Callable[[RawEvent], Event], raw: RawEvent, tz: tzinfo, clock: Clock, iso: bool = False
+) -> Event:
+    """``parse_bsd(raw)``, for RFC 5424 lines (and, with ``iso``, RFC 3164 lines with an
+    ISO 8601 stamp, rsyslog's ``RSYSLOG_FileFormat``) through :func:`parse_as_bsd`: what a
     parser that reads its BSD header itself calls from ``parse``."""
-    if raw.message[:1] == "<":
-        event = parse_rfc5424_as_bsd(parse_bsd, raw, tz, clock.now())
+    lead = raw.message[:1]
+    if lead == "<" or (iso and lead.isdigit()):
+        event = parse_as_bsd(parse_bsd, raw, tz, clock.now())
         if event is not None:
             return event
     return parse_bsd(raw)
 
 
-def parse_rfc5424_as_bsd(
-    parse: Callable[[RawEvent], Event], raw: RawEvent, tz: tzinfo, now: datetime
-) -> Event | None:
-    """Parse an RFC 5424 line with a parser that reads the BSD (RFC 3164) header itself.
+_ISO_LEAD: Final = re.compile(r"(?:<\d{1,3}>)?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}")
 
-    Senders choose the header format (rsyslog's ``RSYSLOG_SyslogProtocol23Format``,
-    ``logger``'s default, ASA's ``logging timestamp rfc5424``), not the program: the
-    program's own parsing must not depend on it. The line is rewritten with the same
-    priority, time (in ``tz``), host, APP-NAME[PROCID] and message in BSD form, parsed,
-    and the event then takes back what the BSD form cannot carry: the identity and
-    original of the line received, the year and sub-second time, and the RFC 5424 fields
-    under ``log.syslog``. ``None`` when ``raw`` is not RFC 5424 (the caller parses it as is).
+
+def parse_as_bsd(parse: Callable[[RawEvent], Event], raw: RawEvent, tz: tzinfo, now: datetime) -> Event | None:
+    """Parse an RFC 5424 line, or an RFC 3164 line with an ISO 8601 stamp, with a parser
+    that reads the BSD (RFC 3164, ``Mmm dd hh:mm:ss``) header itself.
+
+    Senders choose the header format (rsyslog's ``RSYSLOG_SyslogProtocol23Format`` and
+    ``RSYSLOG_FileFormat``, ``logger``'s default, ASA's ``logging timestamp rfc5424``),
+    not the program: the program's own parsing must not depend on it. The line is
+    rewritten with the same time (in ``tz``), host, program[pid] and message in BSD form,
+    parsed, and the event then takes back what the BSD form cannot carry: the identity
+    and original of the line received, the year and sub-second time, the priority, and
+    the RFC 5424 fields under ``log.syslog``. ``None`` when ``raw`` is neither (the
+    caller parses it as is).
     """
     text = raw.message
-    if text[:1] != "<" or _RFC5424_LEAD.match(text) is None:
+    if _RFC5424_LEAD.match(text) is not None:
+        header = split_rfc5424(text, tz)
+    elif _ISO_LEAD.match(text) is not None:
+        header = split_rfc3164(text, tz, now, require_program=True)
+    else:
         return None
-    header = split_rfc5424(text, tz)
     if header is None:
         return None
     stamp = (header.timestamp or raw.received).astimezone(tz)
@@ -435,15 +445,19 @@ def parse_rfc5424_as_bsd(
     if header.timestamp is not None and bsd_time is not None and event.get("@timestamp") == iso_utc(bsd_time):
         event["@timestamp"] = iso_utc(header.timestamp)
         _shift_span(meta, header.timestamp - bsd_time)
+    if header.priority is None and header.version is None:
+        return event
     syslog = event.setdefault("log", {}).setdefault("syslog", {})
-    priority = header.priority or 0
-    syslog["priority"] = priority
-    syslog["facility"] = {"code": priority >> 3, "name": FACILITIES[priority >> 3]}
-    syslog["severity"] = {"code": priority & 7, "name": SEVERITIES[priority & 7]}
-    syslog["version"] = str(header.version)
+    if header.priority is not None:
+        priority = header.priority
+        syslog["priority"] = priority
+        syslog["facility"] = {"code": priority >> 3, "name": FACILITIES[priority >> 3]}
+        syslog["severity"] = {"code": priority & 7, "name": SEVERITIES[priority & 7]}
+    if header.version is not None:
+        syslog["version"] = str(header.version)
     for key, value in (("hostname", header.hostname), ("appname", header.program), ("procid", header.pid),
                        ("msgid", header.msgid)):
-        if value:
+        if value and header.version is not None:
             syslog[key] = value
     if header.structured_data:
         syslog["structured_data"] = header.structured_data

@@ -226,7 +226,8 @@ class CiscoAsaParser(BaseParser):
     product = "asa"
     max_severity = 7
     syslog_programs: ClassVar[tuple[str, ...]] = ()
-    route_signals: ClassVar[tuple[str, ...]] = ("%ASA-",)
+    # PIX, the ASA's predecessor, writes the same messages as "%PIX-".
+    route_signals: ClassVar[tuple[str, ...]] = ("%ASA-", "%PIX-")
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)

@@ -195,7 +195,7 @@ class CiscoNexusParser(CiscoIosParser):
 
 def _is_emblem(text: str) -> bool:
     """An IOS-family EMBLEM message (ASA and FTD have parsers of their own)."""
-    return _EMBLEM.search(text) is not None and "%ASA-" not in text and "%FTD-" not in text
+    return _EMBLEM.search(text) is not None and "%ASA-" not in text and "%FTD-" not in text and "%PIX-" not in text
 
 
 _INTERFACE: Final = re.compile(r"[Ii]nterface (?P<name>[A-Za-z][\w\-]*\d[\w/.:\-]*)")

@@ -31,7 +31,10 @@ from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
 
 _HEADER: Final = re.compile(
-    r"^<(\d{1,3})>(?:\d{1,3}\s)?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?"
+    # A relay (syslog server in between) may drop the PRI and put its own BSD header first:
+    # "Aug 24 04:58:58 192.168.1.1 junos-ids: 2017-08-24T04:58:58.724Z host RT_IDS - ..."
+    r"^(?:<(\d{1,3})>)?(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} \S+ [\w\-.]+(?:\[\d+\])?: )?"
+    r"(?:\d{1,3}\s)?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?"
     r"(?:Z|[+-]\d{2}:?\d{2})?)\s(\S+)\s(\S+)\s(?:\d+|-)?\s(\w+)\s\[\S*\s(.*)\](?:\s.*)?$", re.S)
 # Without the "brief" option Junos writes the English text after the structured data:
 # the parameters end at the first "]" outside a quoted value.
@@ -149,10 +152,11 @@ class JuniperSrxParser(BaseParser):
         kv = {k.replace("-", "_"): v for k, v in parse_kv(body).items() if v not in _EMPTY}
         event = self.new_event(raw)
         event["@timestamp"] = iso(stamp)
-        severity = int(pri)
-        put(event, "event.severity", severity)
-        if severity < 192:
-            put(event, "log.level", _LEVELS[severity % 8])
+        if pri is not None:
+            severity = int(pri)
+            put(event, "event.severity", severity)
+            if severity < 192:
+                put(event, "log.level", _LEVELS[severity % 8])
         put(event, "observer", {"vendor": "Juniper", "product": "SRX", "type": "firewall",
                                 "name": host})
         duration = to_int(kv.get("elapsed_time") or kv.get("duration"))

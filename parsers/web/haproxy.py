@@ -40,7 +40,7 @@ class HaproxyParser(GrokWebParser):
         return "haproxy" in raw.message
 
     def parse(self, raw: RawEvent) -> Event:
-        return parse_any_header(super().parse, raw, self.options.tz, self.options.clock)
+        return parse_any_header(super().parse, raw, self.options.tz, self.options.clock, iso=True)
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)
