@@ -195,6 +195,7 @@ def ios_lines(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
     ``logging origin-id hostname``)."""
     moment = draw(moments)
     uptime = draw(st.booleans())
+    msec = False
     if uptime:
         stamp = draw(st.sampled_from(["00:00:46", "1w2d", "2d13h", "12:01:33"]))
         zone = None
@@ -211,7 +212,7 @@ def ios_lines(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
     line += (f"{seq:06d}: " if seq is not None else "") + (f"{origin}: " if origin else "") + f"{stamp}: "
     facility, severity, mnemonic = draw(facilities), draw(st.integers(0, 7)), draw(mnemonics)
     line += f"%{facility}-{severity}-{mnemonic}: {draw(texts)}"
-    exact = moment if year and zone in ("UTC", "GMT") else None
+    exact = (moment if msec else moment.replace(microsecond=0)) if year and zone in ("UTC", "GMT") else None
     return line, {"facility": facility, "severity": severity, "mnemonic": mnemonic, "seq": seq, "moment": exact,
                   "origin": origin if not uptime else None}
 
@@ -388,3 +389,23 @@ def test_a_failed_specific_parse_keeps_the_syslog_header() -> None:
     assert (event["host"]["hostname"], event["process"]["name"]) == ("ids1", "myids")
     assert event["error"]["type"] == "partial_parse" and event["error"]["message"].startswith("snort.log: ")
     assert "partial_parse" in event["tags"]
+
+
+def test_pix_messages_are_read_as_asa() -> None:
+    """PIX, the ASA's predecessor, writes the same message ids under "%PIX-"."""
+    event = parse("%PIX-3-106010: Deny inbound tcp src outside:213.98.79.233/2620 dst dmz:213.98.254.145/135")
+    assert event["event"]["dataset"] == "cisco.asa"
+    assert (event["source"]["ip"], event["destination"]["port"]) == ("213.98.79.233", 135)
+
+
+@FAST
+@given(moments, ipv4, names, ipv4, ipv4)
+def test_srx_structured_records_behind_a_relay_header(moment: datetime, relay: str, host: str, src: str,
+                                                      dst: str) -> None:
+    line = (f"{bsd_stamp(moment, False, False)} {relay} junos-flow: {iso_stamp(moment, None)} {host} RT_FLOW - "
+            f'RT_FLOW_SESSION_DENY [junos@2636.1.1.1.2.39 source-address="{src}" source-port="1080" '
+            f'destination-address="{dst}" destination-port="8010" protocol-id="17" policy-name="deny-all"]')
+    event = parse(line)
+    assert event["event"]["dataset"] == "juniper.srx", line
+    assert (event["source"]["ip"], event["destination"]["ip"]) == (src, dst)
+    assert at(event) == moment
