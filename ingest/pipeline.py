@@ -95,15 +95,20 @@ def parse_many(parser: Parser, raws: Sequence[RawEvent], stats: Stats, bugs: Bug
 # lines, against ~23 in 256s): a parser's code and tables stay in the CPU caches for the
 # whole group, ~10% faster there. Receivers batch by what has arrived (Pipeline).
 PARSE_BATCH: Final = 4096
+CHUNK_MAX_BYTES: Final = 16 << 20  # raw bytes per batch, whatever the event count
 
 
-def _chunks(raws: Iterable[RawEvent], size: int) -> Iterator[list[RawEvent]]:
+def _chunks(raws: Iterable[RawEvent], size: int, max_bytes: int = CHUNK_MAX_BYTES) -> Iterator[list[RawEvent]]:
+    """Batches of at most ``size`` events or ``max_bytes`` raw bytes (1,000 lines of
+    1 MiB must not become one batch of 1 GB, and then several copies of it)."""
     chunk: list[RawEvent] = []
+    held = 0
     for raw in raws:
         chunk.append(raw)
-        if len(chunk) >= size:
+        held += len(raw.data)
+        if len(chunk) >= size or held >= max_bytes:
             yield chunk
-            chunk = []
+            chunk, held = [], 0
     if chunk:
         yield chunk
 

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import orjson
 
-from soc_core.errors import QueueFull
+from soc_core.errors import DataFileError, QueueFull
 from soc_core.event import RawEvent, format_timestamp, parse_timestamp
 
 Sync = Literal["normal", "full"]
@@ -83,11 +83,15 @@ class DurableQueue:
         self._lock = threading.Lock()
         # One connection shared by the receivers' threads and the worker, under the lock.
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
-        self._db.executescript(_SCHEMA)
-        self._read_after = self._acked_seq()
-        self._depth, self._bytes = self._count()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+            self._db.executescript(_SCHEMA)
+            self._read_after = self._acked_seq()
+            self._depth, self._bytes = self._count()
+        except sqlite3.DatabaseError as exc:  # corrupted, or not a database: name the file
+            self._db.close()
+            raise DataFileError(str(self.path), f"cannot open the queue: {exc}") from None
         self._closed = False
         # Producers waiting for room, one line per receiver, served round-robin (asyncio side).
         self._waiting: dict[str, deque[asyncio.Future[None]]] = {}

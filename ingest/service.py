@@ -24,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ingest.datadir import DataDirLock
 from ingest.health import ServiceHealth
 from ingest.metrics import Labels, Metrics
 from ingest.pipeline import BugLogger, Pipeline
@@ -143,6 +144,7 @@ class Service:
         self.router = ParserRouter(parser_factory, default_parser)
         self.detectors = list(detectors)
         self.data_dir = Path(data_dir) if data_dir else None
+        self._data_lock = DataDirLock(self.data_dir) if self.data_dir else None
         self.metrics = metrics or Metrics()
         self.clock = clock or SystemClock()
         self.options = options or ServiceOptions()
@@ -175,8 +177,13 @@ class Service:
                   "Unexpected errors (logged): events dead-lettered or batches retried.")
         m.declare("soc_worker_batches_total", "counter", "Batches processed and acknowledged.")
         m.declare("soc_background_errors_total", "counter", "Errors of background tasks (they go on), per task.")
-        m.declare("soc_health_degraded", "gauge", "1 when /health reports degraded (see its reasons).",
-                  lambda: {(): float(bool(self.problems()))})
+        m.declare("soc_health_degraded", "gauge", "1 when /health reports degraded, with one sample per reason.",
+                  self._health_values)
+
+    def _health_values(self) -> Mapping[Labels, float]:
+        # The reasons travel in the metrics file too: soc status shows them without the API.
+        problems = self.problems()
+        return {(): float(bool(problems)), **{(("reason", p[:200]),): 1.0 for p in problems}}
 
     def _lag(self) -> Mapping[Labels, float]:
         oldest = self.queue.oldest_received()
@@ -211,14 +218,17 @@ class Service:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the worker, then bind every receiver (errors here stop the start)."""
+        """Lock the data directory, start the worker, then bind every receiver (errors
+        here stop the start)."""
+        if self._data_lock is not None:
+            self._data_lock.acquire()  # before anything reads the queue
         self._worker = threading.Thread(target=self._work, name="soc-worker", daemon=True)
         self._worker.start()
         ready = await asyncio.to_thread(self._worker_ready.wait, 60)
-        if self._worker_error is not None:
-            raise self._worker_error
-        if not ready:
-            raise StoreError("the store did not open within 60 s")
+        if self._worker_error is not None or not ready:
+            if self._data_lock is not None:
+                self._data_lock.release()
+            raise self._worker_error or StoreError("the store did not open within 60 s")
         try:
             for receiver in self.receivers:
                 start = getattr(receiver, "start", None)
@@ -283,8 +293,13 @@ class Service:
         self._worker_stop.set()
         if self._worker is not None:
             await asyncio.to_thread(self._worker.join, self.options.stop_grace_secs * 3)
-        self.write_metrics_file()
+        try:
+            self.write_metrics_file()
+        except OSError as exc:  # the last figures are lost, not the stop
+            log.warning("could not write the metrics file at stop: %s", exc)
         self.queue.close()
+        if self._data_lock is not None:
+            self._data_lock.release()
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Start, serve until ``stop`` is set, then stop gracefully."""

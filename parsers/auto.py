@@ -54,8 +54,10 @@ from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
 from parsers.base import (
     LINE_FRAMER,
     BaseParser,
+    CutLine,
     MultilineFramer,
     ParserOptions,
+    bounded_lines,
     frame_file,
 )
 from parsers.syslog import program_of, split_syslog
@@ -443,8 +445,15 @@ class _ContinuationFramer:
         # The current event's multi-line framer: decided lazily (routing costs), on the
         # first indented line after it; ``False`` until asked.
         framer: MultilineFramer | bool | None = False
-        for line in stream:
+        for line in bounded_lines(stream):
             start = offset
+            if isinstance(line, CutLine):  # over MAX_EVENT_BYTES: an event of its own, cut
+                offset += line.consumed
+                if current:
+                    yield current_start, b"\n".join(current)
+                current = []
+                yield start, line
+                continue
             offset += len(line)
             body = line.rstrip(b"\r\n")
             if not body.strip():

@@ -24,6 +24,12 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "severity": {"vi": "Mức độ", "en": "Severity"},
     "store": {"vi": "Kho dữ liệu", "en": "Store"},
     "try": {"vi": "Thử tìm kiếm", "en": "Try a search"},
+    "repair_ok": {"vi": "tệp nguyên vẹn, không cần sửa", "en": "sound, nothing to repair"},
+    "repair_damaged": {"vi": "tệp bị hỏng", "en": "damaged"},
+    "repair_failed": {"vi": "không sửa được", "en": "cannot be repaired"},
+    "repair_done": {"vi": "đã dựng lại từ phần đọc được", "en": "rebuilt from what could be read"},
+    "repair_kept": {"vi": "tệp hỏng được giữ tại", "en": "damaged file kept at"},
+    "repair_lost": {"vi": "không đọc được (mất)", "en": "unreadable (lost)"},
     "sample_note": {
         "vi": "Không tìm thấy bộ dữ liệu chung; dùng mẫu nhật ký do dự án tự tạo.",
         "en": "Shared corpus not found; using the project's own sample logs.",

@@ -5,12 +5,14 @@ logged and turns the event into a dead letter.
 
     SocError
     ├── ConfigError              bad configuration (unknown component, bad option)
-    │   └── RegistryError        duplicate or unknown plugin name (start-up error)
+    │   ├── RegistryError        duplicate or unknown plugin name (start-up error)
+    │   └── ModelError           an anomaly model that cannot be used (other version or schema)
     ├── QuerySyntaxError         analyst query that does not parse (carries the column)
     │   └── InvalidParameter     another search parameter that is malformed (a cursor)
     ├── ParseError               a parser could not handle an input event (parser id, reason)
     ├── RuleError                a detection rule that does not load (file, line)
     ├── StoreError               a storage backend failed
+    │   ├── DataFileError        a queue or store file is corrupted or not a database (path)
     │   ├── VersionConflict      optimistic update of a record lost a race
     │   └── NotFound             the record does not exist
     ├── ReceiverError            a receiver could not start or lost its input
@@ -34,6 +36,11 @@ class ConfigError(SocError):
 
 class RegistryError(ConfigError):
     """A plugin name is registered twice, or a requested name is unknown."""
+
+
+class ModelError(ConfigError):
+    """An anomaly model artefact is missing, damaged, or made by another version or
+    feature schema than the running code: retrain it rather than trust its scores."""
 
 
 class QuerySyntaxError(SocError):
@@ -82,6 +89,16 @@ class RuleError(SocError):
 
 class StoreError(SocError):
     """A storage backend failed."""
+
+
+class DataFileError(StoreError):
+    """A data file (the durable queue, the embedded store) cannot be opened or read: it is
+    corrupted or not a database. ``soc repair PATH`` salvages what can still be read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason} (the file is damaged: soc repair {path} salvages what can be read)")
 
 
 class SearchTimeout(StoreError):

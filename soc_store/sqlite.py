@@ -36,7 +36,7 @@ from soc_core.contracts import (
     WriteResult,
     collection_of,
 )
-from soc_core.errors import InvalidParameter, NotFound, StoreError, VersionConflict
+from soc_core.errors import DataFileError, InvalidParameter, NotFound, StoreError, VersionConflict
 from soc_core.event import (
     INT64_MAX,
     INT64_MIN,
@@ -179,6 +179,15 @@ class SqliteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:  # corrupted, or not a database at all
+            self._db.close()
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise StoreError(f"sqlite {self.path}: {exc}") from None
+            raise DataFileError(self.path, f"cannot open the store: {exc}") from None
+
+    def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: index updates stay in memory
@@ -239,7 +248,7 @@ class SqliteStore:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(f"sqlite: {exc}") from exc
+                raise StoreError(f"sqlite {self.path}: {exc}") from exc
 
     def _where(
         self, collection: Collection, query: Node, time_range: TimeRange

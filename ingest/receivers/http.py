@@ -19,6 +19,8 @@ Contract with the sender:
   request waits in the queue's fair line meanwhile, next to the other receivers);
   ``accepted`` says how many entries of the body were queued before: re-sending the
   whole body is safe, as the queued ones are stored once (see event identity);
+* ``503`` with ``Retry-After`` also when the request bodies being received or processed
+  at once would pass ``max_inflight_body_bytes`` (each body is bounded, their sum too);
 * ``408`` when the body does not arrive within ``body_timeout_secs`` (a lying
   ``Content-Length``); a connection that does not complete its request headers within
   ``header_timeout_secs`` is closed; connections are capped per receiver and per client
@@ -76,6 +78,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 class _TooLarge(Exception):
     """The body is over a size limit (internal to this module)."""
+
+
+class _Busy(Exception):
+    """Too many body bytes in flight on this receiver (internal to this module)."""
 
 
 class _BadBody(Exception):
@@ -170,6 +176,7 @@ class HttpReceiver:
         header_timeout_secs: float = 10.0,
         body_timeout_secs: float = 30.0,
         queue_wait_secs: float = 5.0,
+        max_inflight_body_bytes: int = 128 << 20,
     ) -> None:
         self.api_keys = [k.encode() for k in api_keys if k]
         if not self.api_keys:
@@ -188,6 +195,8 @@ class HttpReceiver:
         self.header_timeout_secs = header_timeout_secs
         self.body_timeout_secs = body_timeout_secs
         self.queue_wait_secs = queue_wait_secs
+        self.max_inflight_body_bytes = max_inflight_body_bytes
+        self._inflight_bytes = 0
         self._extra = parser_extra(parser)
         self._server: QuietServer | None = None
         self._socket: socket.socket | None = None
@@ -252,10 +261,20 @@ class HttpReceiver:
             return JSONResponse({"error": "missing or wrong API key"}, status_code=401,
                                 headers={"WWW-Authenticate": "ApiKey"})
         gzipped = request.headers.get("content-encoding", "").lower() in ("gzip", "x-gzip")
+        reserved = [0]  # body bytes this request holds against the receiver's budget
         try:
-            body = await self._read_body(request)
+            return await self._handle(request, gzipped, reserved)
+        finally:
+            self._inflight_bytes -= reserved[0]
+
+    async def _handle(self, request: Request, gzipped: bool, reserved: list[int]) -> Response:
+        try:
+            body = await self._read_body(request, reserved)
             # Check the whole body before queueing anything: a refusal then costs nothing.
             array = await asyncio.to_thread(self._check_body, body, gzipped)
+        except _Busy as exc:
+            self.metrics.inc(ERRORS, receiver=self.name, reason="bodies_in_flight")
+            return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECS)})
         except _TooLarge as exc:
             return self._refuse(413, "too_large", str(exc))
         except _BadBody as exc:
@@ -321,7 +340,7 @@ class HttpReceiver:
         return JSONResponse({"error": "queue full, retry later", "accepted": accepted}, status_code=503,
                             headers={"Retry-After": str(RETRY_AFTER_SECS)})
 
-    async def _read_body(self, request: Request) -> bytes:
+    async def _read_body(self, request: Request, reserved: list[int]) -> bytes:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise _TooLarge(f"body over {self.max_body_bytes} bytes")
@@ -340,6 +359,11 @@ class HttpReceiver:
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise _TooLarge(f"body over {self.max_body_bytes} bytes")
+            # Many large bodies at once must not add up past the budget (each is bounded).
+            if self._inflight_bytes + len(chunk) > self.max_inflight_body_bytes:
+                raise _Busy(f"over {self.max_inflight_body_bytes} bytes of request bodies in flight, retry later")
+            self._inflight_bytes += len(chunk)
+            reserved[0] += len(chunk)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -418,7 +442,7 @@ def _entry(item: Any) -> bytes | str:
         return "not a JSON object"
     try:
         return dumps(item)
-    except TypeError:  # orjson re-serialises at most 254 levels of nesting
+    except (TypeError, RecursionError):  # orjson re-serialises at most 254 levels of nesting
         return "nested too deeply (more than 254 levels)"
 
 

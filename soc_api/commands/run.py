@@ -32,7 +32,7 @@ from ingest.receivers.syslog_udp import SyslogUdpReceiver
 from ingest.service import Service, ServiceOptions
 from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
 from soc_core.clock import SystemClock
-from soc_core.contracts import Receiver, Store
+from soc_core.contracts import Detector, Receiver, Store
 from soc_core.errors import SocError
 from soc_store import open_store
 
@@ -132,6 +132,8 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @click.option("--batch-size", type=int, default=2000, show_default=True, help="Events per store write.")
 @click.option("--retention-days", type=int, help="Delete stored events older than this (checked hourly).")
 @click.option("--api", "api_address", metavar="HOST:PORT", help="Serve health, metrics and search here.")
+@click.option("--anomaly-model", "anomaly_models", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Score events with this model directory (soc anomaly train; repeatable).")
 @parser_option
 @tz_option
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
@@ -155,6 +157,7 @@ def command(**opts: Any) -> None:
         raise click.UsageError(str(exc)) from None
     if not receivers:
         raise click.UsageError("nothing to receive: give --syslog-udp/--syslog-tcp/--syslog-tls/--http/--tail")
+    detectors = anomaly_detectors(opts["anomaly_models"], clock)
 
     def store_factory() -> Store:
         if store_url.startswith(("http://", "https://")):
@@ -163,17 +166,33 @@ def command(**opts: Any) -> None:
             return open_store(store_url, refresh=False)
         return open_store(store_url)
 
-    queue = DurableQueue(data_dir / "queue.db", max_events=opts["queue_max_events"], sync=opts["queue_sync"],
-                         max_bytes=opts["queue_max_bytes"])
+    try:
+        queue = DurableQueue(data_dir / "queue.db", max_events=opts["queue_max_events"], sync=opts["queue_sync"],
+                             max_bytes=opts["queue_max_bytes"])
+    except SocError as exc:  # a damaged queue file: named, with the way out
+        raise click.ClickException(str(exc)) from None
     service = Service(
         receivers, queue, store_factory, lambda name: make_parser(name, tz, clock),
-        default_parser=opts["parser_name"], data_dir=data_dir, metrics=metrics, clock=clock,
+        default_parser=opts["parser_name"], detectors=detectors, data_dir=data_dir, metrics=metrics, clock=clock,
         options=ServiceOptions(batch_size=opts["batch_size"], retention_days=opts["retention_days"]),
     )
     try:
         asyncio.run(_serve(service, opts["api_address"], list(opts["api_key"]), store_factory))
     except SocError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def anomaly_detectors(model_dirs: tuple[str, ...], clock: SystemClock) -> list[Detector]:
+    """The anomaly detector over the given model directories (none without any)."""
+    if not model_dirs:
+        return []
+    from correlation.anomaly.detector import AnomalyDetector
+    from correlation.anomaly.models import load_model
+
+    try:
+        return [AnomalyDetector([load_model(d) for d in model_dirs], clock=clock)]
+    except SocError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 async def _serve(service: Service, api_address: str | None, api_keys: list[str],

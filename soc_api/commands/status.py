@@ -53,7 +53,12 @@ def summarise(text: str) -> list[str]:
         lines.append(f"parser {parser}: {counts}")
     errors = int(sum(metrics.get("soc_worker_store_errors_total", {}).values()))
     bugs = int(sum(metrics.get("soc_worker_bugs_total", {}).values()))
-    lines.append(f"worker: store_errors={errors} bugs={bugs}")
+    background = int(sum(metrics.get("soc_background_errors_total", {}).values()))
+    lines.append(f"worker: store_errors={errors} bugs={bugs} background_errors={background}")
+    health = metrics.get("soc_health_degraded", {})
+    if health.get((), 0.0):
+        lines.append("health: suy giảm / degraded")
+        lines.extend(f"  {dict(labels)['reason']}" for labels in sorted(health) if labels)
     return lines
 
 

@@ -21,11 +21,13 @@ from ingest.health import ServiceHealth
 from ingest.metrics import parse_text
 from ingest.pipeline import Pipeline
 from ingest.queue import DurableQueue
+from ingest.receivers.http import HttpReceiver
 from ingest.receivers.syslog_tcp import SyslogTcpReceiver
 from ingest.service import METRICS_FILE, Service, ServiceOptions
 from parsers.base import BaseParser
 from soc_api.app import build_app
 from soc_api.commands._common import make_parser
+from soc_api.commands.status import summarise
 from soc_core.clock import FrozenClock
 from soc_core.contracts import WriteResult
 from soc_core.errors import StoreError
@@ -141,6 +143,28 @@ def test_the_poison_line_over_tcp_is_stored_and_the_pipeline_goes_on(tmp_path: P
     reader.close()
 
 
+def test_the_poison_line_over_http_is_stored_and_the_pipeline_goes_on(tmp_path: Path) -> None:
+    """The same line over HTTP was answered 200 and then stalled the worker for good."""
+    receiver = HttpReceiver("127.0.0.1", 0, ["k"])
+    store_path = tmp_path / "store.db"
+    service = Service([receiver], DurableQueue(tmp_path / "q.db"), lambda: SqliteStore(store_path), make_parser,
+                      options=ServiceOptions(batch_size=50))
+    reader = SqliteStore(store_path)
+
+    async def scenario() -> None:
+        await service.start()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{receiver.bound_port}", timeout=10) as client:
+            for body in (POISON + b"\n" + b'{"message": "next"}\n', b'{"message": "after"}\n'):
+                response = await client.post("/ingest", content=body, headers={"X-API-Key": "k"})
+                assert response.status_code == 200
+        await wait_until(lambda: reader.count("events", MatchAll()) + reader.count("dead_letters", MatchAll()) == 3)
+        await service.stop()
+
+    asyncio.run(scenario())
+    assert reader.count("events", parse_query("source.ip:18446744073709551615")) == 1
+    reader.close()
+
+
 def test_a_batch_the_store_keeps_refusing_is_isolated_after_bounded_retries(tmp_path: Path) -> None:
     receiver = SyslogTcpReceiver("127.0.0.1", 0, parser="system.syslog")
     store_path = tmp_path / "store.db"
@@ -218,6 +242,11 @@ def test_health_is_503_with_the_reason_while_the_store_fails(tmp_path: Path) -> 
         assert (healthy.status_code, healthy.json()["status"]) == (200, "ok")
         await send(receiver.bound_port, b"<38>Nov 22 12:00:01 web1 app[1]: one\n")
         await wait_until(lambda: bool(service.problems()))
+        # The metrics file carries the reasons too, for soc status without the API.
+        await wait_until(lambda: "storage failing" in (tmp_path / METRICS_FILE).read_text())
+        shown = summarise((tmp_path / METRICS_FILE).read_text())
+        assert "health: suy giảm / degraded" in shown
+        assert any(line.startswith("  storage failing: ") for line in shown)
         try:
             return await get_health()
         finally:
