@@ -157,14 +157,25 @@ class BulkEndpoint:
         if not _authorised(receiver, request):
             receiver.metrics.inc(ERRORS, receiver=receiver.name, reason="unauthorised")
             return es_error(401, "security_exception", "missing or wrong API key")
-        from ingest.receivers.http import _BadBody, _TooLarge, iter_decoded
+        reserved = [0]  # body bytes this request holds against the receiver's in-flight budget
+        try:
+            return await self._bulk(request, started, reserved)
+        finally:
+            receiver._inflight_bytes -= reserved[0]
 
+    async def _bulk(self, request: Request, started: float, reserved: list[int]) -> Response:
+        from ingest.receivers.http import _BadBody, _Busy, _TooLarge, iter_decoded
+
+        receiver = self.receiver
         gzipped = request.headers.get("content-encoding", "").lower() in ("gzip", "x-gzip")
         try:
-            raw_body = await receiver._read_body(request)
+            raw_body = await receiver._read_body(request, reserved)
             await asyncio.to_thread(receiver._check_body, raw_body, gzipped)
             body = b"".join(iter_decoded(raw_body, gzipped))
             items = split_bulk(body, request.path_params.get("index") or DEFAULT_INDEX)
+        except _Busy as exc:  # too many bodies in flight: Elasticsearch's "retry later"
+            receiver.metrics.inc(ERRORS, receiver=receiver.name, reason="bodies_in_flight")
+            return es_error(429, "es_rejected_execution_exception", str(exc))
         except _TooLarge as exc:
             return es_error(413, "request_entity_too_large", str(exc))
         except _BadBody as exc:
