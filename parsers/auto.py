@@ -7,9 +7,11 @@ found in one Aho-Corasick pass over a JSON object or the first :data:`SIGNAL_WIN
 characters of a text line), the syslog program name (``syslog_programs``: RFC 3164's
 tag or RFC 5424's APP-NAME alike), and last, for lines nothing else claimed, grammar
 patterns (``route_patterns``: Cisco's ``%FAC-SEV-MNEMONIC:``, a Meraki record). Each
-candidate's ``accepts(raw)`` has the last word. Lines nobody claims go to generic syslog
-(``system.syslog``) when they have a syslog header, else they become a ``ParseError``.
-The event's ``event.dataset`` names the parser that produced it.
+candidate's ``accepts(raw)`` has the last word. JSON objects nobody claims go to the
+``json`` parser (ECS documents as they are, other objects under ``json.*``); other lines
+nobody claims go to generic syslog (``system.syslog``) when they have a syslog header,
+else they become a ``ParseError``. The event's ``event.dataset`` names the parser that
+produced it.
 
 A line its parser accepted but could not parse goes to the next candidate that accepts
 it, else keeps its syslog header and message (``system.syslog``) with ``error.message``
@@ -73,6 +75,7 @@ PARTIAL: Final = "partial_parse"
 # Tag of an event whose parser ``auto`` chose by convention among formats identical on
 # the wire (see the module docstring): configure a route when it matters.
 GUESSED: Final = "auto_guessed_parser"
+JSON_FALLBACK: Final = "json"
 EVTX_PARSER: Final = "winlog"
 # ``RawEvent.extra`` key naming the parser whose file reader produced the event.
 READ_BY: Final = "read_by"
@@ -163,6 +166,7 @@ class AutoParser(BaseParser):
         # lines no literal signal or program claimed: the longer (more specific) first.
         self._patterns = [(re.compile(pattern), candidate)
                           for pattern, candidate in sorted(patterns, key=lambda pc: (-len(pc[0]), pc[1].name))]
+        self._json_fallback = self._candidates.get(JSON_FALLBACK)
 
     # --- routing -----------------------------------------------------------------------
 
@@ -323,6 +327,8 @@ class AutoParser(BaseParser):
             if self._tied and self._guessed(raw, parser):
                 event.setdefault("tags", []).append(GUESSED)
             return event
+        if self._json_fallback is not None and raw.message[:1] == "{":
+            return self._parser(self._json_fallback).parse(raw)
         if self._fallback is not None:
             try:
                 return self._parser(self._fallback).parse(raw)

@@ -11,6 +11,8 @@ from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
 from soc_api.commands._common import (
     build_detectors,
+    encoding_option,
+    in_encoding,
     make_parser,
     open_store_or_fail,
     parse_routes,
@@ -32,11 +34,12 @@ from soc_core.errors import InputDamaged, ParseError, RegistryError, RuleError, 
 @tz_option
 @route_option
 @rules_option
+@encoding_option
 @input_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 def command(
     store_url: str, parser_name: str, tz_name: str, route_values: tuple[str, ...], rule_paths: tuple[str, ...],
-    include: tuple[str, ...], exclude: tuple[str, ...], paths: tuple[str, ...],
+    encoding: str | None, include: tuple[str, ...], exclude: tuple[str, ...], paths: tuple[str, ...],
 ) -> None:
     """Parse PATHS (files, or folders read recursively), run detection, and store events,
     alerts and dead letters; a per-file summary at the end.
@@ -59,7 +62,7 @@ def command(
         for path in files:
             file_counts = progress.start_file(path)
             parsed, failed, alerts = stats.parsed, stats.failed, stats.alerts
-            raws = read_file_events(path, parser, clock.now(), damaged.append)
+            raws = in_encoding(read_file_events(path, parser, clock.now(), damaged.append), encoding)
             while chunk := list(islice(raws, pipeline.batch_size)):
                 pipeline.write(pipeline.process_batch(chunk))
                 file_counts.events, file_counts.dead_letters = stats.parsed - parsed, stats.failed - failed
@@ -69,6 +72,15 @@ def command(
     except StoreError as exc:
         click.echo(f"store error: {' '.join(str(exc).split())}", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        # What was written stays written (and re-ingesting stores nothing twice): say how much.
+        stats = pipeline.stats
+        click.echo(
+            f"interrupted: stored {stats.stored} new documents ({stats.duplicates} already present) "
+            f"from {stats.received} input events read; run the same command again to finish",
+            err=True,
+        )
+        sys.exit(130)
     finally:
         store.close()
         progress.close()

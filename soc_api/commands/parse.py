@@ -8,7 +8,16 @@ import click
 
 from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_lines
-from soc_api.commands._common import make_parser, parse_routes, parse_tz, parser_option, route_option, tz_option
+from soc_api.commands._common import (
+    encoding_option,
+    in_encoding,
+    make_parser,
+    parse_routes,
+    parse_tz,
+    parser_option,
+    route_option,
+    tz_option,
+)
 from soc_api.commands._inputs import Progress, expand_inputs, input_options
 from soc_core.clock import SystemClock
 from soc_core.errors import ParseError, RegistryError
@@ -18,11 +27,12 @@ from soc_core.errors import ParseError, RegistryError
 @parser_option
 @route_option
 @tz_option
+@encoding_option
 @input_options
 @click.option("--stats", is_flag=True, help="Print per-parser and per-file counts on stderr.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-def command(parser_name: str, route_values: tuple[str, ...], tz_name: str, include: tuple[str, ...],
-            exclude: tuple[str, ...], stats: bool, paths: tuple[str, ...]) -> None:
+def command(parser_name: str, route_values: tuple[str, ...], tz_name: str, encoding: str | None,
+            include: tuple[str, ...], exclude: tuple[str, ...], stats: bool, paths: tuple[str, ...]) -> None:
     """Parse PATHS (files, or folders read recursively) and print nested ECS events as NDJSON.
 
     Unparsable input becomes an event with event.kind pipeline_error, error.message and
@@ -42,7 +52,8 @@ def command(parser_name: str, route_values: tuple[str, ...], tz_name: str, inclu
     for path in files:
         file_counts = progress.start_file(path)
         parsed, failed = counts.parsed, counts.failed
-        for line in parse_lines(parser, read_file_events(path, parser, clock.now()), counts, bugs):
+        raws = in_encoding(read_file_events(path, parser, clock.now()), encoding)
+        for line in parse_lines(parser, raws, counts, bugs):
             out.write(line + b"\n")
             file_counts.events = counts.parsed - parsed
             file_counts.dead_letters = counts.failed - failed
