@@ -49,19 +49,21 @@ def _matches(name: str, relative: str, globs: Iterable[str]) -> bool:
 
 
 def expand_inputs(paths: Iterable[str], include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[str]:
-    """The files to read: each file as given, each folder's files recursively (sorted).
+    """The files to read: each path that is not a folder as given (a FIFO too), each
+    folder's regular files recursively (sorted).
 
-    Raises ``click.UsageError`` for a path that is neither, and for a folder where
+    Raises ``click.UsageError`` for a path that does not exist, and for a folder where
     nothing is left after the globs (an empty run would look like a clean one).
     """
     include, exclude = tuple(include), tuple(exclude)
     files: list[str] = []
     for path in paths:
-        if os.path.isfile(path):
+        if not os.path.isdir(path):
+            # Named on the command line: read as given, a FIFO or /dev/stdin included.
+            if not os.path.exists(path):
+                raise click.UsageError(f"no such file or folder: {path}")
             files.append(path)
             continue
-        if not os.path.isdir(path):
-            raise click.UsageError(f"not a file or folder: {path}")
         found = 0
         for root, dirs, names in os.walk(path):
             dirs.sort()
