@@ -18,9 +18,10 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from soc_core.clock import Clock, SystemClock
-from soc_core.contracts import BatchParser, Detector, Parser, Store
+from soc_core.contracts import AlertStage, BatchParser, Detector, Parser, Store
 from soc_core.errors import ParseError, StoreError
 from soc_core.event import (
+    KIND_ALERT,
     KIND_PIPELINE_ERROR,
     Event,
     RawEvent,
@@ -138,8 +139,7 @@ def parse_lines(parser: Parser, raws: Iterable[RawEvent], stats: Stats, bugs: Bu
     (its code and tables are still in the CPU caches then: a third faster on a mixed
     stream than serialising the batch afterwards in input order)."""
     if not isinstance(parser, BatchParser):
-        for event in parse_stream(parser, raws, stats, bugs, batch):
-            yield dumps(event)
+        yield from _parse_lines_one_by_one(parser, raws, stats, bugs, batch)
         return
     zone = parser_zone(parser)
     finish = _serialised if zone is None else (lambda event: _serialised(_with_zone(event, zone)))
@@ -155,10 +155,37 @@ def parse_lines(parser: Parser, raws: Iterable[RawEvent], stats: Stats, bugs: Bu
                     parsed[dataset] = parsed.get(dataset, 0) + 1
                     yield line
         finally:  # also when the reader stops early: what it was given is counted
-            for dataset, count in parsed.items():
-                stats.count_parser(dataset, True, count)
-                stats.parsed += count
-                stats.received += count
+            _count_batch(stats, parsed)
+
+
+def _parse_lines_one_by_one(parser: Parser, raws: Iterable[RawEvent], stats: Stats, bugs: BugLogger,
+                            batch: int) -> Iterator[bytes]:
+    """:func:`parse_lines` for a parser without batches: the same outcomes and counts as
+    :func:`parse_one` then ``dumps``, with the per-line bookkeeping (dataset counts) kept
+    per batch: on a single fast parser it cost a fifth of the time of ``soc parse``."""
+    parse = parser.parse
+    zone = parser_zone(parser)
+    for chunk in _chunks(raws, batch):
+        parsed: dict[str, int] = {}
+        try:
+            for raw in chunk:
+                try:
+                    event = parse(raw)
+                except Exception as exc:  # judged by _settle: a ParseError or a parser bug
+                    yield dumps(_settle(parser, raw, exc, stats, bugs))
+                    continue
+                dataset = event.get("event", {}).get("dataset", parser.id)
+                parsed[dataset] = parsed.get(dataset, 0) + 1
+                yield dumps(_with_zone(event, zone) if zone is not None else event)
+        finally:  # also when the reader stops early: what it was given is counted
+            _count_batch(stats, parsed)
+
+
+def _count_batch(stats: Stats, parsed: dict[str, int]) -> None:
+    for dataset, count in parsed.items():
+        stats.count_parser(dataset, True, count)
+        stats.parsed += count
+        stats.received += count
 
 
 def _serialised(event: Event) -> tuple[str | None, bytes]:
@@ -227,8 +254,10 @@ class Pipeline:
         enrichers: Sequence[Enricher] = (),
         clock: Clock | None = None,
         batch_size: int = 1000,
+        alert_stage: AlertStage | None = None,
     ) -> None:
         self.parser = parser
+        self.alert_stage = alert_stage
         self.store = store
         self.detectors = list(detectors)
         self.enrichers = list(enrichers)
@@ -295,7 +324,14 @@ class Pipeline:
         """
         if self.store is None or not documents:
             return
+        if self.alert_stage is not None:
+            alerts = [d for d in documents if d.get("event", {}).get("kind") == KIND_ALERT]
+            if alerts:
+                kept = self.alert_stage.before_store(alerts)
+                documents = [d for d in documents if d.get("event", {}).get("kind") != KIND_ALERT] + kept
         self._write_part(documents, isolate)
+        if self.alert_stage is not None:
+            self.alert_stage.after_store()
 
     def _write_part(self, documents: Sequence[Event], isolate: bool) -> None:
         assert self.store is not None

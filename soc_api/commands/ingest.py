@@ -14,6 +14,7 @@ from soc_api.commands._common import (
     encoding_option,
     in_encoding,
     make_parser,
+    no_builtin_rules_option,
     open_store_or_fail,
     parse_routes,
     parse_tz,
@@ -23,9 +24,10 @@ from soc_api.commands._common import (
     store_option,
     tz_option,
 )
+from soc_api.commands._incidents import build_alert_stage, incident_config_option
 from soc_api.commands._inputs import Progress, expand_inputs, input_options
 from soc_core.clock import SystemClock
-from soc_core.errors import InputDamaged, ParseError, RegistryError, RuleError, StoreError
+from soc_core.errors import ConfigError, InputDamaged, ParseError, RegistryError, RuleError, StoreError
 
 
 @click.command("ingest")
@@ -34,15 +36,19 @@ from soc_core.errors import InputDamaged, ParseError, RegistryError, RuleError, 
 @tz_option
 @route_option
 @rules_option
+@no_builtin_rules_option
+@incident_config_option
 @encoding_option
 @input_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 def command(
     store_url: str, parser_name: str, tz_name: str, route_values: tuple[str, ...], rule_paths: tuple[str, ...],
-    encoding: str | None, include: tuple[str, ...], exclude: tuple[str, ...], paths: tuple[str, ...],
+    no_builtin_rules: bool, incident_config: str | None, encoding: str | None, include: tuple[str, ...],
+    exclude: tuple[str, ...], paths: tuple[str, ...],
 ) -> None:
-    """Parse PATHS (files, or folders read recursively), run detection, and store events,
-    alerts and dead letters; a per-file summary at the end.
+    """Parse PATHS (files, or folders read recursively), run detection (built-in rules and
+    --rules), handle the alerts (dedup, suppressions, overrides), group them into incidents,
+    and store everything; a per-file summary at the end.
 
     Re-ingesting a file stores nothing twice (event ids are derived from the file and offset).
     """
@@ -50,11 +56,16 @@ def command(
     files = expand_inputs(paths, include, exclude)
     try:
         parser = make_parser(parser_name, parse_tz(tz_name), clock, parse_routes(route_values))
-        detectors = build_detectors(rule_paths, clock)
+        detectors = build_detectors(rule_paths, clock, builtin=not no_builtin_rules)
     except (RegistryError, RuleError, ParseError) as exc:
         raise click.UsageError(str(exc)) from None
     store = open_store_or_fail(store_url)
-    pipeline = Pipeline(parser, store, detectors, clock=clock)
+    try:
+        stage = build_alert_stage(store, clock, incident_config)
+    except ConfigError as exc:
+        store.close()
+        raise click.UsageError(str(exc)) from None
+    pipeline = Pipeline(parser, store, detectors, clock=clock, alert_stage=stage)
     progress = Progress(len(files))
     damaged: list[InputDamaged] = []
     try:
@@ -90,6 +101,9 @@ def command(
         f"{stats.failed} dead letters, {stats.alerts} alerts"
     )
     click.echo(f"stored {stats.stored} new documents, {stats.duplicates} already present")
+    click.echo(f"cảnh báo trùng gộp / alerts folded as duplicates: {stage.duplicates}; "
+               f"bị loại trừ / suppressed: {stage.suppressed}; "
+               f"sự cố mở hoặc cập nhật / incidents opened or updated: {stage.incidents_changed}")
     if stats.parser_bugs:
         click.echo(f"warning: {stats.parser_bugs} events hit a parser bug (kept as dead letters)", err=True)
     if stats.store_failures:
