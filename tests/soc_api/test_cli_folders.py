@@ -93,7 +93,8 @@ def test_piped_runs_stay_quiet_and_stats_give_the_per_file_summary(tmp_path: Pat
 
 def test_ingest_a_folder_prints_the_per_file_summary(tmp_path: Path) -> None:
     root = evidence(tmp_path)
-    out = run("ingest", "--store", f"sqlite:///{tmp_path / 's.db'}", "--include", "auth*", str(root)).stdout
+    out = run("ingest", "--store", f"sqlite:///{tmp_path / 's.db'}", "--no-builtin-rules", "--include", "auth*",
+              str(root)).stdout
     assert "ingested 2 file(s): 4 input events, 3 parsed, 1 dead letters" in out
     assert any(line.endswith("auth.log.1\t1\t0\t1") for line in out.splitlines())
 
