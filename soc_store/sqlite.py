@@ -4,24 +4,27 @@ Each collection (events, alerts, dead letters) is a table holding the JSON docum
 indexed hot columns (``@timestamp`` as integer microseconds, ``event.kind``,
 ``event.dataset``, ``source.ip``, ``destination.ip``, ``host.name``, ``user.name``,
 ``rule.id``), an FTS5 index on the searchable text, and a side table for list-valued hot fields.
-The ``message`` column holds the folded words of the searchable text (``message``, else
-``event.original``: :func:`soc_core.query.text.searchable_words`), so that ``đ`` matches ``d``
-as the reference does: FTS5's ``remove_diacritics`` does not fold ``đ`` (a letter of its own).
+The ``message`` column holds the searchable text (``message``, else ``event.original``) with
+``đ``/``Đ`` folded (:func:`soc_core.query.text.fts_text`), so that ``đ`` matches ``d`` as the
+reference does: FTS5's ``remove_diacritics`` folds the other marks, not ``đ`` (a letter of its own).
 Mutable records (incidents...) live in ``records`` with an optimistic ``version``.
 """
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
+import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from soc_core.contracts import (
     ALL_TIME,
@@ -49,7 +52,8 @@ from soc_core.event import (
     timestamp_micros,
 )
 from soc_core.query.ast import Node
-from soc_core.query.text import searchable_words
+from soc_core.query.text import fts_text
+from soc_core.record_terms import filter_terms, record_terms
 from soc_store.sql_compile import HOT_COLUMNS, compile_query, json_path
 
 
@@ -112,8 +116,8 @@ END;
 """
 
 
-# PRAGMA user_version: 1 = the message column holds searchable_words (older stores held the
-# raw message and get their full-text index rebuilt once on opening).
+# PRAGMA user_version: 1 = the message column holds fts_text (older stores held the raw
+# message, đ unfolded, and get their full-text index rebuilt once on opening).
 _SEARCH_TEXT_VERSION = 1
 
 _RECORDS_SCHEMA = """
@@ -121,6 +125,10 @@ CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
     updated INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, id)
 );
+CREATE TABLE IF NOT EXISTS record_terms (
+    kind TEXT NOT NULL, id TEXT NOT NULL, term TEXT NOT NULL, PRIMARY KEY (kind, id, term)
+);
+CREATE INDEX IF NOT EXISTS record_terms_by_term ON record_terms (kind, term);
 """
 
 
@@ -173,11 +181,41 @@ class SqliteStore:
 
     name = "sqlite"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """Open (and create, unless ``read_only``) the store at ``path``.
+
+        ``read_only`` is for commands that only read (``soc search``): a path holding no
+        store is refused instead of becoming an empty store, and a store on a read-only
+        file system or in a directory this user cannot write is still readable.
+        """
         self.path = str(path)
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        try:
+            self._db = self._open_read_only() if read_only else self._open_for_writing()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(_open_failure(self.path, exc, read_only)) from None
+        self._db.create_function("cidr_match", 2, _cidr_match, deterministic=True)
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if self.path == ":memory:" or not Path(self.path).is_file():
+            raise StoreError(
+                f"no store at {self.path}: check the path (soc ingest and soc run create a store, "
+                "soc search does not)"
+            )
+        uri = f"file:{quote(str(Path(self.path).resolve()))}?mode=ro"
+        # A WAL database is only readable where its -shm file can be created, unless it is
+        # opened immutable: right for a read-only file system or directory, where nobody
+        # can be writing to it through this path either.
+        if not os.access(Path(self.path).parent, os.W_OK):
+            uri += "&immutable=1"
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fails now on a non-database
+        return db
+
+    def _open_for_writing(self) -> sqlite3.Connection:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         try:
             self._open()
@@ -185,13 +223,15 @@ class SqliteStore:
             self._db.close()
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise StoreError(f"sqlite {self.path}: {exc}") from None
+            if isinstance(exc, sqlite3.OperationalError) and ("unable to open" in str(exc) or "readonly" in str(exc)):
+                raise  # permissions or a read-only file system, not damage: __init__ says so
             raise DataFileError(self.path, f"cannot open the store: {exc}") from None
+        return self._db
 
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: index updates stay in memory
-        self._db.create_function("cidr_match", 2, _cidr_match, deterministic=True)
         for table in COLLECTIONS:
             self._db.executescript(_schema(table))
             # Merge full-text segments in larger steps: fewer merges per insert.
@@ -222,11 +262,11 @@ class SqliteStore:
         if version >= _SEARCH_TEXT_VERSION:
             return
         self._db.create_function(
-            "soc_searchable_words", 1, lambda doc: searchable_words(loads(doc)), deterministic=True
+            "soc_fts_text", 1, lambda doc: fts_text(loads(doc)), deterministic=True
         )
         with self._tx() as db:
             for table in COLLECTIONS:
-                db.execute(f"UPDATE {table} SET message = soc_searchable_words(doc)")
+                db.execute(f"UPDATE {table} SET message = soc_fts_text(doc)")
                 db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
             db.execute(f"PRAGMA user_version = {_SEARCH_TEXT_VERSION}")
 
@@ -338,7 +378,7 @@ class SqliteStore:
                 kind = _json_type(item)
                 stored = item if kind in ("text", "integer", "real") else None
                 multi.append((field_name, kind, stored))
-        values.append(searchable_words(event))
+        values.append(fts_text(event))
         values.append(doc.decode())
         return values, multi
 
@@ -448,6 +488,18 @@ class SqliteStore:
             self._db.close()
 
 
+def _open_failure(path: str, exc: BaseException, read_only: bool) -> str:
+    """One line saying what failed, where, and what to do."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    where = getattr(exc, "filename", None) or path
+    if read_only:
+        return f"cannot read the store {where}: {reason} (check the path and that this user may read it)"
+    return (
+        f"cannot open the store {where} for writing: {reason} "
+        f"(the file and its directory must be writable by this user; choose another path with --store)"
+    )
+
+
 def _from_sql(typ: str, value: Any) -> Any:
     if typ in ("true", "false"):
         return typ == "true"
@@ -490,11 +542,31 @@ class SqliteRecords:
                 "INSERT OR REPLACE INTO records (kind, id, version, updated, doc) VALUES (?, ?, ?, ?, ?)",
                 [self._kind, record_id, actual + 1, now, dumps(stored).decode()],
             )
+            db.execute("DELETE FROM record_terms WHERE kind = ? AND id = ?", [self._kind, record_id])
+            db.executemany(
+                "INSERT INTO record_terms (kind, id, term) VALUES (?, ?, ?)",
+                [(self._kind, record_id, t) for t in record_terms(stored)],
+            )
         return stored
 
     def list(self, limit: int = 100, offset: int = 0) -> list[Record]:
         rows = self._store._query(
             "SELECT doc FROM records WHERE kind = ? ORDER BY updated DESC, id LIMIT ? OFFSET ?",
             [self._kind, limit, offset],
+        )
+        return [loads(doc) for (doc,) in rows]
+
+    def find(
+        self, filters: Mapping[str, str], limit: int = 100, offset: int = 0
+    ) -> builtins.list[Record]:
+        wanted = filter_terms(filters)
+        if not wanted:
+            return self.list(limit, offset)
+        marks = ", ".join("?" * len(wanted))
+        rows = self._store._query(
+            "SELECT r.doc FROM records r WHERE r.kind = ? AND r.id IN ("
+            f" SELECT id FROM record_terms WHERE kind = ? AND term IN ({marks})"
+            " GROUP BY id HAVING count(*) = ?) ORDER BY r.updated DESC, r.id LIMIT ? OFFSET ?",
+            [self._kind, self._kind, *wanted, len(wanted), limit, offset],
         )
         return [loads(doc) for (doc,) in rows]

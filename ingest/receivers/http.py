@@ -25,6 +25,8 @@ Contract with the sender:
   ``Content-Length``); a connection that does not complete its request headers within
   ``header_timeout_secs`` is closed; connections are capped per receiver and per client
   address (over the cap a connection is closed at once and counted).
+* ``dead_letters`` in the answer: how many queued entries the parser refuses (they are
+  stored as dead letters, not events), when the receiver is given ``dead_letter_count``.
 
 Event identity: ``source`` is ``http://<peer host>``, ``offset`` None, and the bytes are
 the entry re-serialised compactly, so a batch re-sent after a timeout is stored once.
@@ -37,7 +39,7 @@ import contextlib
 import hmac
 import socket
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -176,10 +178,11 @@ class HttpReceiver:
         body_timeout_secs: float = 30.0,
         queue_wait_secs: float = 5.0,
         max_inflight_body_bytes: int = 128 << 20,
+        dead_letter_count: Callable[[Sequence[RawEvent]], int] | None = None,
     ) -> None:
         self.api_keys = [k.encode() for k in api_keys if k]
         if not self.api_keys:
-            raise ConfigError("the HTTP receiver needs at least one API key (--api-key or SOC_API_KEY)")
+            raise ConfigError("the HTTP receiver needs at least one API key (--api-key or SOC_API_KEYS)")
         self.host = host
         self.port = port
         self.name = name or f"http://{host}:{port}"
@@ -197,6 +200,7 @@ class HttpReceiver:
         self.max_inflight_body_bytes = max_inflight_body_bytes
         self._inflight_bytes = 0
         self._extra = parser_extra(parser)
+        self._dead_letter_count = dead_letter_count
         self._server: QuietServer | None = None
         self._socket: socket.socket | None = None
         self.bound_port: int | None = None
@@ -290,7 +294,7 @@ class HttpReceiver:
         """Split, re-serialise and queue the body in bounded batches (see the module doc)."""
         received = self.clock.now()
         source = f"http://{peer}"
-        accepted = 0
+        accepted = dead = 0
         errors: list[dict[str, Any]] = []
         error_count = 0
         deadline = asyncio.get_running_loop().time() + self.queue_wait_secs
@@ -312,16 +316,26 @@ class HttpReceiver:
                     if not await self._put(batch, deadline):
                         return self._queue_full(accepted)
                     accepted += len(batch)
+                    dead += await self._dead_letters(batch)
                     batch, batch_bytes = [], 0
         if batch:
             if not await self._put(batch, deadline):
                 return self._queue_full(accepted)
             accepted += len(batch)
+            dead += await self._dead_letters(batch)
+        answer: dict[str, Any] = {"accepted": accepted}
+        if self._dead_letter_count is not None:
+            answer["dead_letters"] = dead
         if error_count:
             self.metrics.inc(ERRORS, error_count, receiver=self.name, reason="malformed_json")
-            return JSONResponse({"accepted": accepted, "errors": errors, "error_count": error_count},
-                                status_code=400)
-        return JSONResponse({"accepted": accepted})
+            return JSONResponse({**answer, "errors": errors, "error_count": error_count}, status_code=400)
+        return JSONResponse(answer)
+
+    async def _dead_letters(self, batch: list[RawEvent]) -> int:
+        """How many of a queued batch the parser refuses (0 when not asked to count)."""
+        if self._dead_letter_count is None:
+            return 0
+        return await asyncio.to_thread(self._dead_letter_count, batch)
 
     async def _put(self, batch: list[RawEvent], deadline: float) -> bool:
         wait = max(0.0, deadline - asyncio.get_running_loop().time())
