@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hunt": ("soc_api.commands.hunt", "Run rules over stored events (retro-hunt)."),
     "scan": ("soc_api.commands.scan", "Scan files with YARA rules."),
     "repair": ("soc_api.commands.repair", "Check a store or queue file and rebuild it from what can be read."),
+    "users": ("soc_api.commands.users", "Manage API user accounts and roles."),
+    "keys": ("soc_api.commands.keys", "Manage API keys for programs."),
     "demo": ("soc_api.commands.demo", "Ingest sample data into an embedded store and show what was found."),
 }
 
