@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -48,6 +49,8 @@ class ApiSettings:
     max_body_bytes: int = 1 << 20
     token_ttl: timedelta = TOKEN_TTL
     tls: bool = False
+    response_config: str | None = None
+    password_hasher: PasswordHasher | None = None
     clock: Clock = field(default_factory=SystemClock)
 
 
@@ -62,7 +65,7 @@ def build_app(service: Service, store: Store, api_keys: list[str], settings: Api
     app.state.clock = settings.clock
     app.state.login_throttle = LoginThrottle(settings.clock)
     signer = TokenSigner(token_secret(store, settings.secret, settings.dev), settings.clock, settings.token_ttl)
-    app.state.authenticator = Authenticator(Accounts(store, settings.clock), signer, api_keys)
+    app.state.authenticator = Authenticator(Accounts(store, settings.clock, settings.password_hasher), signer, api_keys)
     install_error_handlers(app)
     for module in (accounts, audit, search):  # search last: its {collection} prefix is a wildcard
         app.include_router(module.router)

@@ -40,7 +40,7 @@ ClockDep = Annotated[Clock, Depends(clock_of)]
 PrincipalDep = Annotated[Principal, Depends(principal_of)]
 Start = Annotated[str | None, Query(description="Start of the time range (ISO-8601, inclusive).")]
 End = Annotated[str | None, Query(description="End of the time range (ISO-8601, exclusive).")]
-Q = Annotated[str, Query(max_length=10_000, description="Analyst query language, e.g. user.name:alice")]
+Q = Annotated[str, Query(description="Analyst query language, e.g. user.name:alice")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 

@@ -40,7 +40,7 @@ class Buckets(BaseModel):
 
 @router.get("/search", response_model=SearchPage)
 def search(store: StoreDep, collection: CollectionName, q: Q = "*", start: Start = None, end: End = None,
-           limit: Limit = 100, cursor: Annotated[str | None, Query(max_length=4096)] = None,
+           limit: Limit = 100, cursor: str | None = None,
            order: Literal["asc", "desc"] = "desc") -> SearchPage:
     """Documents matching ``q`` in the time range, a page at a time."""
     page = store.search(collection, query_node(q), time_range(start, end), limit, cursor, order)
