@@ -9,4 +9,5 @@ from __future__ import annotations
 
 BUILTIN_DETECTORS: dict[str, str] = {
     "sigma_correlation": "correlation.sigma_correlation:SigmaCorrelationDetector",
+    "anomaly": "correlation.anomaly.detector:AnomalyDetector",
 }

@@ -33,7 +33,7 @@ from soc_api.permissions import authorize
 from soc_core.audit import AUDIT_KIND, AuditLog
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Store
-from soc_core.errors import ConfigError
+from soc_core.errors import ConfigError, ReceiverError
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -118,13 +118,26 @@ async def serve_api(service: Service, host: str, port: int, api_keys: list[str],
         raise
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        store.close()
+        raise ReceiverError(
+            f"API {host}:{port}: cannot listen: {exc.strerror or exc} "
+            "(is another process using this port? choose another --api address)"
+        ) from None
     sock.setblocking(False)
     server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
                                         ssl_certfile=tls_cert, ssl_keyfile=tls_key))
     if tls_cert:
-        server.config.load()  # builds the TLS context now: a bad certificate fails the start
+        try:
+            server.config.load()  # builds the TLS context now: a bad certificate fails the start
+        except OSError as exc:  # ssl.SSLError included
+            sock.close()
+            store.close()
+            raise ConfigError(f"API TLS: cannot use {tls_cert} / {tls_key}: {exc}") from None
 
     async def run() -> None:
         try:

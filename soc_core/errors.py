@@ -5,7 +5,8 @@ logged and turns the event into a dead letter.
 
     SocError
     ├── ConfigError              bad configuration (unknown component, bad option)
-    │   └── RegistryError        duplicate or unknown plugin name (start-up error)
+    │   ├── RegistryError        duplicate or unknown plugin name (start-up error)
+    │   └── ModelError           an anomaly model that cannot be used (other version or schema)
     ├── QuerySyntaxError         analyst query that does not parse (carries the column)
     │   └── InvalidParameter     another search parameter that is malformed (a cursor)
     ├── ParseError               a parser could not handle an input event (parser id, reason)
@@ -35,6 +36,11 @@ class ConfigError(SocError):
 
 class RegistryError(ConfigError):
     """A plugin name is registered twice, or a requested name is unknown."""
+
+
+class ModelError(ConfigError):
+    """An anomaly model artefact is missing, damaged, or made by another version or
+    feature schema than the running code: retrain it rather than trust its scores."""
 
 
 class QuerySyntaxError(SocError):

@@ -10,4 +10,5 @@ PARSERS: dict[str, str] = {
     "iis.error": "parsers.web.iis:IisErrorParser",
     "haproxy.log": "parsers.web.haproxy:HaproxyParser",
     "modsecurity.auditlog": "parsers.web.modsecurity:ModsecAuditParser",
+    "http.raw": "parsers.web.http_raw:HttpRawParser",
 }

@@ -16,6 +16,7 @@ import os
 import resource
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import click
 
 from ingest.logfilter import rate_limit_logging
 from ingest.metrics import Metrics
+from ingest.pipeline import count_dead_letters
 from ingest.queue import DurableQueue
 from ingest.receivers.file_tail import FileTailReceiver
 from ingest.receivers.http import HttpReceiver
@@ -32,7 +34,7 @@ from ingest.receivers.syslog_udp import SyslogUdpReceiver
 from ingest.service import Service, ServiceOptions
 from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
 from soc_core.clock import SystemClock
-from soc_core.contracts import Receiver, Store
+from soc_core.contracts import Detector, Receiver, Store
 from soc_core.errors import SocError
 from soc_store import open_store
 
@@ -73,6 +75,7 @@ def connection_caps(opts: dict[str, Any]) -> tuple[int, int]:
 def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
     """The receivers the options ask for."""
     clock = SystemClock()
+    tz = parse_tz(opts["tz_name"])
     receivers: list[Receiver] = []
     caps, per_address = connection_caps(opts)
     stream_limits: dict[str, Any] = {"max_connections": caps, "max_connections_per_address": per_address,
@@ -89,10 +92,13 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
                                            parser=parser, metrics=metrics, clock=clock, **stream_limits))
     keys = list(opts["api_key"])
     for host, port, parser in _addresses(opts["http"]):
+        # The answer says how many entries will be dead letters: the same parser, run once more.
+        checker = make_parser(parser or opts["parser_name"], tz, clock)
         receivers.append(HttpReceiver(host, port, keys, parser, metrics=metrics, clock=clock,
                                       max_body_bytes=opts["http_max_body_bytes"],
                                       max_entries=opts["http_max_entries"],
-                                      max_connections=caps, max_connections_per_address=per_address))
+                                      max_connections=caps, max_connections_per_address=per_address,
+                                      dead_letter_count=partial(count_dead_letters, checker)))
     for spec in opts["tail"]:
         pattern, _, parser = spec.partition("=")
         receivers.append(FileTailReceiver([pattern], parser or None, metrics=metrics, clock=clock))
@@ -108,8 +114,9 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
               help="Require client certificates signed by this CA (PEM).")
 @click.option("--http", multiple=True, metavar="HOST:PORT[=PARSER]", help="HTTP POST /ingest (NDJSON/JSON).")
-@click.option("--api-key", multiple=True, envvar="SOC_API_KEYS",
-              help="API key accepted by --http and the API search (or SOC_API_KEYS, space-separated).")
+@click.option("--api-key", multiple=True, envvar=["SOC_API_KEYS", "SOC_API_KEY"],
+              help="API key accepted by --http and the API search (or SOC_API_KEYS, space-separated; "
+                   "SOC_API_KEY is read too).")
 @click.option("--http-max-body-bytes", type=int, default=10 << 20, show_default=True)
 @click.option("--http-max-entries", type=int, default=100_000, show_default=True,
               help="Most NDJSON lines in one HTTP request (more: 413).")
@@ -142,6 +149,8 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @click.option("--response-config", type=click.Path(exists=True, dir_okay=False),
               help="Response configuration for API decisions on actions (safeguards, responders).")
 @click.option("--dev", is_flag=True, help="Development mode: tokens signed with a fixed, public secret.")
+@click.option("--anomaly-model", "anomaly_models", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Score events with this model directory (soc anomaly train; repeatable).")
 @parser_option
 @tz_option
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
@@ -151,7 +160,7 @@ def command(**opts: Any) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rate_limit_logging()  # a flood of one error (bad requests, accept errors) stays a few lines
     data_dir = Path(opts["data_dir"])
-    data_dir.mkdir(parents=True, exist_ok=True)
+    _check_writable_dir(data_dir)
     store_url: str = opts["store_url"] or f"sqlite:///{(data_dir / 'store.db').resolve()}"
     tz = parse_tz(opts["tz_name"])
     clock = SystemClock()
@@ -165,6 +174,7 @@ def command(**opts: Any) -> None:
         raise click.UsageError(str(exc)) from None
     if not receivers:
         raise click.UsageError("nothing to receive: give --syslog-udp/--syslog-tcp/--syslog-tls/--http/--tail")
+    detectors = anomaly_detectors(opts["anomaly_models"], clock)
 
     def store_factory() -> Store:
         if store_url.startswith(("http://", "https://")):
@@ -180,13 +190,41 @@ def command(**opts: Any) -> None:
         raise click.ClickException(str(exc)) from None
     service = Service(
         receivers, queue, store_factory, lambda name: make_parser(name, tz, clock),
-        default_parser=opts["parser_name"], data_dir=data_dir, metrics=metrics, clock=clock,
+        default_parser=opts["parser_name"], detectors=detectors, data_dir=data_dir, metrics=metrics, clock=clock,
         options=ServiceOptions(batch_size=opts["batch_size"], retention_days=opts["retention_days"]),
     )
     try:
         asyncio.run(_serve(service, opts, store_factory))
     except SocError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _check_writable_dir(path: Path) -> None:
+    """Create the data directory, or fail in one line saying which path and why."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create the data directory {exc.filename or path}: {exc.strerror or exc} "
+            "(choose a writable --data-dir)"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise click.ClickException(
+            f"the data directory {path} is not writable by this user (choose a writable --data-dir)"
+        )
+
+
+def anomaly_detectors(model_dirs: tuple[str, ...], clock: SystemClock) -> list[Detector]:
+    """The anomaly detector over the given model directories (none without any)."""
+    if not model_dirs:
+        return []
+    from correlation.anomaly.detector import AnomalyDetector
+    from correlation.anomaly.models import load_model
+
+    try:
+        return [AnomalyDetector([load_model(d) for d in model_dirs], clock=clock)]
+    except SocError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 async def _serve(service: Service, opts: dict[str, Any], store_factory: Any) -> None:
@@ -204,8 +242,12 @@ async def _serve(service: Service, opts: dict[str, Any], store_factory: Any) -> 
         host, port, _ = split_address(opts["api_address"])
         settings = ApiSettings(secret=opts["api_secret"], dev=opts["dev"], cors_origins=list(opts["api_cors_origin"]),
                                max_body_bytes=opts["api_max_body_bytes"], response_config=opts["response_config"])
-        api_server, bound, api_task = await serve_api(service, host, port, list(opts["api_key"]), store_factory,
-                                                      settings, opts["api_tls_cert"], opts["api_tls_key"])
+        try:
+            api_server, bound, api_task = await serve_api(service, host, port, list(opts["api_key"]), store_factory,
+                                                          settings, opts["api_tls_cert"], opts["api_tls_key"])
+        except SocError:
+            await service.stop()  # the receivers already listen: stop them before saying why
+            raise
         listening["api"] = bound
     click.echo(json.dumps({"ready": True, "pid": os.getpid(), "listening": listening}))
     sys.stdout.flush()
