@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from ingest.receivers.http import QuietServer
 from ingest.service import Service
 from soc_api.accounts import Accounts
-from soc_api.api import accounts, audit, search
+from soc_api.api import accounts, audit, search, stream
 from soc_api.api.errors import ERROR_RESPONSES, install_error_handlers
 from soc_api.auth import TOKEN_TTL, Authenticator, LoginThrottle, TokenSigner, token_secret
 from soc_api.middleware import ApiMiddleware
@@ -67,7 +67,7 @@ def build_app(service: Service, store: Store, api_keys: list[str], settings: Api
     signer = TokenSigner(token_secret(store, settings.secret, settings.dev), settings.clock, settings.token_ttl)
     app.state.authenticator = Authenticator(Accounts(store, settings.clock, settings.password_hasher), signer, api_keys)
     install_error_handlers(app)
-    for module in (accounts, audit, search):  # search last: its {collection} prefix is a wildcard
+    for module in (accounts, audit, stream, search):  # search last: its {collection} prefix is a wildcard
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])

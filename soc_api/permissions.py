@@ -44,6 +44,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("GET", f"{_DATA}/terms"): "data:read",
     ("GET", f"{_DATA}/histogram"): "data:read",
     ("GET", f"{_DATA}/docs/{{doc_id}}"): "data:read",
+    ("GET", f"{V1}/stream"): "incidents:read",
     ("GET", f"{V1}/audit"): "audit:read",
     ("GET", f"{V1}/audit/verify"): "audit:read",
     ("GET", f"{V1}/users"): "accounts:admin",
