@@ -24,10 +24,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ingest.receivers.http import QuietServer
 from ingest.service import Service
+from playbooks.config import ResponseConfig
 from soc_api.accounts import Accounts
-from soc_api.api import accounts, audit, search, stream
+from soc_api.api import accounts, actions, audit, incidents, search, stream
 from soc_api.api.errors import ERROR_RESPONSES, install_error_handlers
 from soc_api.auth import TOKEN_TTL, Authenticator, LoginThrottle, TokenSigner, token_secret
+from soc_api.commands._incidents import incident_service
 from soc_api.middleware import ApiMiddleware
 from soc_api.permissions import authorize
 from soc_core.audit import AUDIT_KIND, AuditLog
@@ -64,10 +66,14 @@ def build_app(service: Service, store: Store, api_keys: list[str], settings: Api
     app.state.store = store
     app.state.clock = settings.clock
     app.state.login_throttle = LoginThrottle(settings.clock)
+    # The same incident service (and playbook observers) as the pipeline and the CLI.
+    app.state.incidents = incident_service(store, settings.clock)
+    app.state.response_config = ResponseConfig.from_file(settings.response_config)
     signer = TokenSigner(token_secret(store, settings.secret, settings.dev), settings.clock, settings.token_ttl)
     app.state.authenticator = Authenticator(Accounts(store, settings.clock, settings.password_hasher), signer, api_keys)
     install_error_handlers(app)
-    for module in (accounts, audit, stream, search):  # search last: its {collection} prefix is a wildcard
+    # Search last: its {collection} prefix would otherwise catch /api/v1/incidents/search and the like.
+    for module in (accounts, incidents, actions, audit, stream, search):
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])

@@ -15,7 +15,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from soc_core.errors import ConfigError, NotFound, QuerySyntaxError, SocError, StoreError, VersionConflict
+from soc_core.errors import (
+    ConfigError,
+    NotFound,
+    PermanentError,
+    QuerySyntaxError,
+    SocError,
+    StoreError,
+    VersionConflict,
+)
 
 
 class ApiError(Exception):
@@ -57,6 +65,8 @@ def from_soc_error(exc: SocError) -> ApiError:
         return ApiError(409, "version_conflict", str(exc))
     if isinstance(exc, NotFound):
         return ApiError(404, "not_found", str(exc))
+    if isinstance(exc, PermanentError):  # an action not in a state that allows the decision
+        return ApiError(409, "refused", str(exc))
     if isinstance(exc, StoreError):
         return ApiError(502, "store_error", str(exc))
     if isinstance(exc, ConfigError):

@@ -121,9 +121,8 @@ class FalsePositive(Versioned):
 
 
 def _item(record: Record) -> QueueItem:
-    fields = QueueItem.model_fields
-    return QueueItem(**{name: record.get(name) for name in fields if name != "alert_count"},
-                     alert_count=len(record.get("alert_ids", [])))
+    wanted = {name: record.get(name) for name in QueueItem.model_fields if name != "alert_count"}
+    return QueueItem.model_validate({**wanted, "alert_count": len(record.get("alert_ids", []))})
 
 
 def _current(service: IncidentService, incident_id: str, version: int) -> Record:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from playbooks.actions import ActionQueue, with_status
 from soc_core.contracts import Record
 from tests.incidents.helpers import alert
 from tests.soc_api.api_helpers import Api, make_api, run
@@ -18,7 +19,8 @@ from tests.soc_api.api_helpers import Api, make_api, run
 @pytest.fixture
 def api(tmp_path: Path) -> Api:
     api = make_api(tmp_path, events=False)
-    alerts = [alert("ssh-brute-force", m, source__ip="203.0.113.5", host__name="web1") for m in (0, 1, 2)]
+    alerts = [alert("ssh-brute-force", m, source__ip="203.0.113.5", host__name="web1", tags=["attack.t1110"])
+              for m in (0, 1, 2)]
     alerts += [alert("port-scan", 5, level=73, tactics=("discovery",), source__ip="198.51.100.7",
                      host__name="db1")]
     api.store.write(alerts)
@@ -144,12 +146,34 @@ def test_merge_and_split(api: Api) -> None:
     assert split.json()["alert_ids"] == moved
 
 
-def test_responses_list_and_decisions(api: Api) -> None:
-    listed = api.call("GET", "/api/v1/actions", "responder")
-    assert listed.status_code == 200
+def test_responses_list_approve_reject_revert(api: Api) -> None:
+    incident = incident_on(api, "web1")
+    listed = api.call("GET", "/api/v1/actions", "responder", params={"incident": incident["id"]}).json()["actions"]
+    assert listed and {a["incident_id"] for a in listed} == {incident["id"]}
+    block = next(a for a in listed if a["step_type"] == "block_ip")
+    notify = next(a for a in listed if a["step_type"] == "notify")
+    # As a playbook that needs approval would have left it.
+    ActionQueue.of(api.store).update(block["id"], lambda a: with_status(a, "awaiting_approval", api.clock.now(),
+                                                                        "needs approval", needs_approval=True))
+    waiting = api.call("GET", "/api/v1/actions", "analyst", params={"status": "awaiting_approval"}).json()
+    assert [a["id"] for a in waiting["actions"]] == [block["id"]]
+    assert api.call("POST", f"/api/v1/actions/{block['id']}/approve", "analyst").status_code == 403
+    approved = api.call("POST", f"/api/v1/actions/{block['id']}/approve", "responder")
+    assert approved.status_code == 200 and approved.json()["status"] == "queued"
+    again = api.call("POST", f"/api/v1/actions/{block['id']}/approve", "responder")
+    assert again.status_code == 409 and "not awaiting approval" in again.json()["error"]["message"]
+    rejected = api.call("POST", f"/api/v1/actions/{notify['id']}/reject", "responder", json={"reason": "noisy"})
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    # Reverting an action that is not done changes nothing and says its state.
+    kept = api.call("POST", f"/api/v1/actions/{notify['id']}/revert", "responder", json={})
+    assert kept.status_code == 200 and kept.json()["status"] == "rejected"
+    history = api.call("GET", f"/api/v1/actions/{block['id']}", "auditor").json()["history"]
+    assert history[-1]["note"] == "approved by user:responder"
+    decisions = api.call("GET", "/api/v1/audit", "auditor", params={"action": "action."}).json()["entries"]
+    assert {(e["action"], e["details"].get("by")) for e in decisions} >= {
+        ("action.approve", "user:responder"), ("action.reject", "user:responder")}
     assert api.call("GET", "/api/v1/actions/ACT-none", "responder").status_code == 404
     assert api.call("POST", "/api/v1/actions/ACT-none/approve", "responder").status_code == 404
-    assert api.call("POST", "/api/v1/actions/ACT-none/approve", "analyst").status_code == 403
 
 
 def test_live_updates_stream_new_alerts_and_incident_changes(api: Api) -> None:
