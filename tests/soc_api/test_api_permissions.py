@@ -20,6 +20,8 @@ from tests.soc_api.api_helpers import Api, make_api
 
 # A value for each path parameter: the route must be reached, not necessarily find anything.
 PARAMETER_VALUES = {"collection": "events"}
+# Query parameters every request carries: the live stream then ends after a second (others ignore them).
+QUERY = {"max_secs": 1, "poll_secs": 0.5}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def concrete(path: str) -> str:
 
 def request(api: Api, method: str, path: str, role: str | None) -> Any:
     body = {"json": {"username": "nobody", "password": "wrong password"}} if method in ("POST", "PATCH") else {}
-    return api.call(method, concrete(path), role, **body)
+    return api.call(method, concrete(path), role, params=QUERY, **body)
 
 
 def test_every_served_route_has_a_permission_and_every_permission_a_route(api: Api) -> None:
