@@ -75,6 +75,7 @@ def build_app(service: Service, store: Store, api_keys: list[str], settings: Api
     # Search last: its {collection} prefix would otherwise catch /api/v1/incidents/search and the like.
     for module in (accounts, incidents, actions, audit, stream, search):
         app.include_router(module.router)
+    app.include_router(search.legacy)
 
     @app.get("/health", tags=["service"])
     def health() -> JSONResponse:

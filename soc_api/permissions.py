@@ -39,6 +39,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("POST", f"{V1}/auth/login"): "public",
     ("GET", f"{V1}/auth/me"): "authenticated",
     ("GET", f"{V1}/openapi.json"): "authenticated",
+    ("GET", "/search"): "data:read",
+    ("GET", "/count"): "data:read",
     ("GET", f"{_DATA}/search"): "data:read",
     ("GET", f"{_DATA}/count"): "data:read",
     ("GET", f"{_DATA}/terms"): "data:read",

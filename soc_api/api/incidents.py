@@ -153,8 +153,10 @@ def queue(service: ServiceDep, clock: ClockDep, status: Status | None = None, se
     found: list[QueueItem] = []
     scanned = 0
     more = True
+    # Without a time or age filter every record read is kept: read just one page.
+    batch_size = _SCAN_PAGE if (window.start or window.end or oldest) else limit
     while more and len(found) < limit and scanned < _SCAN_LIMIT:
-        batch = service.list(filters, limit=_SCAN_PAGE, offset=offset + scanned)
+        batch = service.list(filters, limit=batch_size, offset=offset + scanned)
         used = 0
         for record in batch:
             used += 1
@@ -166,7 +168,7 @@ def queue(service: ServiceDep, clock: ClockDep, status: Status | None = None, se
                 break
         scanned += used
         # More to read: a full batch, or a batch we stopped reading early.
-        more = len(batch) == _SCAN_PAGE or used < len(batch)
+        more = len(batch) == batch_size or used < len(batch)
     return QueuePage(incidents=found, cursor=next_offset_cursor(offset, scanned, 0) if more else None)
 
 

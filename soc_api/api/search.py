@@ -80,3 +80,24 @@ def document(store: StoreDep, collection: CollectionName,
     if found is None:
         raise ApiError(404, "not_found", f"no {collection} document {doc_id!r}")
     return found
+
+
+# The routes of the first API (``soc run --api``), kept for the scripts that use them; they answer
+# as before ({"events", "cursor"} and {"count"}) under the same login and permission as the above.
+legacy = APIRouter(tags=["events"], deprecated=True)
+
+
+@legacy.get("/search", response_model=dict[str, Any])
+def legacy_search(store: StoreDep, q: Q = "*", collection: CollectionName = "events", start: Start = None,
+                  end: End = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 100, cursor: str | None = None,
+                  order: Literal["asc", "desc"] = "desc") -> dict[str, Any]:
+    """Deprecated: ``/api/v1/{collection}/search``."""
+    page = store.search(collection, query_node(q), time_range(start, end), limit, cursor, order)
+    return {"events": page.events, "cursor": page.cursor}
+
+
+@legacy.get("/count", response_model=CountAnswer)
+def legacy_count(store: StoreDep, q: Q = "*", collection: CollectionName = "events", start: Start = None,
+                 end: End = None) -> CountAnswer:
+    """Deprecated: ``/api/v1/{collection}/count``."""
+    return count(store, collection, q, start, end)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from soc_core.contracts import collection_of
-from tests.soc_api.api_helpers import Api, make_api
+from tests.soc_api.api_helpers import STATIC_KEY, Api, make_api
 from tests.soc_store.sample import sample_events
 
 
@@ -89,3 +89,11 @@ def test_the_schema_documents_models_and_errors(api: Api) -> None:
     schema = api.call("GET", "/api/v1/openapi.json", "analyst").json()
     search = schema["paths"]["/api/v1/{collection}/search"]["get"]
     assert "SearchPage" in str(search["responses"]["200"]) and "ErrorResponse" in str(search["responses"]["403"])
+
+
+def test_the_first_api_routes_answer_as_before_behind_the_login(api: Api) -> None:
+    assert api.call("GET", "/search").status_code == 401
+    page = api.call("GET", "/search", "analyst", params={"q": "user.name:alice", "limit": 2}).json()
+    assert [e["user"]["name"] for e in page["events"]] == ["alice", "alice"] and page["cursor"]
+    counted = api.call("GET", "/count", headers={"X-API-Key": STATIC_KEY}, params={"collection": "alerts"})
+    assert counted.json() == {"count": len(events_of("alert"))}
