@@ -79,7 +79,9 @@ class Executor:
             refusal = self._stateful_refusal(claimed, now)
             if refusal is not None:
                 raise refusal
-            result = run_step(self._context(), claimed, dry_run=bool(claimed.get("dry_run")))
+            # Dry-run as planned, or because the policy says so now (switched on after planning).
+            dry_run = bool(claimed.get("dry_run")) or self.config.policy.dry_run
+            result = run_step(self._context(), claimed, dry_run=dry_run)
         except SafeguardRefused as exc:
             return self._finish(claimed, "refused", str(exc),
                                 refusals=[{"safeguard": exc.safeguard, "reason": exc.reason}])

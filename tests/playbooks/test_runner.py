@@ -175,6 +175,14 @@ def test_rate_limit_dry_run_and_retry(tmp_path: Path, clock: FrozenClock, server
                                                           "created")
     assert _by_step(store)[("block", "203.0.113.9")]["status"] == "dry_run"
     assert "203.0.113.9" not in fgt.state["banned"]
+    # planned for real, but dry-run switched on before a runner got to it
+    _observer(store, _config(fgt, hook), clock, BRUTE, dispatch=False).plan_and_dispatch(
+        incident("INC-D2", entities={"source.ip": ["203.0.113.11"]}), "created")
+    late = _by_step(store)[("block", "203.0.113.11")]
+    assert late["dry_run"] is False
+    assert Executor(store, dry, clock).execute(late["id"]) == "dry_run"
+    assert "203.0.113.11" not in fgt.state["banned"]
+    ActionRunner(store, InProcessDispatcher(Executor(store, dry, clock)), clock).sweep()  # its notify, dry too
     # a busy appliance (503) is retried after a back-off, then succeeds once
     fgt.fail_next = 1
     observer = _observer(store, _config(fgt, hook, max_blocks_per_window=10), clock, BRUTE)
