@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -158,13 +159,18 @@ def build_detectors(rule_paths: tuple[str, ...], clock: Clock, builtin: bool = F
         rule_paths = (str(builtin_rules_dir()), *rule_paths)
     if not rule_paths:
         return []
-    from rules.sigma import load_rules
+    from rules.sigma.cache import load_engine
 
-    ruleset = load_rules(list(rule_paths))
-    for error in ruleset.errors:
+    # The compiled rule set comes from the cache when an earlier run built it.
+    engine, _ = load_engine(list(rule_paths))
+    for error in engine.ruleset.errors:
         click.echo(f"rule error: {error}", err=True)
-    require_rules(ruleset, rule_paths)
-    return detectors_for(ruleset, clock)
+    require_rules(engine.ruleset, rule_paths)
+    if builtin:
+        # The built-in rules always load: a user's --rules that all failed must still fail the
+        # command rather than run the built-in set alone as if nothing had happened.
+        require_own_rules(engine.ruleset, rule_paths[1:])
+    return detectors_for(engine.ruleset, clock, engine)
 
 
 def require_rules(ruleset: Any, rule_paths: tuple[str, ...]) -> None:
@@ -175,6 +181,23 @@ def require_rules(ruleset: Any, rule_paths: tuple[str, ...]) -> None:
     where = ", ".join(rule_paths)
     if ruleset.errors:
         raise RuleError(f"none of the rules in {where} could be loaded ({len(ruleset.errors)} errors above)")
+    raise RuleError(f"no Sigma rule found in {where} (.yml/.yaml files)")
+
+
+def require_own_rules(ruleset: Any, own_paths: tuple[str, ...]) -> None:
+    """Raise ``RuleError`` when the user's own rule paths gave no rule that loaded (the
+    built-in rules loaded beside them do not count)."""
+    if not own_paths:
+        return
+    from rules.sigma.loader import iter_rule_files
+
+    own_files = {os.path.realpath(f) for f in iter_rule_files(list(own_paths))}
+    loaded = {ruleset.source_of(r) for r in (*ruleset.rules, *ruleset.correlations)}
+    if own_files & {os.path.realpath(s) for s in loaded if s}:
+        return
+    where = ", ".join(own_paths)
+    if own_files:
+        raise RuleError(f"none of the rules in {where} could be loaded (errors above)")
     raise RuleError(f"no Sigma rule found in {where} (.yml/.yaml files)")
 
 
