@@ -9,9 +9,11 @@ import click
 from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
 from soc_api.commands._common import (
+    DamageReport,
     build_detectors,
     encoding_option,
     in_encoding,
+    input_files_argument,
     make_parser,
     open_store_or_fail,
     parse_tz,
@@ -21,7 +23,7 @@ from soc_api.commands._common import (
     tz_option,
 )
 from soc_core.clock import SystemClock
-from soc_core.errors import InputDamaged, RegistryError, RuleError, StoreError
+from soc_core.errors import RegistryError, RuleError, StoreError
 
 
 @click.command("ingest")
@@ -30,12 +32,14 @@ from soc_core.errors import InputDamaged, RegistryError, RuleError, StoreError
 @tz_option
 @rules_option
 @encoding_option
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@input_files_argument("files")
 def command(
     store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], encoding: str | None,
     files: tuple[str, ...],
 ) -> None:
     """Parse FILES, run detection, and store events, alerts and dead letters.
+
+    FILES may be FIFOs, or - for standard input.
 
     Re-ingesting a file stores nothing twice (event ids are derived from the file and offset).
     """
@@ -47,10 +51,10 @@ def command(
         raise click.UsageError(str(exc)) from None
     store = open_store_or_fail(store_url)
     pipeline = Pipeline(parser, store, detectors, clock=clock)
-    damaged: list[InputDamaged] = []
+    damaged = DamageReport()
     try:
         stats = pipeline.run(in_encoding(
-            (raw for path in files for raw in read_file_events(path, parser, clock.now(), damaged.append)),
+            (raw for path in files for raw in read_file_events(path, parser, clock.now(), damaged)),
             encoding))
     except StoreError as exc:
         click.echo(f"store error: {' '.join(str(exc).split())}", err=True)
@@ -75,9 +79,5 @@ def command(
         click.echo(f"warning: {stats.parser_bugs} events hit a parser bug (kept as dead letters)", err=True)
     if stats.store_failures:
         click.echo(f"warning: the store refused {stats.store_failures} documents (kept as dead letters)", err=True)
-    for damage in damaged:
-        # What could be read is stored (counted above); the rest of the file is not.
-        click.echo(f"damaged input: {' '.join(str(damage).split())}; what could be read is stored",
-                   err=True)
-    if damaged:
-        sys.exit(1)
+    # What could be read is stored (counted above); the rest of a damaged file is not.
+    damaged.finish("stored")

@@ -8,7 +8,16 @@ import click
 
 from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_lines
-from soc_api.commands._common import encoding_option, in_encoding, make_parser, parse_tz, parser_option, tz_option
+from soc_api.commands._common import (
+    DamageReport,
+    encoding_option,
+    in_encoding,
+    input_files_argument,
+    make_parser,
+    parse_tz,
+    parser_option,
+    tz_option,
+)
 from soc_core.clock import SystemClock
 from soc_core.errors import RegistryError
 
@@ -18,12 +27,14 @@ from soc_core.errors import RegistryError
 @tz_option
 @encoding_option
 @click.option("--stats", is_flag=True, help="Print per-parser parsed/failed counts on stderr.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@input_files_argument("files")
 def command(parser_name: str, tz_name: str, encoding: str | None, stats: bool, files: tuple[str, ...]) -> None:
     """Parse FILES and print nested ECS events as NDJSON.
 
     Unparsable input becomes an event with event.kind pipeline_error, error.message and
-    event.original: nothing is dropped.
+    event.original: nothing is dropped. FILES may be FIFOs, or - for standard input. A
+    damaged file (truncated gzip, unreadable EVTX chunks) is printed as far as it can be
+    read, reported on stderr with its offset, and the command exits 1.
     """
     clock = SystemClock()
     try:
@@ -33,8 +44,9 @@ def command(parser_name: str, tz_name: str, encoding: str | None, stats: bool, f
     counts = Stats()
     bugs = BugLogger()
     out = sys.stdout.buffer
+    damaged = DamageReport()
     for path in files:
-        raws = in_encoding(read_file_events(path, parser, clock.now()), encoding)
+        raws = in_encoding(read_file_events(path, parser, clock.now(), damaged), encoding)
         for line in parse_lines(parser, raws, counts, bugs):
             out.write(line + b"\n")
     out.flush()
@@ -42,3 +54,4 @@ def command(parser_name: str, tz_name: str, encoding: str | None, stats: bool, f
         for parser_id, (ok, failed) in sorted(counts.per_parser.items()):
             click.echo(f"{parser_id}\tparsed={ok}\tfailed={failed}", err=True)
         click.echo(f"total\tparsed={counts.parsed}\tfailed={counts.failed}", err=True)
+    damaged.finish("printed")
