@@ -15,6 +15,7 @@ from soc_api.commands._common import (
     in_encoding,
     input_files_argument,
     make_parser,
+    no_builtin_rules_option,
     open_store_or_fail,
     parse_tz,
     parser_option,
@@ -22,8 +23,9 @@ from soc_api.commands._common import (
     store_option,
     tz_option,
 )
+from soc_api.commands._incidents import build_alert_stage, incident_config_option
 from soc_core.clock import SystemClock
-from soc_core.errors import RegistryError, RuleError, StoreError
+from soc_core.errors import ConfigError, RegistryError, RuleError, StoreError
 
 
 @click.command("ingest")
@@ -31,13 +33,16 @@ from soc_core.errors import RegistryError, RuleError, StoreError
 @parser_option
 @tz_option
 @rules_option
+@no_builtin_rules_option
+@incident_config_option
 @encoding_option
 @input_files_argument("files")
 def command(
-    store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], encoding: str | None,
-    files: tuple[str, ...],
+    store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], no_builtin_rules: bool,
+    incident_config: str | None, encoding: str | None, files: tuple[str, ...],
 ) -> None:
-    """Parse FILES, run detection, and store events, alerts and dead letters.
+    """Parse FILES, run detection (built-in rules and --rules), handle the alerts (dedup,
+    suppressions, overrides), group them into incidents, and store everything.
 
     FILES may be FIFOs, or - for standard input.
 
@@ -46,11 +51,16 @@ def command(
     clock = SystemClock()
     try:
         parser = make_parser(parser_name, parse_tz(tz_name), clock)
-        detectors = build_detectors(rule_paths, clock)
+        detectors = build_detectors(rule_paths, clock, builtin=not no_builtin_rules)
     except (RegistryError, RuleError) as exc:
         raise click.UsageError(str(exc)) from None
     store = open_store_or_fail(store_url)
-    pipeline = Pipeline(parser, store, detectors, clock=clock)
+    try:
+        stage = build_alert_stage(store, clock, incident_config)
+    except ConfigError as exc:
+        store.close()
+        raise click.UsageError(str(exc)) from None
+    pipeline = Pipeline(parser, store, detectors, clock=clock, alert_stage=stage)
     damaged = DamageReport()
     try:
         stats = pipeline.run(in_encoding(
@@ -75,6 +85,9 @@ def command(
         f"{stats.failed} dead letters, {stats.alerts} alerts"
     )
     click.echo(f"stored {stats.stored} new documents, {stats.duplicates} already present")
+    click.echo(f"cảnh báo trùng gộp / alerts folded as duplicates: {stage.duplicates}; "
+               f"bị loại trừ / suppressed: {stage.suppressed}; "
+               f"sự cố mở hoặc cập nhật / incidents opened or updated: {stage.incidents_changed}")
     if stats.parser_bugs:
         click.echo(f"warning: {stats.parser_bugs} events hit a parser bug (kept as dead letters)", err=True)
     if stats.store_failures:
