@@ -7,10 +7,14 @@ Inputs may be ``.evtx`` files and Windows JSON exports (read by the ``winlog`` p
 NDJSON files of ECS events (as ``soc parse`` prints them: matched as they are), or raw
 log files parsed with ``--parser``. Rule files that do not load are reported on stderr
 with file and line; the other rules run.
+
+The compiled rule set is cached (``rules/sigma/cache.py``, keyed by the rule files'
+content and the engine version): a second run over the same rules starts at once.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import zlib
@@ -22,7 +26,8 @@ import click
 from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_stream
 from parsers.base import is_read_once, open_log
-from rules.sigma import SigmaEngine, load_placeholders, load_rules
+from rules.sigma import load_placeholders
+from rules.sigma.cache import describe, load_engine
 from soc_api.commands._common import (
     DamageReport,
     detectors_for,
@@ -32,6 +37,7 @@ from soc_api.commands._common import (
     parser_option,
     tz_option,
 )
+from soc_api.commands._inputs import Progress, counted, expand_inputs, input_options
 from soc_core.clock import SystemClock
 from soc_core.contracts import Parser
 from soc_core.errors import InputDamaged, RegistryError, RuleError
@@ -104,21 +110,30 @@ def _ecs_lines(path: str, stream: BinaryIO) -> Iterator[Event]:
               help="YAML mapping of %placeholder% names to values, for the expand modifier.")
 @parser_option
 @tz_option
-@click.option("--stats", "show_stats", is_flag=True, help="Print counts on stderr at the end.")
-@input_files_argument("inputs")
+@click.option("--stats", "show_stats", is_flag=True, help="Print counts and a per-file summary on stderr at the end.")
+@click.option("--cache/--no-cache", "use_cache", default=True, show_default=True,
+              help="Reuse the compiled rule set of an earlier run ($SOC_CACHE_DIR, ~/.cache/soc-pipeline).")
+@input_options
+@input_files_argument("paths")
 def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_name: str, tz_name: str,
-            show_stats: bool, inputs: tuple[str, ...]) -> None:
-    """Run Sigma rules over INPUTS (.evtx, NDJSON events, raw logs); print alerts as NDJSON.
+            show_stats: bool, use_cache: bool, include: tuple[str, ...], exclude: tuple[str, ...],
+            paths: tuple[str, ...]) -> None:
+    """Run Sigma rules over PATHS (.evtx, NDJSON events, raw logs; folders read recursively);
+    print alerts as NDJSON.
 
-    INPUTS may be FIFOs, or - for standard input (read as raw logs). A damaged file is
+    PATHS may be FIFOs, or - for standard input (read as raw logs). A damaged file is
     checked as far as it can be read, reported on stderr with its offset, and the command
     exits 1."""
+    inputs = expand_inputs(paths, include, exclude)
     try:
         placeholders = load_placeholders(placeholders_file) if placeholders_file else None
-        ruleset = load_rules(list(rule_paths), placeholders)
+        engine, cache_outcome = load_engine(list(rule_paths), placeholders, use_cache=use_cache)
     except RuleError as exc:
         raise click.UsageError(str(exc)) from None
-    engine = SigmaEngine(ruleset)
+    ruleset = engine.ruleset
+    # The rule set lives as long as the process: keep the cyclic collector off its
+    # hundreds of thousands of objects (each full collection would walk them again).
+    gc.freeze()
     for err in ruleset.errors:
         click.echo(f"rule error: {err}", err=True)
     if not ruleset.rules:
@@ -132,7 +147,10 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
     out = sys.stdout.buffer
     events = 0
     damaged = DamageReport()
+    progress = Progress(len(inputs))
     for path in inputs:
+        file_counts = progress.start_file(path)
+        failed_before = stats.failed
         kind = input_kind(path)
         if kind == "ecs" and parser_name == "auto":
             stream: Iterator[Event] = ecs_events(path, damaged)
@@ -145,20 +163,26 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
                     raise click.UsageError(str(exc)) from None
             parser = parsers[name]
             stream = parse_stream(parser, read_file_events(path, parser, clock.now(), damaged), stats, bugs)
-        for event in stream:
+        for event in counted(stream, progress, file_counts):
             events += 1
             for detector in detectors:
                 for alert in detector.detect(event):
                     stats.alerts += 1
+                    file_counts.alerts += 1
                     out.write(dumps(alert) + b"\n")
+        file_counts.dead_letters = stats.failed - failed_before
     # The input is over: windows still open (correlations that fire on closing) close now.
     for detector in detectors:
         for alert in detector.flush(clock.now()):
             stats.alerts += 1
             out.write(dumps(alert) + b"\n")
     out.flush()
+    progress.close()
+    if show_stats or progress.enabled:
+        click.echo(progress.summary(), err=True)
     if show_stats:
         click.echo(f"rules={len(ruleset.rules)} rule_errors={len(ruleset.errors)} "
                    f"rules_without_route={len(engine.unrouted)} events={events} "
                    f"dead_letters={stats.failed} alerts={stats.alerts}", err=True)
+        click.echo(describe(cache_outcome), err=True)
     damaged.finish("checked")
