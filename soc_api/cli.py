@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("soc_api.commands.rules", "Check and test detection rules."),
     "hunt": ("soc_api.commands.hunt", "Run rules over stored events (retro-hunt)."),
     "scan": ("soc_api.commands.scan", "Scan files with YARA rules."),
+    "intel": ("soc_api.commands.intel", "Threat intelligence indicators: import, list, show, expire, retro-match."),
     "anomaly": ("soc_api.commands.anomaly", "Anomaly models: train on normal traffic, score, explain."),
     "repair": ("soc_api.commands.repair", "Check a store or queue file and rebuild it from what can be read."),
     "demo": ("soc_api.commands.demo", "Ingest sample data into an embedded store and show what was found."),

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"soc_core", "parsers", "soc_store", "rules", "correlation", "ingest", "responders", "soc_api", "dashboards"}
+OURS = {"soc_core", "parsers", "soc_store", "rules", "correlation", "ingest", "responders", "intel", "soc_api",
+        "dashboards"}
 ALLOWED: dict[str, set[str]] = {
     "soc_core": set(),
     "parsers": {"soc_core"},
@@ -17,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "rules": {"soc_core"},
     "correlation": {"soc_core", "rules"},
     "responders": {"soc_core"},
+    "intel": {"soc_core"},
     "ingest": {"soc_core", "parsers", "soc_store", "rules", "correlation"},
     "dashboards": {"soc_core"},
     "soc_api": OURS,

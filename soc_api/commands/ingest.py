@@ -8,6 +8,8 @@ import click
 
 from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
+from intel.detector import detector_for
+from intel.repository import IndicatorRepository
 from soc_api.commands._common import (
     build_detectors,
     make_parser,
@@ -42,7 +44,10 @@ def command(
     except (RegistryError, RuleError) as exc:
         raise click.UsageError(str(exc)) from None
     store = open_store_or_fail(store_url)
-    pipeline = Pipeline(parser, store, detectors, clock=clock)
+    # Indicator matching whenever the store holds active indicators (soc intel import).
+    repo = IndicatorRepository(store, clock)
+    intel = detector_for(store, clock, on_sightings=repo.record_sightings)
+    pipeline = Pipeline(parser, store, [*detectors, intel] if intel else detectors, clock=clock)
     damaged: list[InputDamaged] = []
     try:
         stats = pipeline.run(raw for path in files

@@ -1,0 +1,154 @@
+"""``soc intel import|list|show|expire|retro``: threat intelligence indicators in a store.
+
+* ``import [--source NAME] [--tlp LEVEL] FILE_OR_DIR...`` reads STIX 2.1 bundles (or TAXII
+  envelopes), MISP events and MISP feed directories, CSV and plain lists, merges them into
+  the store's indicators and reports what was not usable, with its place;
+* ``list`` prints indicators (NDJSON), ``show ID|VALUE`` one with its sources and sightings;
+* ``expire`` marks indicators past their expiry (they stay, no longer matched);
+* ``retro [--from T] [--to T]`` matches the stored events of a window against the active
+  indicators (after an import) and stores the enrichment alerts.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+from intel.detector import IntelDetector, build_index, retro_match
+from intel.importers import Defaults, ImportReport, read_path
+from intel.indicators import TYPES, canonical, guess_type, indicator_id, tlp_level
+from intel.repository import IndicatorRepository
+from soc_api.commands._common import open_store_or_fail, parse_time, store_option
+from soc_core.clock import SystemClock
+from soc_core.contracts import TimeRange
+from soc_core.errors import IntelError, NotFound, StoreError
+from soc_core.query.grammar import parse_query
+
+_SHOWN_PROBLEMS = 20
+
+
+@click.group("intel")
+def command() -> None:
+    """Threat intelligence indicators: import, list, show, expire, retro-match."""
+
+
+@command.command("import")
+@store_option
+@click.option("--source", default=None, help="Source name for every indicator (default: from the file).")
+@click.option("--tlp", "tlp", default=None, help="TLP 2.0 level for every indicator (CLEAR..RED).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def import_command(store_url: str, source: str | None, tlp: str | None, paths: tuple[str, ...]) -> None:
+    """Import indicators from FILE_OR_DIR... (STIX 2.1, MISP event/feed, CSV, plain list)."""
+    try:
+        defaults = Defaults(source=source, tlp=tlp_level(tlp) if tlp else None)
+    except IntelError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tlp") from None
+    report = ImportReport()
+    for path in paths:
+        try:
+            read_path(Path(path), defaults, report)
+        except IntelError as exc:
+            report.problems.append(str(exc))
+    store = open_store_or_fail(store_url)
+    try:
+        repo = IndicatorRepository(store, SystemClock())
+        counts = repo.add([*report.observations, *report.unmatchable])
+    except StoreError as exc:
+        click.echo(f"store error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        store.close()
+    click.echo(f"read {report.files} file(s): {len(report.observations)} indicators, "
+               f"{len(report.unmatchable)} patterns kept but not matchable, {len(report.problems)} problems / "
+               f"đọc {report.files} tệp: {len(report.observations)} chỉ dấu, "
+               f"{len(report.unmatchable)} mẫu được giữ nhưng không so khớp được, {len(report.problems)} lỗi")
+    click.echo(f"stored {counts.created} new, {counts.updated} merged into known indicators / "
+               f"lưu {counts.created} mới, {counts.updated} gộp vào chỉ dấu đã có")
+    for what, n in sorted(report.skipped.items()):
+        click.echo(f"skipped {n}: {what}")
+    for obs in report.unmatchable[:_SHOWN_PROBLEMS]:
+        click.echo(f"not matchable: {obs.reference or '?'}: {obs.value}", err=True)
+    for problem in report.problems[:_SHOWN_PROBLEMS]:
+        click.echo(f"problem: {problem}", err=True)
+    if len(report.problems) > _SHOWN_PROBLEMS:
+        click.echo(f"... and {len(report.problems) - _SHOWN_PROBLEMS} more problems", err=True)
+    if report.problems:
+        sys.exit(1)
+
+
+@command.command("list")
+@store_option
+@click.option("--all", "show_all", is_flag=True, help="Include expired and not matchable indicators.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1))
+def list_command(store_url: str, show_all: bool, limit: int) -> None:
+    """Print indicators as NDJSON (active ones unless --all)."""
+    store = open_store_or_fail(store_url)
+    try:
+        shown = 0
+        for record in IndicatorRepository(store, SystemClock()).all():
+            if shown >= limit:
+                break
+            if show_all or (record.get("status") == "active" and record.get("type") in TYPES):
+                sys.stdout.buffer.write(orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n")
+                shown += 1
+    finally:
+        store.close()
+
+
+@command.command("show")
+@store_option
+@click.argument("key")
+def show_command(store_url: str, key: str) -> None:
+    """Show one indicator, by id or by value, with the alerts that matched it."""
+    store = open_store_or_fail(store_url)
+    try:
+        repo = IndicatorRepository(store, SystemClock())
+        try:
+            record = repo.get(key)
+        except NotFound:
+            try:
+                record = repo.get(indicator_id(*canonical(guess_type(key), key)))
+            except (IntelError, NotFound):
+                raise click.ClickException(f"no indicator {key!r}") from None
+        alerts = store.count("alerts", parse_query(f'threat.enrichments.matched.id:"{record["id"]}"'))
+    finally:
+        store.close()
+    sys.stdout.buffer.write(orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n")
+    click.echo(f"alerts in the store for this indicator / cảnh báo trong kho cho chỉ dấu này: {alerts}")
+
+
+@command.command("expire")
+@store_option
+def expire_command(store_url: str) -> None:
+    """Mark indicators past their expiry (kept for history, no longer matched)."""
+    store = open_store_or_fail(store_url)
+    try:
+        n = IndicatorRepository(store, SystemClock()).expire()
+    finally:
+        store.close()
+    click.echo(f"expired {n} indicators / đã hết hạn {n} chỉ dấu")
+
+
+@command.command("retro")
+@store_option
+@click.option("--from", "start", default=None, help="Window start (ISO-8601 or now-7d), inclusive.")
+@click.option("--to", "end", default=None, help="Window end, exclusive.")
+def retro_command(store_url: str, start: str | None, end: str | None) -> None:
+    """Match the stored events of a window against the active indicators; store the alerts."""
+    clock = SystemClock()
+    window = TimeRange(parse_time(start, clock), parse_time(end, clock))
+    store = open_store_or_fail(store_url)
+    try:
+        repo = IndicatorRepository(store, clock)
+        detector = IntelDetector(build_index(repo.all(), clock.now()), clock)
+        read, alerts = retro_match(store, detector, window)
+        known = {a["event"]["id"] for a in alerts if store.get("alerts", a["event"]["id"]) is not None}
+        result = store.write(alerts)
+        repo.record_sightings(detector.take_sightings(already_stored=known))
+    finally:
+        store.close()
+    click.echo(f"matched {read} stored events against {detector.index.size} indicators: {len(alerts)} alerts, "
+               f"{result.written} new / so khớp {read} sự kiện: {len(alerts)} cảnh báo, {result.written} mới")
