@@ -134,7 +134,8 @@ class IntelDetector:
         meta["severity"] = max(hit.confidence for hit, _, _ in found)
         alert["event"] = meta
         alert["rule"] = dict(RULE)
-        alert["alert"] = {"event_ids": [source_id] if source_id else []}
+        # The indicator ids again as a flat list: a query reaches them there on both stores.
+        alert["alert"] = {"event_ids": [source_id] if source_id else [], "indicator_ids": [h.id for h, _, _ in found]}
         threat = dict(alert.get("threat") or {})
         threat["enrichments"] = [enrichment(hit, path, value) for hit, path, value in found]
         alert["threat"] = threat

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -39,9 +41,16 @@ def command() -> None:
 @store_option
 @click.option("--source", default=None, help="Source name for every indicator (default: from the file).")
 @click.option("--tlp", "tlp", default=None, help="TLP 2.0 level for every indicator (CLEAR..RED).")
+@click.option("--ttl-days", type=click.IntRange(1), default=None,
+              help="Indicators without an expiry stay active this many days after last seen "
+                   "(default by type: addresses 30, names and URLs 90, hashes 365).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-def import_command(store_url: str, source: str | None, tlp: str | None, paths: tuple[str, ...]) -> None:
-    """Import indicators from FILE_OR_DIR... (STIX 2.1, MISP event/feed, CSV, plain list)."""
+def import_command(store_url: str, source: str | None, tlp: str | None, ttl_days: int | None,
+                   paths: tuple[str, ...]) -> None:
+    """Import indicators from FILE_OR_DIR... (STIX 2.1, MISP event/feed, CSV, plain list).
+
+    Exit status 1 when some input could not be used (each problem is printed with its place;
+    the rest is imported)."""
     try:
         defaults = Defaults(source=source, tlp=tlp_level(tlp) if tlp else None)
     except IntelError as exc:
@@ -52,10 +61,17 @@ def import_command(store_url: str, source: str | None, tlp: str | None, paths: t
             read_path(Path(path), defaults, report)
         except IntelError as exc:
             report.problems.append(str(exc))
+    clock = SystemClock()
+    observations = [*report.observations, *report.unmatchable]
+    if ttl_days is not None:
+        ttl = timedelta(days=ttl_days)
+        observations = [o if o.valid_until
+                        else replace(o, valid_until=(o.last_seen or o.first_seen or clock.now()) + ttl)
+                        for o in observations]
     store = open_store_or_fail(store_url)
     try:
-        repo = IndicatorRepository(store, SystemClock())
-        counts = repo.add([*report.observations, *report.unmatchable])
+        repo = IndicatorRepository(store, clock)
+        counts = repo.add(observations)
     except StoreError as exc:
         click.echo(f"store error: {exc}", err=True)
         sys.exit(1)
@@ -113,7 +129,7 @@ def show_command(store_url: str, key: str) -> None:
                 record = repo.get(indicator_id(*canonical(guess_type(key), key)))
             except (IntelError, NotFound):
                 raise click.ClickException(f"no indicator {key!r}") from None
-        alerts = store.count("alerts", parse_query(f'threat.enrichments.matched.id:"{record["id"]}"'))
+        alerts = store.count("alerts", parse_query(f'alert.indicator_ids:"{record["id"]}"'))
     finally:
         store.close()
     sys.stdout.buffer.write(orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n")
