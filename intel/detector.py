@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, Final
 
@@ -32,17 +32,24 @@ URL_FIELDS: Final = ("url.full", "url.original")
 HASH_FIELDS: Final = tuple(f"{p}.hash.{h}" for p in ("file", "process", "dll") for h in ("md5", "sha1", "sha256"))
 EMAIL_FIELDS: Final = ("email.from.address", "email.to.address", "email.sender.address", "user.email",
                        "source.user.email", "destination.user.email")
-_HASH_TYPES: Final = {"md5": MD5, "sha1": SHA1, "sha256": SHA256}
+_HASH_BY_LENGTH: Final = {32: MD5, 40: SHA1, 64: SHA256}
+
+
+def _fields_by_top() -> dict[str, list[tuple[tuple[str, ...], str, str]]]:
+    """The observable fields grouped by their top-level object: an event is walked once
+    per object it has, not once per field name."""
+    table: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+    for kind, paths in (("ip", IP_FIELDS), ("domain", DOMAIN_FIELDS), (URL, URL_FIELDS),
+                        ("hash", (*HASH_FIELDS, "related.hash")), (EMAIL, EMAIL_FIELDS)):
+        for path in paths:
+            top, *rest = path.split(".")
+            table.setdefault(top, []).append((tuple(rest), kind, path))
+    return table
+
+
+_FIELDS_BY_TOP: Final = _fields_by_top()
 _ECS_TYPE: Final = {"ipv4-addr": "ipv4-addr", "ipv6-addr": "ipv6-addr", "domain-name": "domain-name", "url": "url",
                     "email-addr": "email-addr"}
-
-
-def _values(event: Event, path: str) -> Iterator[str]:
-    value = get_field(event, path)
-    if isinstance(value, list):
-        yield from (str(v) for v in value if isinstance(v, str | int))
-    elif isinstance(value, str) and value:
-        yield value
 
 
 def _confidence_word(score: int) -> str:
@@ -87,31 +94,38 @@ class IntelDetector:
     def matches(self, event: Event) -> list[tuple[Hit, str, str]]:
         """(indicator, field, value) for every indicator the event's observables hit, once each."""
         found: dict[str, tuple[Hit, str, str]] = {}
-        index = self.index
-        for path in IP_FIELDS:
-            for value in _values(event, path):
-                for hit in index.ip(value):
-                    found.setdefault(hit.id, (hit, path, value))
-        for path in DOMAIN_FIELDS:
-            for value in _values(event, path):
-                for hit in index.domain(value):
-                    found.setdefault(hit.id, (hit, path, value))
-        for path in URL_FIELDS:
-            for value in _values(event, path):
-                key = url_key(value)
-                for hit in index.value(URL, key) if key else []:
-                    found.setdefault(hit.id, (hit, path, value))
-        for path in HASH_FIELDS:
-            for value in _values(event, path):
-                for hit in index.value(_HASH_TYPES[path.rpartition(".")[2]], value.lower()):
-                    found.setdefault(hit.id, (hit, path, value))
-        for path in (*EMAIL_FIELDS, "related.hash"):
-            for value in _values(event, path):
-                low = value.lower()
-                kind = EMAIL if path != "related.hash" else {32: MD5, 40: SHA1, 64: SHA256}.get(len(low))
-                for hit in index.value(kind, low) if kind else []:
-                    found.setdefault(hit.id, (hit, path, value))
+        checked: set[tuple[str, str]] = set()  # related.* repeats the other fields' values
+        for top, specs in _FIELDS_BY_TOP.items():
+            node = event.get(top)
+            if node is None:
+                continue
+            for rest, kind, path in specs:
+                value: Any = node
+                for part in rest:
+                    value = value.get(part) if isinstance(value, dict) else None
+                if value is None:
+                    continue
+                for item in value if isinstance(value, list) else (value,):
+                    if not isinstance(item, str) or not item or (kind, item) in checked:
+                        continue
+                    checked.add((kind, item))
+                    for hit in self._lookup(kind, item):
+                        found.setdefault(hit.id, (hit, path, item))
         return list(found.values())
+
+    def _lookup(self, kind: str, value: str) -> list[Hit]:
+        index = self.index
+        if kind == "ip":
+            return index.ip(value)
+        if kind == "domain":
+            return index.domain(value)
+        if kind == URL:
+            key = url_key(value)
+            return index.value(URL, key) if key else []
+        if kind == "hash":
+            hash_type = _HASH_BY_LENGTH.get(len(value))
+            return index.value(hash_type, value.lower()) if hash_type else []
+        return index.value(EMAIL, value.lower())
 
     def detect(self, event: Event) -> list[Event]:
         if not self.index.size or get_field(event, "event.kind") == KIND_ALERT:

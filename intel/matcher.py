@@ -14,6 +14,7 @@ Each entry keeps only what an enrichment needs (a small tuple), not the whole re
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -70,22 +71,33 @@ class IndicatorIndex:
 
     def ip(self, text: str) -> list[Hit]:
         """Indicators for an address: the exact one and every CIDR holding it (most specific first)."""
+        if ":" not in text:
+            # The common case, IPv4 text, parsed by the C library (strict dotted quad).
+            try:
+                packed = socket.inet_pton(socket.AF_INET, text)
+            except OSError:
+                return []
+            exact = self.exact[IPV4].get(text)
+            out = [exact] if exact else []
+            if self._prefixes[4]:
+                out.extend(self._in_cidrs(4, int.from_bytes(packed, "big"), 32))
+            return out
         try:
             addr = ipaddress.ip_address(text.strip())
         except ValueError:
             return []
         if addr.version == 6 and addr.ipv4_mapped is not None:
             addr = addr.ipv4_mapped
-        out = []
         exact = self.exact[IPV4 if addr.version == 4 else IPV6].get(str(addr))
-        if exact:
-            out.append(exact)
-        number = int(addr)
-        bits = addr.max_prefixlen
-        tables = self.cidrs[addr.version]
-        for length in self._prefixes[addr.version]:
-            masked = number >> (bits - length) << (bits - length)
-            hit = tables[length].get(masked)
+        out = [exact] if exact else []
+        out.extend(self._in_cidrs(addr.version, int(addr), addr.max_prefixlen))
+        return out
+
+    def _in_cidrs(self, version: int, number: int, bits: int) -> list[Hit]:
+        tables = self.cidrs[version]
+        out = []
+        for length in self._prefixes[version]:
+            hit = tables[length].get(number >> (bits - length) << (bits - length))
             if hit:
                 out.append(hit)
         return out
