@@ -12,7 +12,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from functools import lru_cache
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import BatchParser, Detector, Parser, Store
@@ -89,21 +92,33 @@ def parse_many(parser: Parser, raws: Sequence[RawEvent], stats: Stats, bugs: Bug
     return [parse_one(parser, raw, stats, bugs) for raw in raws]
 
 
+def count_dead_letters(parser: Parser, raws: Sequence[RawEvent]) -> int:
+    """How many of ``raws`` the parser refuses (they become dead letters when processed):
+    a receiver that answers its sender uses it to say so in the answer."""
+    parsed = parse_many(parser, raws, Stats(), BugLogger())
+    return sum(1 for event in parsed if event["event"]["kind"] == KIND_PIPELINE_ERROR)
+
+
 # Events parsed together by parse_stream and parse_lines (soc parse, soc detect). They read
 # files whole, so nobody waits for a batch to fill, and the groups a batch parser forms
 # grow with it (the 11-source stream of bench/parse_bench.py in 4,096s gives groups of ~370
 # lines, against ~23 in 256s): a parser's code and tables stay in the CPU caches for the
 # whole group, ~10% faster there. Receivers batch by what has arrived (Pipeline).
 PARSE_BATCH: Final = 4096
+CHUNK_MAX_BYTES: Final = 16 << 20  # raw bytes per batch, whatever the event count
 
 
-def _chunks(raws: Iterable[RawEvent], size: int) -> Iterator[list[RawEvent]]:
+def _chunks(raws: Iterable[RawEvent], size: int, max_bytes: int = CHUNK_MAX_BYTES) -> Iterator[list[RawEvent]]:
+    """Batches of at most ``size`` events or ``max_bytes`` raw bytes (1,000 lines of
+    1 MiB must not become one batch of 1 GB, and then several copies of it)."""
     chunk: list[RawEvent] = []
+    held = 0
     for raw in raws:
         chunk.append(raw)
-        if len(chunk) >= size:
+        held += len(raw.data)
+        if len(chunk) >= size or held >= max_bytes:
             yield chunk
-            chunk = []
+            chunk, held = [], 0
     if chunk:
         yield chunk
 
@@ -126,10 +141,12 @@ def parse_lines(parser: Parser, raws: Iterable[RawEvent], stats: Stats, bugs: Bu
         for event in parse_stream(parser, raws, stats, bugs, batch):
             yield dumps(event)
         return
+    zone = parser_zone(parser)
+    finish = _serialised if zone is None else (lambda event: _serialised(_with_zone(event, zone)))
     for chunk in _chunks(raws, batch):
         parsed: dict[str, int] = {}  # per dataset, added to stats once per batch
         try:
-            for raw, outcome in zip(chunk, parser.parse_batch(chunk, finish=_serialised), strict=True):
+            for raw, outcome in zip(chunk, parser.parse_batch(chunk, finish=finish), strict=True):
                 if isinstance(outcome, Exception):
                     yield dumps(_settle(parser, raw, outcome, stats, bugs))
                 else:
@@ -167,7 +184,36 @@ def _settle(parser: Parser, raw: RawEvent, outcome: Event | Exception, stats: St
         bugs(f"parser {parser.id} raised on {raw.source}@{raw.offset}", outcome)
         return pipeline_error(raw, parser.id, f"parser bug: {type(outcome).__name__}: {outcome}")
     _count_parsed(stats, outcome.get("event", {}).get("dataset", parser.id))
-    return outcome
+    return _with_zone(outcome, parser_zone(parser))
+
+
+def _with_zone(event: Event, zone: str | None) -> Event:
+    if zone is not None:
+        meta = event.get("event")
+        if isinstance(meta, dict):
+            meta.setdefault("timezone", zone)  # a parser that read a zone itself keeps it
+    return event
+
+
+def parser_zone(parser: Parser) -> str | None:
+    """The ``event.timezone`` of the events ``parser`` makes (see :func:`zone_label`)."""
+    return zone_label(getattr(getattr(parser, "options", None), "tz", None))
+
+
+@lru_cache(maxsize=16)
+def zone_label(tz: tzinfo | None) -> str | None:
+    """``event.timezone`` for a parser configured with ``tz`` (``--tz``), as Filebeat's
+    ``add_locale`` sets it: the IANA name, else ``+HH:MM``; none for UTC (the default)."""
+    if tz is None or tz is UTC:
+        return None
+    if isinstance(tz, ZoneInfo):
+        return None if tz.key in ("UTC", "Etc/UTC") else tz.key
+    offset = tz.utcoffset(None)
+    if offset is None or not offset:
+        return None
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 class Pipeline:

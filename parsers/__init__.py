@@ -22,7 +22,7 @@ GROUPS = (
 
 
 def _catalogue() -> dict[str, str]:
-    merged: dict[str, str] = {"auto": "parsers.auto:AutoParser"}
+    merged: dict[str, str] = {"auto": "parsers.auto:AutoParser", "json": "parsers.json_document:JsonDocumentParser"}
     for group in GROUPS:
         for name, target in importlib.import_module(group).PARSERS.items():
             if name in merged:

@@ -4,9 +4,10 @@ Signals, in order: a JSON object's keys (``json_keys``), literal substrings such
 ``CEF:0|`` or ``%ASA-`` (``route_signals``, found in one Aho-Corasick pass over a JSON
 object or the first :data:`SIGNAL_WINDOW` characters of a text line), and the
 syslog program name (``syslog_programs``). Each candidate's ``accepts(raw)`` has the
-last word. Lines nobody claims go to generic syslog (``system.syslog``) when they have
-a syslog header, else they become a ``ParseError``. The event's ``event.dataset`` names
-the parser that produced it.
+last word. JSON objects nobody claims go to the ``json`` parser (ECS documents as they
+are, other objects under ``json.*``); other lines nobody claims go to generic syslog
+(``system.syslog``) when they have a syslog header, else they become a ``ParseError``.
+The event's ``event.dataset`` names the parser that produced it.
 
 Ties, decided the same way every time:
 
@@ -42,8 +43,10 @@ from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
 from parsers.base import (
     LINE_FRAMER,
     BaseParser,
+    CutLine,
     MultilineFramer,
     ParserOptions,
+    bounded_lines,
     frame_file,
 )
 from parsers.syslog import program_of, split_syslog
@@ -53,6 +56,7 @@ from soc_core.event import Event, RawEvent, get_field
 from soc_core.registry import Registry, default_registry
 
 FALLBACK: Final = "system.syslog"
+JSON_FALLBACK: Final = "json"
 EVTX_PARSER: Final = "winlog"
 # ``RawEvent.extra`` key naming the parser whose file reader produced the event.
 READ_BY: Final = "read_by"
@@ -129,6 +133,7 @@ class AutoParser(BaseParser):
         # More specific JSON shapes (more required keys) are tried first.
         self._json = sorted(json_candidates, key=lambda c: -len(c.json_keys))
         self._fallback = self._candidates.get(FALLBACK)
+        self._json_fallback = self._candidates.get(JSON_FALLBACK)
 
     # --- routing -----------------------------------------------------------------------
 
@@ -242,6 +247,8 @@ class AutoParser(BaseParser):
     def _parse_routed(self, raw: RawEvent, parser: Parser | None) -> Event:
         if parser is not None:
             return parser.parse(raw)
+        if self._json_fallback is not None and raw.message[:1] == "{":
+            return self._parser(self._json_fallback).parse(raw)
         if self._fallback is not None:
             try:
                 return self._parser(self._fallback).parse(raw)
@@ -340,8 +347,15 @@ class _ContinuationFramer:
         # The current event's multi-line framer: decided lazily (routing costs), on the
         # first indented line after it; ``False`` until asked.
         framer: MultilineFramer | bool | None = False
-        for line in stream:
+        for line in bounded_lines(stream):
             start = offset
+            if isinstance(line, CutLine):  # over MAX_EVENT_BYTES: an event of its own, cut
+                offset += line.consumed
+                if current:
+                    yield current_start, b"\n".join(current)
+                current = []
+                yield start, line
+                continue
             offset += len(line)
             body = line.rstrip(b"\r\n")
             if not body.strip():

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from ingest.receivers.http import QuietServer
 from ingest.service import Service
 from soc_core.contracts import ALL_TIME, Store, TimeRange
-from soc_core.errors import QuerySyntaxError, StoreError
+from soc_core.errors import QuerySyntaxError, ReceiverError, StoreError
 from soc_core.event import parse_timestamp
 from soc_core.query import parse_query
 
@@ -130,8 +130,16 @@ async def serve_api(service: Service, host: str, port: int, api_keys: list[str],
     app = build_app(service, store, api_keys)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        store.close()
+        raise ReceiverError(
+            f"API {host}:{port}: cannot listen: {exc.strerror or exc} "
+            "(is another process using this port? choose another --api address)"
+        ) from None
     sock.setblocking(False)
     server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
 

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "anomaly": ("soc_api.commands.anomaly", "Anomaly models: train on normal traffic, score, explain."),
     "repair": ("soc_api.commands.repair", "Check a store or queue file and rebuild it from what can be read."),
     "demo": ("soc_api.commands.demo", "Ingest sample data into an embedded store and show what was found."),
+    "config": ("soc_api.commands.config", "Check a configuration file (soc.toml)."),
 }
 
 
@@ -41,6 +42,10 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(entry[0])
         command: click.Command = module.command
+        if not isinstance(command, click.Group) and not any(p.name == "config" for p in command.params):
+            from soc_api.config_file import config_param
+
+            command.params.insert(0, config_param())  # every command reads --config FILE
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -2,8 +2,11 @@
 
 Each case folder holds ``info.yml`` naming the rule (``rule_metadata[].id``) and its
 tests (``regression_tests_info[]``: ``name``, ``type`` evtx/json, ``path``, optional
-``match_count``), next to the sample ``.evtx``/``.json``. A test whose name says
-"negative" must not fire; any other must fire. ``match_count`` differences are notes,
+``match_count``), next to the sample files. Samples are read with the parsers (``auto``
+by default, or the one named): ``.evtx`` and JSON exports of Windows events, syslog and
+other text logs, and ECS NDJSON (one ECS document per line, taken as it is). A test
+whose name says "negative" must not fire; any other must fire; a sample that yields no
+event fails either way (a negative test over nothing proves nothing). ``match_count`` differences are notes,
 not failures: SigmaHQ writes 1 even where several sample events satisfy the rule.
 """
 
@@ -22,7 +25,7 @@ from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_one
 from rules.alerts import rule_id
 from rules.sigma.engine import SigmaEngine
-from soc_core.errors import RegistryError, RuleError
+from soc_core.errors import ParseError, RegistryError, RuleError
 from soc_core.event import KIND_EVENT, Event
 
 REGRESSION_DIR = "regression_data"
@@ -121,19 +124,22 @@ def iter_cases(data_dirs: Sequence[str]) -> Iterator[Case]:
                 yield Case(rule_id=str(meta.get("id")), info_path=str(info_path), samples=tuple(samples))
 
 
-def sample_events(path: str, received: datetime) -> list[Event]:
-    """The parsed events of a sample file (winlog parser: .evtx and JSON exports)."""
+def sample_events(path: str, received: datetime, parser_name: str = "auto") -> tuple[list[Event], int]:
+    """The parsed events of a sample file, and how many inputs the parser refused."""
     from soc_api.commands._common import make_parser  # the parser registry, loaded lazily
 
     try:
-        parser = make_parser("winlog")
+        parser = make_parser(parser_name)
     except RegistryError as exc:
-        raise RuleError(f"no Windows parser available: {exc}", path=path) from None
+        raise RuleError(f"no parser {parser_name!r}: {exc}", path=path) from None
     stats, bugs = Stats(), BugLogger()
-    return [parse_one(parser, raw, stats, bugs) for raw in read_file_events(path, parser, received)]
+    parsed = [parse_one(parser, raw, stats, bugs) for raw in read_file_events(path, parser, received)]
+    events = [e for e in parsed if e["event"]["kind"] == KIND_EVENT]
+    return events, len(parsed) - len(events)
 
 
-def run_cases(engine: SigmaEngine, cases: Sequence[Case], received: datetime | None = None) -> Report:
+def run_cases(engine: SigmaEngine, cases: Sequence[Case], received: datetime | None = None,
+              parser_name: str = "auto") -> Report:
     """Run each case's samples through the engine; cases of rules not loaded are ignored."""
     received = received or datetime(1970, 1, 1, tzinfo=UTC)
     loaded = {rule_id(r): r for r in engine.rules}
@@ -148,9 +154,19 @@ def run_cases(engine: SigmaEngine, cases: Sequence[Case], received: datetime | N
                 report.missing.append(sample.path)
                 report.outcomes.append(Outcome(case, sample, 0, 0, False, f"sample file missing: {sample.path}"))
                 continue
-            events = [e for e in sample_events(sample.path, received) if e["event"]["kind"] == KIND_EVENT]
+            try:
+                events, refused = sample_events(sample.path, received, parser_name)
+            except ParseError as exc:  # a file reader that cannot read this file at all
+                reason = f"parser {parser_name!r} cannot read the sample: {exc} (try --parser)"
+                report.outcomes.append(Outcome(case, sample, 0, 0, False, reason))
+                continue
             matched = sum(1 for e in events if any(rule_id(r) == case.rule_id for r in engine.match(e)))
-            note = ""
+            note = f"{refused} inputs the parser refused" if refused else ""
+            if not events:
+                reason = (f"no event read from the sample ({refused} inputs refused by parser "
+                          f"{parser_name!r}: try --parser)")
+                report.outcomes.append(Outcome(case, sample, 0, 0, False, reason, note))
+                continue
             if sample.negative:
                 ok, reason = matched == 0, f"{matched} events matched, expected none"
             else:
@@ -159,7 +175,8 @@ def run_cases(engine: SigmaEngine, cases: Sequence[Case], received: datetime | N
                 # sample events satisfy the rule as written: a mismatch is reported as a
                 # note, the test is that the rule fires.
                 if sample.match_count is not None and matched != sample.match_count:
-                    note = f"SigmaHQ lists match_count {sample.match_count}, {matched} events match"
+                    note = "; ".join(filter(None, [
+                        note, f"SigmaHQ lists match_count {sample.match_count}, {matched} events match"]))
             report.outcomes.append(Outcome(case, sample, matched, len(events), ok, "" if ok else reason, note))
     report.untested_rules = sorted(set(loaded) - tested)
     return report

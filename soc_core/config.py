@@ -1,7 +1,10 @@
 """Configuration: one documented, validated structure that builds the running service.
 
-Read from a TOML file (``soc.toml``); ``SOC_STORE`` and ``SOC_TZ`` in the environment
-override the file. Each input names its component by ``type`` (a registry name) and carries
+Read from a TOML file (``soc.toml``, given to any ``soc`` command as ``--config FILE`` or
+``SOC_CONFIG``); ``SOC_STORE`` and ``SOC_TZ`` in the environment override the file, and the
+command line overrides both. ``[command.<name>]`` tables hold any option of one command
+(``soc_api.config_file`` maps the file onto the commands; ``soc config check`` validates it).
+Each input names its component by ``type`` (a registry name) and carries
 that component's own options; option names carry their units (``max_batch_events``,
 ``flush_interval_secs``). Unknown keys are errors, so a typo never passes silently.
 """
@@ -43,6 +46,11 @@ class Settings(_Strict):
     max_batch_events: int = Field(1000, ge=1, description="Events per pipeline batch.")
     flush_interval_secs: float = Field(1.0, gt=0, description="How often time-driven detections are flushed.")
     retention_days: int | None = Field(None, ge=1, description="Delete stored documents older than this.")
+    command: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Options of one soc command by its long option name, e.g. [command.run] api = "
+                    "\"127.0.0.1:8080\" or [command.search] limit = 50; the command line overrides them.",
+    )
 
 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:

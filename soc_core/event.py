@@ -265,8 +265,9 @@ def new_event(raw: RawEvent, dataset: str | None = None, *, stamped: bool = True
     else:
         meta = {"id": compute_event_id(raw.source, offset, raw.data), "kind": KIND_EVENT, "original": text}
     event: Event = {"@timestamp": format_timestamp(raw.received) if stamped else None, "event": meta}
-    if raw.decode_error:
-        # ``original`` had undecodable bytes replaced; the exact bytes are kept beside it.
+    if raw.decode_error or (raw.extra and "encoding" in raw.extra):
+        # ``original`` had undecodable bytes replaced, or was decoded from a configured legacy
+        # encoding (soc_core.legacy_encodings): the exact bytes are kept beside it.
         meta["original_base64"] = base64.b64encode(raw.data).decode("ascii")
     if offset is not None:
         event["log"] = {"file": {"path": raw.source}, "offset": offset}

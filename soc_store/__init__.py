@@ -18,14 +18,18 @@ BUILTIN_STORES: dict[str, str] = {
 }
 
 
-def open_store(url: str, **options: Any) -> Store:
-    """Open the store a URL names (see the module docstring)."""
+def open_store(url: str, *, read_only: bool = False, **options: Any) -> Store:
+    """Open the store a URL names (see the module docstring).
+
+    ``read_only`` (commands that only read): an embedded store that does not exist is
+    refused rather than created empty; a server store is left as it is.
+    """
     registry = default_registry()
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if not path:
             raise ConfigError("sqlite store URL needs a path: sqlite:///path/to/file.db")
-        store: Store = registry.get("store", "sqlite")(path, **options)
+        store: Store = registry.get("store", "sqlite")(path, read_only=read_only, **options)
         return store
     if url.startswith(("http://", "https://")):
         store = registry.get("store", "elasticsearch")(url, **options)

@@ -4,15 +4,16 @@ Each collection (events, alerts, dead letters) is a table holding the JSON docum
 indexed hot columns (``@timestamp`` as integer microseconds, ``event.kind``,
 ``event.dataset``, ``source.ip``, ``destination.ip``, ``host.name``, ``user.name``,
 ``rule.id``), an FTS5 index on the searchable text, and a side table for list-valued hot fields.
-The ``message`` column holds the folded words of the searchable text (``message``, else
-``event.original``: :func:`soc_core.query.text.searchable_words`), so that ``đ`` matches ``d``
-as the reference does: FTS5's ``remove_diacritics`` does not fold ``đ`` (a letter of its own).
+The ``message`` column holds the searchable text (``message``, else ``event.original``) with
+``đ``/``Đ`` folded (:func:`soc_core.query.text.fts_text`), so that ``đ`` matches ``d`` as the
+reference does: FTS5's ``remove_diacritics`` folds the other marks, not ``đ`` (a letter of its own).
 Mutable records (incidents...) live in ``records`` with an optimistic ``version``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import sqlite3
 import threading
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from soc_core.contracts import (
     ALL_TIME,
@@ -49,7 +51,7 @@ from soc_core.event import (
     timestamp_micros,
 )
 from soc_core.query.ast import Node
-from soc_core.query.text import searchable_words
+from soc_core.query.text import fts_text
 from soc_store.sql_compile import HOT_COLUMNS, compile_query, json_path
 
 
@@ -112,8 +114,8 @@ END;
 """
 
 
-# PRAGMA user_version: 1 = the message column holds searchable_words (older stores held the
-# raw message and get their full-text index rebuilt once on opening).
+# PRAGMA user_version: 1 = the message column holds fts_text (older stores held the raw
+# message, đ unfolded, and get their full-text index rebuilt once on opening).
 _SEARCH_TEXT_VERSION = 1
 
 _RECORDS_SCHEMA = """
@@ -173,11 +175,41 @@ class SqliteStore:
 
     name = "sqlite"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """Open (and create, unless ``read_only``) the store at ``path``.
+
+        ``read_only`` is for commands that only read (``soc search``): a path holding no
+        store is refused instead of becoming an empty store, and a store on a read-only
+        file system or in a directory this user cannot write is still readable.
+        """
         self.path = str(path)
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        try:
+            self._db = self._open_read_only() if read_only else self._open_for_writing()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(_open_failure(self.path, exc, read_only)) from None
+        self._db.create_function("cidr_match", 2, _cidr_match, deterministic=True)
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if self.path == ":memory:" or not Path(self.path).is_file():
+            raise StoreError(
+                f"no store at {self.path}: check the path (soc ingest and soc run create a store, "
+                "soc search does not)"
+            )
+        uri = f"file:{quote(str(Path(self.path).resolve()))}?mode=ro"
+        # A WAL database is only readable where its -shm file can be created, unless it is
+        # opened immutable: right for a read-only file system or directory, where nobody
+        # can be writing to it through this path either.
+        if not os.access(Path(self.path).parent, os.W_OK):
+            uri += "&immutable=1"
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fails now on a non-database
+        return db
+
+    def _open_for_writing(self) -> sqlite3.Connection:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         try:
             self._open()
@@ -185,13 +217,15 @@ class SqliteStore:
             self._db.close()
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise StoreError(f"sqlite {self.path}: {exc}") from None
+            if isinstance(exc, sqlite3.OperationalError) and ("unable to open" in str(exc) or "readonly" in str(exc)):
+                raise  # permissions or a read-only file system, not damage: __init__ says so
             raise DataFileError(self.path, f"cannot open the store: {exc}") from None
+        return self._db
 
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: index updates stay in memory
-        self._db.create_function("cidr_match", 2, _cidr_match, deterministic=True)
         for table in COLLECTIONS:
             self._db.executescript(_schema(table))
             # Merge full-text segments in larger steps: fewer merges per insert.
@@ -222,11 +256,11 @@ class SqliteStore:
         if version >= _SEARCH_TEXT_VERSION:
             return
         self._db.create_function(
-            "soc_searchable_words", 1, lambda doc: searchable_words(loads(doc)), deterministic=True
+            "soc_fts_text", 1, lambda doc: fts_text(loads(doc)), deterministic=True
         )
         with self._tx() as db:
             for table in COLLECTIONS:
-                db.execute(f"UPDATE {table} SET message = soc_searchable_words(doc)")
+                db.execute(f"UPDATE {table} SET message = soc_fts_text(doc)")
                 db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
             db.execute(f"PRAGMA user_version = {_SEARCH_TEXT_VERSION}")
 
@@ -338,7 +372,7 @@ class SqliteStore:
                 kind = _json_type(item)
                 stored = item if kind in ("text", "integer", "real") else None
                 multi.append((field_name, kind, stored))
-        values.append(searchable_words(event))
+        values.append(fts_text(event))
         values.append(doc.decode())
         return values, multi
 
@@ -446,6 +480,18 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _open_failure(path: str, exc: BaseException, read_only: bool) -> str:
+    """One line saying what failed, where, and what to do."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    where = getattr(exc, "filename", None) or path
+    if read_only:
+        return f"cannot read the store {where}: {reason} (check the path and that this user may read it)"
+    return (
+        f"cannot open the store {where} for writing: {reason} "
+        f"(the file and its directory must be writable by this user; choose another path with --store)"
+    )
 
 
 def _from_sql(typ: str, value: Any) -> Any:

@@ -19,10 +19,14 @@ Contract with the sender:
   request waits in the queue's fair line meanwhile, next to the other receivers);
   ``accepted`` says how many entries of the body were queued before: re-sending the
   whole body is safe, as the queued ones are stored once (see event identity);
+* ``503`` with ``Retry-After`` also when the request bodies being received or processed
+  at once would pass ``max_inflight_body_bytes`` (each body is bounded, their sum too);
 * ``408`` when the body does not arrive within ``body_timeout_secs`` (a lying
   ``Content-Length``); a connection that does not complete its request headers within
   ``header_timeout_secs`` is closed; connections are capped per receiver and per client
   address (over the cap a connection is closed at once and counted).
+* ``dead_letters`` in the answer: how many queued entries the parser refuses (they are
+  stored as dead letters, not events), when the receiver is given ``dead_letter_count``.
 
 Event identity: ``source`` is ``http://<peer host>``, ``offset`` None, and the bytes are
 the entry re-serialised compactly, so a batch re-sent after a timeout is stored once.
@@ -35,7 +39,7 @@ import contextlib
 import hmac
 import socket
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -75,6 +79,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 class _TooLarge(Exception):
     """The body is over a size limit (internal to this module)."""
+
+
+class _Busy(Exception):
+    """Too many body bytes in flight on this receiver (internal to this module)."""
 
 
 class _BadBody(Exception):
@@ -169,10 +177,12 @@ class HttpReceiver:
         header_timeout_secs: float = 10.0,
         body_timeout_secs: float = 30.0,
         queue_wait_secs: float = 5.0,
+        max_inflight_body_bytes: int = 128 << 20,
+        dead_letter_count: Callable[[Sequence[RawEvent]], int] | None = None,
     ) -> None:
         self.api_keys = [k.encode() for k in api_keys if k]
         if not self.api_keys:
-            raise ConfigError("the HTTP receiver needs at least one API key (--api-key or SOC_API_KEY)")
+            raise ConfigError("the HTTP receiver needs at least one API key (--api-key or SOC_API_KEYS)")
         self.host = host
         self.port = port
         self.name = name or f"http://{host}:{port}"
@@ -187,7 +197,10 @@ class HttpReceiver:
         self.header_timeout_secs = header_timeout_secs
         self.body_timeout_secs = body_timeout_secs
         self.queue_wait_secs = queue_wait_secs
+        self.max_inflight_body_bytes = max_inflight_body_bytes
+        self._inflight_bytes = 0
         self._extra = parser_extra(parser)
+        self._dead_letter_count = dead_letter_count
         self._server: QuietServer | None = None
         self._socket: socket.socket | None = None
         self.bound_port: int | None = None
@@ -250,10 +263,20 @@ class HttpReceiver:
             return JSONResponse({"error": "missing or wrong API key"}, status_code=401,
                                 headers={"WWW-Authenticate": "ApiKey"})
         gzipped = request.headers.get("content-encoding", "").lower() in ("gzip", "x-gzip")
+        reserved = [0]  # body bytes this request holds against the receiver's budget
         try:
-            body = await self._read_body(request)
+            return await self._handle(request, gzipped, reserved)
+        finally:
+            self._inflight_bytes -= reserved[0]
+
+    async def _handle(self, request: Request, gzipped: bool, reserved: list[int]) -> Response:
+        try:
+            body = await self._read_body(request, reserved)
             # Check the whole body before queueing anything: a refusal then costs nothing.
             array = await asyncio.to_thread(self._check_body, body, gzipped)
+        except _Busy as exc:
+            self.metrics.inc(ERRORS, receiver=self.name, reason="bodies_in_flight")
+            return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECS)})
         except _TooLarge as exc:
             return self._refuse(413, "too_large", str(exc))
         except _BadBody as exc:
@@ -271,7 +294,7 @@ class HttpReceiver:
         """Split, re-serialise and queue the body in bounded batches (see the module doc)."""
         received = self.clock.now()
         source = f"http://{peer}"
-        accepted = 0
+        accepted = dead = 0
         errors: list[dict[str, Any]] = []
         error_count = 0
         deadline = asyncio.get_running_loop().time() + self.queue_wait_secs
@@ -293,16 +316,26 @@ class HttpReceiver:
                     if not await self._put(batch, deadline):
                         return self._queue_full(accepted)
                     accepted += len(batch)
+                    dead += await self._dead_letters(batch)
                     batch, batch_bytes = [], 0
         if batch:
             if not await self._put(batch, deadline):
                 return self._queue_full(accepted)
             accepted += len(batch)
+            dead += await self._dead_letters(batch)
+        answer: dict[str, Any] = {"accepted": accepted}
+        if self._dead_letter_count is not None:
+            answer["dead_letters"] = dead
         if error_count:
             self.metrics.inc(ERRORS, error_count, receiver=self.name, reason="malformed_json")
-            return JSONResponse({"accepted": accepted, "errors": errors, "error_count": error_count},
-                                status_code=400)
-        return JSONResponse({"accepted": accepted})
+            return JSONResponse({**answer, "errors": errors, "error_count": error_count}, status_code=400)
+        return JSONResponse(answer)
+
+    async def _dead_letters(self, batch: list[RawEvent]) -> int:
+        """How many of a queued batch the parser refuses (0 when not asked to count)."""
+        if self._dead_letter_count is None:
+            return 0
+        return await asyncio.to_thread(self._dead_letter_count, batch)
 
     async def _put(self, batch: list[RawEvent], deadline: float) -> bool:
         wait = max(0.0, deadline - asyncio.get_running_loop().time())
@@ -319,7 +352,7 @@ class HttpReceiver:
         return JSONResponse({"error": "queue full, retry later", "accepted": accepted}, status_code=503,
                             headers={"Retry-After": str(RETRY_AFTER_SECS)})
 
-    async def _read_body(self, request: Request) -> bytes:
+    async def _read_body(self, request: Request, reserved: list[int]) -> bytes:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise _TooLarge(f"body over {self.max_body_bytes} bytes")
@@ -338,6 +371,11 @@ class HttpReceiver:
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise _TooLarge(f"body over {self.max_body_bytes} bytes")
+            # Many large bodies at once must not add up past the budget (each is bounded).
+            if self._inflight_bytes + len(chunk) > self.max_inflight_body_bytes:
+                raise _Busy(f"over {self.max_inflight_body_bytes} bytes of request bodies in flight, retry later")
+            self._inflight_bytes += len(chunk)
+            reserved[0] += len(chunk)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -416,7 +454,7 @@ def _entry(item: Any) -> bytes | str:
         return "not a JSON object"
     try:
         return dumps(item)
-    except TypeError:  # orjson re-serialises at most 254 levels of nesting
+    except (TypeError, RecursionError):  # orjson re-serialises at most 254 levels of nesting
         return "nested too deeply (more than 254 levels)"
 
 

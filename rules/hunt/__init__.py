@@ -24,23 +24,35 @@
   longer than the store's keyword limit (8,191 characters) are not indexed, so no rule
   can find them there.
 
-Rules a backend cannot convert (keyword-only rules for SQL, for instance) are reported as
-errors with their file, never silently skipped. The result lists (rule, event) hits.
+* The streaming engine itself (``streaming``), over the stored events read back, runs
+  the rules whose answer the store's query language cannot give the engine's way: keyword
+  rules (keywords search the message text, ``message`` else ``event.original``) and rules
+  the store's backend could not convert. ``HuntResult.streamed`` names them with the
+  reason; a rule the engine cannot run either stays in ``errors`` with its file.
+
+Correlation rules need the events in time order and the engine's windows: the ``soc hunt``
+command runs them through the correlation detector over the stored events (the
+``correlation`` package sits above ``rules``). The result lists (rule, event) hits.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rules.hunt.common import Hit, Hunter, HuntResult, detection_fields, rule_key, rule_routes, stored_events
 from rules.hunt.lucene import ElasticsearchHunter
 from rules.hunt.sql import SqliteHunter
+from rules.hunt.streaming import StreamingHunter
 from rules.sigma import RuleSet
 from soc_core.contracts import ALL_TIME, RawSearchStore, Store, TimeRange
-from soc_core.errors import ConfigError
+from soc_core.errors import ConfigError, RuleError
 
 __all__ = [
-    "ElasticsearchHunter", "Hit", "HuntResult", "Hunter", "SqliteHunter", "detection_fields", "hunt", "hunter_for",
-    "rule_key", "rule_routes", "stored_events",
+    "ElasticsearchHunter", "Hit", "HuntResult", "Hunter", "SqliteHunter", "StreamingHunter", "detection_fields",
+    "hunt", "hunter_for", "rule_key", "rule_routes", "stored_events",
 ]
+
+KEYWORD_REASON = "keyword rule: keywords search the message text, as the streaming engine does"
 
 
 def hunter_for(store: Store) -> Hunter:
@@ -54,5 +66,28 @@ def hunter_for(store: Store) -> Hunter:
 
 
 def hunt(store: Store, ruleset: RuleSet, time_range: TimeRange = ALL_TIME) -> HuntResult:
-    """Run every rule of ``ruleset`` over the events of ``store`` in ``time_range``."""
-    return hunter_for(store).run(ruleset, time_range)
+    """Run every rule of ``ruleset`` over the events of ``store`` in ``time_range``: in the
+    store's query language where it gives the streaming engine's answer, else by the
+    streaming engine over the stored events (see the module docstring)."""
+    keyword = {rule_key(r) for r in ruleset.rules if None in detection_fields(r)}
+    native = hunter_for(store).run(
+        replace(ruleset, rules=[r for r in ruleset.rules if rule_key(r) not in keyword]), time_range)
+    streamed = dict.fromkeys(keyword, KEYWORD_REASON)
+    for key, error in native.failed.items():
+        rule = next(r for r in ruleset.rules if rule_key(r) == key)
+        try:
+            rule_routes(rule)  # the engine can run it: it runs there instead
+        except RuleError:
+            continue
+        streamed[key] = f"no {native.backend} form ({error.reason})"
+    if not streamed:
+        return native
+    by_engine = StreamingHunter(store).run(
+        replace(ruleset, rules=[r for r in ruleset.rules if rule_key(r) in streamed]), time_range)
+    errors = [e for key, e in native.failed.items() if key not in streamed]
+    errors += [e for e in native.errors if e not in native.failed.values()]
+    return HuntResult(
+        backend=native.backend, hits=sorted(set(native.hits) | set(by_engine.hits)), errors=errors,
+        rules=len(ruleset.rules), events=max(native.events, by_engine.events),
+        failed={key: e for key, e in native.failed.items() if key not in streamed}, streamed=streamed,
+    )

@@ -34,13 +34,24 @@ class Hit:
 
 @dataclass
 class HuntResult:
-    """Hits (sorted, each once), rules that could not run, and what was looked at."""
+    """Hits (sorted, each once), rules that could not run, and what was looked at.
+
+    ``failed`` maps the key of each rule in ``errors`` to its error; ``streamed`` names the
+    rules the streaming engine ran over the stored events instead of the store's query
+    language, with the reason (keyword rules, conversions that failed, correlations)."""
 
     backend: str
     hits: list[Hit] = field(default_factory=list)
     errors: list[RuleError] = field(default_factory=list)
     rules: int = 0
     events: int = 0
+    failed: dict[str, RuleError] = field(default_factory=dict)
+    streamed: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, rule: SigmaRule, error: RuleError) -> None:
+        """Report ``rule`` as not run, with why."""
+        self.errors.append(error)
+        self.failed[rule_key(rule)] = error
 
 
 class Hunter(Protocol):
@@ -86,7 +97,7 @@ def routes_or_error(ruleset: RuleSet, rule: SigmaRule, result: HuntResult) -> li
         return rule_routes(rule)
     except RuleError as exc:
         path, line = source_of(ruleset, rule)
-        result.errors.append(RuleError(f"{rule.title}: {exc.reason}", path, line))
+        result.fail(rule, RuleError(f"{rule.title}: {exc.reason}", path, line))
         return []
 
 

@@ -151,7 +151,7 @@ class ElasticsearchHunter:
                     unanchor_regexes(dsl_rule)
                     queries = QueryDslBackend(pipeline, _keyword_fields(route)).convert_dsl(dsl_rule)
                 except SigmaError as exc:
-                    result.errors.append(RuleError(f"{rule.title}: no query DSL conversion: {exc}", path, line))
+                    result.fail(rule, RuleError(f"{rule.title}: no query DSL conversion: {exc}", path, line))
                     break
                 try:
                     key = route_id(route)
@@ -164,11 +164,11 @@ class ElasticsearchHunter:
                             if route_accepts(route, event, Ctx(event)):
                                 hits.add(make_hit(rule, event))
                 except SearchTimeout:  # one slow query must not stop the hunt: report the rule
-                    result.errors.append(RuleError(
+                    result.fail(rule, RuleError(
                         f"{rule.title}: query timed out after {self.query_timeout_secs:g} s", path, line))
                     break
                 except StoreError as exc:  # the server refused this rule's query: report the rule, go on
-                    result.errors.append(RuleError(f"{rule.title}: query refused: {exc}", path, line))
+                    result.fail(rule, RuleError(f"{rule.title}: query refused: {exc}", path, line))
                     break
             if len(result.errors) > errors_before:
                 failed.add(rule_key(rule))

@@ -99,7 +99,7 @@ class SqliteHunter:
             try:
                 queries = backend.convert_rule(convertible_copy(rule))  # type: ignore[no-untyped-call]
             except SigmaError as exc:
-                result.errors.append(RuleError(f"{rule.title}: no SQL conversion: {exc}", path, line))
+                result.fail(rule, RuleError(f"{rule.title}: no SQL conversion: {exc}", path, line))
                 continue
             for route in routes_or_error(ruleset, rule, result):
                 table = tables.setdefault(route_id(route), _Table(f"route_{len(tables)}", route))

@@ -12,7 +12,8 @@ pass per field and evaluates only the candidates.
 Matching semantics (shared with ``reference.py``): strings compare case-insensitively
 unless ``cased``; ``*``/``?`` are wildcards over the whole value; ``re`` searches
 (unanchored, case-sensitive unless ``i``); keywords are substring searches over the
-event's values; ``null`` means the field is absent; lists match when any item does.
+event's values (Windows) or its message text (ECS: ``message``, else ``event.original``,
+never the syslog header); ``null`` means the field is absent; lists match when any item does.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from rules.sigma.fieldmap import KEYWORD_FIELD, ecs_path, windows_column, window
 from rules.sigma.logsource import Route
 from soc_core.errors import RuleError
 from soc_core.event import Event, get_field
+from soc_core.query.text import searchable_text
 
 # The stdlib regex parser (private, but what ``re`` itself uses) finds the literals a
 # regular expression cannot match without. Imported by name: ``sre_parse`` warns.
@@ -136,12 +138,11 @@ def _windows_keywords(ctx: Ctx) -> list[Any]:
 
 
 def _ecs_keywords(ctx: Ctx) -> list[Any]:
-    out = []
-    for path in ("event.original", "message"):
-        value = get_field(ctx.event, path)
-        if value is not None:
-            out.append(value)
-    return out
+    # The message text, as the backends' default field holds it (Filebeat keeps `message`),
+    # never the syslog header: a keyword such as ':' must not match the timestamp. An event
+    # that keeps no message is read on its original text (soc_core.query.text).
+    text = searchable_text(ctx.event)
+    return [] if text is None else [text]
 
 
 def field_access(route: Route, sigma_field: str | None) -> FieldAccess:

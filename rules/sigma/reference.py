@@ -44,6 +44,7 @@ from rules.sigma.loader import RuleSet
 from rules.sigma.logsource import Route, event_route_key, routes_for
 from soc_core.errors import RuleError
 from soc_core.event import Event, get_field
+from soc_core.query.text import searchable_text
 
 
 def _texts(value: Any) -> list[str]:
@@ -121,7 +122,8 @@ class ReferenceEvaluator:
                 raise _Unsupported
             return columns.get(route.renames.get(name, name).lower())
         if name is None:
-            return [v for v in (get_field(event, "event.original"), get_field(event, "message")) if v is not None]
+            text = searchable_text(event)  # the message, not the header (as the engine)
+            return [] if text is None else [text]
         path = ecs_path(route.family, name)
         value = get_field(event, path)
         return get_field(event, name) if value is None else value

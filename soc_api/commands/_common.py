@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,8 +13,8 @@ import click
 from parsers.base import ParserOptions
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Detector, Parser, Store
-from soc_core.errors import ConfigError, StoreError
-from soc_core.event import parse_timestamp
+from soc_core.errors import ConfigError, RuleError, StoreError
+from soc_core.event import RawEvent, parse_timestamp
 from soc_core.registry import default_registry
 from soc_store import open_store
 
@@ -51,6 +52,47 @@ tz_option = click.option(
 )
 
 
+def _check_encoding(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from soc_core.legacy_encodings import canonical
+
+    if value is None:
+        return None
+    try:
+        return canonical(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+encoding_option = click.option(
+    "--encoding", default=None, callback=_check_encoding,
+    help="Encoding of the input when it is not UTF-8: tcvn3 (ABC), vni, viscii, cp1258 or any Python codec; "
+         "the exact bytes are kept in event.original_base64.",
+)
+
+
+def in_encoding(raws: Iterable[RawEvent], encoding: str | None) -> Iterable[RawEvent]:
+    """The raw events read in ``encoding`` (``None``: as they are, UTF-8)."""
+    if encoding is None:
+        return raws
+    from soc_core.legacy_encodings import with_encoding
+
+    return (with_encoding(raw, encoding) for raw in raws)
+
+
+display_tz_option = click.option(
+    "--display-tz", "display_tz_name", default=None,
+    help="Zone of the times printed for people (default: this machine's zone); NDJSON stays UTC.",
+)
+
+
+def display_zone(name: str | None) -> tzinfo:
+    """The zone ``--display-tz`` names, or this machine's local zone."""
+    if name:
+        return parse_tz(name)
+    local = datetime.now().astimezone().tzinfo
+    return local if local is not None else UTC
+
+
 _RELATIVE = re.compile(r"^now(?:-(\d+)([smhdw]))?$")
 _UNIT_SECS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -71,12 +113,15 @@ def parse_time(text: str | None, clock: Clock | None = None) -> datetime | None:
         raise click.BadParameter(f"not a time: {text!r} (use ISO-8601 or now-15m)") from None
 
 
-def open_store_or_fail(url: str) -> Store:
-    """Open a store for a command; configuration errors become usage errors."""
+def open_store_or_fail(url: str, *, read_only: bool = False) -> Store:
+    """Open a store for a command; a bad URL is a usage error, a store that cannot be
+    opened one line on stderr and exit status 1 (``read_only``: see ``open_store``)."""
     try:
-        return open_store(url)
-    except (ConfigError, StoreError) as exc:
+        return open_store(url, read_only=read_only)
+    except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 store_option = click.option(
@@ -103,7 +148,19 @@ def build_detectors(rule_paths: tuple[str, ...], clock: Clock) -> list[Detector]
     ruleset = load_rules(list(rule_paths))
     for error in ruleset.errors:
         click.echo(f"rule error: {error}", err=True)
+    require_rules(ruleset, rule_paths)
     return detectors_for(ruleset, clock)
+
+
+def require_rules(ruleset: Any, rule_paths: tuple[str, ...]) -> None:
+    """Raise ``RuleError`` when ``--rules`` gave nothing that can run: detection asked for
+    and silently absent would read as "no attack found"."""
+    if ruleset.rules or ruleset.correlations:
+        return
+    where = ", ".join(rule_paths)
+    if ruleset.errors:
+        raise RuleError(f"none of the rules in {where} could be loaded ({len(ruleset.errors)} errors above)")
+    raise RuleError(f"no Sigma rule found in {where} (.yml/.yaml files)")
 
 
 def detectors_for(ruleset: Any, clock: Clock, engine: Any = None) -> list[Detector]:

@@ -1,10 +1,13 @@
 """``soc hunt``: run Sigma rules over stored events (retro-hunt), print the alerts.
 
 The rules are converted by pySigma for the store: SQL for the embedded store, Lucene
-query strings for Elasticsearch/OpenSearch (see :mod:`rules.hunt`). Alerts are printed as
-NDJSON (the same documents the streaming detector makes); ``--write`` also stores them,
-idempotently. Rules that cannot be converted are reported on stderr as
-``file:line: message``; a summary follows.
+query strings for Elasticsearch/OpenSearch (see :mod:`rules.hunt`); keyword rules and
+rules without a conversion run on the streaming engine over the stored events, and
+correlation rules through the correlation detector (:mod:`correlation.hunt`), so a hunt
+gives what streaming detection gives on both stores. Alerts are printed as NDJSON (the
+same documents the streaming detector makes); ``--write`` also stores them, idempotently.
+Rules that could not run at all are reported on stderr as ``file:line: message``, the
+rules the streaming engine ran are named with the reason; a summary follows.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import sys
 
 import click
 
+from correlation.hunt import hunt_correlations
 from rules.alerts import build_alert
 from rules.attack import load_attack_table
-from rules.hunt import hunt
+from rules.hunt import hunt, rule_key
 from rules.sigma import load_placeholders, load_rules
-from soc_api.commands._common import open_store_or_fail, parse_time, store_option
+from soc_api.commands._common import open_store_or_fail, parse_time, require_rules, store_option
 from soc_core.clock import SystemClock
 from soc_core.contracts import TimeRange
 from soc_core.errors import ConfigError, RuleError, StoreError
@@ -43,14 +47,21 @@ def command(
     try:
         values = load_placeholders(placeholders) if placeholders else None
         ruleset = load_rules(list(rule_paths), values)
+        for error in ruleset.errors:
+            click.echo(str(error), err=True)
+        require_rules(ruleset, rule_paths)
     except RuleError as exc:
         raise click.UsageError(str(exc)) from None
-    for error in ruleset.errors:
-        click.echo(str(error), err=True)
     store = open_store_or_fail(store_url)
     try:
         result = hunt(store, ruleset, window)
         for error in result.errors:
+            click.echo(str(error), err=True)
+        titles = {rule_key(r): r.title for r in ruleset.rules}
+        for key, reason in sorted(result.streamed.items()):
+            click.echo(f"streaming engine: {titles.get(key, key)}: {reason}", err=True)
+        correlation_alerts, correlation_errors = hunt_correlations(store, ruleset, window, clock)
+        for error in correlation_errors:
             click.echo(str(error), err=True)
         by_key = {(str(r.id) if r.id is not None else str(r.name or r.title)): r for r in ruleset.rules}
         attack = load_attack_table()
@@ -58,7 +69,7 @@ def command(
         alerts: list[Event] = [
             build_alert(hit.event, by_key[hit.rule_id], created=now, attack=attack, ruleset="sigma-hunt")
             for hit in result.hits
-        ]
+        ] + correlation_alerts
         out = sys.stdout.buffer
         for alert in alerts:
             out.write(dumps(alert) + b"\n")
@@ -71,8 +82,11 @@ def command(
         raise click.ClickException(str(exc)) from None
     finally:
         store.close()
+    correlations = len(ruleset.correlations) - len(correlation_errors)
     click.echo(
-        f"{result.backend}: {result.rules} rules over {result.events} events: {len(result.hits)} hits, "
-        f"{len(ruleset.errors) + len(result.errors)} rules not run{stored}",
+        f"{result.backend}: {result.rules} rules over {result.events} events: {len(result.hits)} hits "
+        f"({len(result.streamed)} rules on the streaming engine), {correlations} correlation rules: "
+        f"{len(correlation_alerts)} alerts, "
+        f"{len(ruleset.errors) + len(result.errors) + len(correlation_errors)} rules not run{stored}",
         err=True,
     )

@@ -12,6 +12,8 @@ from intel.detector import detector_for
 from intel.repository import IndicatorRepository
 from soc_api.commands._common import (
     build_detectors,
+    encoding_option,
+    in_encoding,
     make_parser,
     open_store_or_fail,
     parse_tz,
@@ -29,9 +31,11 @@ from soc_core.errors import InputDamaged, RegistryError, RuleError, StoreError
 @parser_option
 @tz_option
 @rules_option
+@encoding_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def command(
-    store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], files: tuple[str, ...]
+    store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], encoding: str | None,
+    files: tuple[str, ...],
 ) -> None:
     """Parse FILES, run detection, and store events, alerts and dead letters.
 
@@ -50,11 +54,21 @@ def command(
     pipeline = Pipeline(parser, store, [*detectors, intel] if intel else detectors, clock=clock)
     damaged: list[InputDamaged] = []
     try:
-        stats = pipeline.run(raw for path in files
-                             for raw in read_file_events(path, parser, clock.now(), damaged.append))
+        stats = pipeline.run(in_encoding(
+            (raw for path in files for raw in read_file_events(path, parser, clock.now(), damaged.append)),
+            encoding))
     except StoreError as exc:
         click.echo(f"store error: {' '.join(str(exc).split())}", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        # What was written stays written (and re-ingesting stores nothing twice): say how much.
+        stats = pipeline.stats
+        click.echo(
+            f"interrupted: stored {stats.stored} new documents ({stats.duplicates} already present) "
+            f"from {stats.received} input events read; run the same command again to finish",
+            err=True,
+        )
+        sys.exit(130)
     finally:
         store.close()
     click.echo(

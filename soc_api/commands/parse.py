@@ -8,7 +8,7 @@ import click
 
 from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_lines
-from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
+from soc_api.commands._common import encoding_option, in_encoding, make_parser, parse_tz, parser_option, tz_option
 from soc_core.clock import SystemClock
 from soc_core.errors import RegistryError
 
@@ -16,9 +16,10 @@ from soc_core.errors import RegistryError
 @click.command("parse")
 @parser_option
 @tz_option
+@encoding_option
 @click.option("--stats", is_flag=True, help="Print per-parser parsed/failed counts on stderr.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def command(parser_name: str, tz_name: str, stats: bool, files: tuple[str, ...]) -> None:
+def command(parser_name: str, tz_name: str, encoding: str | None, stats: bool, files: tuple[str, ...]) -> None:
     """Parse FILES and print nested ECS events as NDJSON.
 
     Unparsable input becomes an event with event.kind pipeline_error, error.message and
@@ -33,7 +34,8 @@ def command(parser_name: str, tz_name: str, stats: bool, files: tuple[str, ...])
     bugs = BugLogger()
     out = sys.stdout.buffer
     for path in files:
-        for line in parse_lines(parser, read_file_events(path, parser, clock.now()), counts, bugs):
+        raws = in_encoding(read_file_events(path, parser, clock.now()), encoding)
+        for line in parse_lines(parser, raws, counts, bugs):
             out.write(line + b"\n")
     out.flush()
     if stats:

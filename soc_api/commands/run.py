@@ -16,6 +16,7 @@ import os
 import resource
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import click
 
 from ingest.logfilter import rate_limit_logging
 from ingest.metrics import Metrics
+from ingest.pipeline import count_dead_letters
 from ingest.queue import DurableQueue
 from ingest.receivers.file_tail import FileTailReceiver
 from ingest.receivers.http import HttpReceiver
@@ -73,6 +75,7 @@ def connection_caps(opts: dict[str, Any]) -> tuple[int, int]:
 def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
     """The receivers the options ask for."""
     clock = SystemClock()
+    tz = parse_tz(opts["tz_name"])
     receivers: list[Receiver] = []
     caps, per_address = connection_caps(opts)
     stream_limits: dict[str, Any] = {"max_connections": caps, "max_connections_per_address": per_address,
@@ -89,10 +92,13 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
                                            parser=parser, metrics=metrics, clock=clock, **stream_limits))
     keys = list(opts["api_key"])
     for host, port, parser in _addresses(opts["http"]):
+        # The answer says how many entries will be dead letters: the same parser, run once more.
+        checker = make_parser(parser or opts["parser_name"], tz, clock)
         receivers.append(HttpReceiver(host, port, keys, parser, metrics=metrics, clock=clock,
                                       max_body_bytes=opts["http_max_body_bytes"],
                                       max_entries=opts["http_max_entries"],
-                                      max_connections=caps, max_connections_per_address=per_address))
+                                      max_connections=caps, max_connections_per_address=per_address,
+                                      dead_letter_count=partial(count_dead_letters, checker)))
     for spec in opts["tail"]:
         pattern, _, parser = spec.partition("=")
         receivers.append(FileTailReceiver([pattern], parser or None, metrics=metrics, clock=clock))
@@ -108,8 +114,9 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
               help="Require client certificates signed by this CA (PEM).")
 @click.option("--http", multiple=True, metavar="HOST:PORT[=PARSER]", help="HTTP POST /ingest (NDJSON/JSON).")
-@click.option("--api-key", multiple=True, envvar="SOC_API_KEYS",
-              help="API key accepted by --http and the API search (or SOC_API_KEYS, space-separated).")
+@click.option("--api-key", multiple=True, envvar=["SOC_API_KEYS", "SOC_API_KEY"],
+              help="API key accepted by --http and the API search (or SOC_API_KEYS, space-separated; "
+                   "SOC_API_KEY is read too).")
 @click.option("--http-max-body-bytes", type=int, default=10 << 20, show_default=True)
 @click.option("--http-max-entries", type=int, default=100_000, show_default=True,
               help="Most NDJSON lines in one HTTP request (more: 413).")
@@ -143,7 +150,7 @@ def command(**opts: Any) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rate_limit_logging()  # a flood of one error (bad requests, accept errors) stays a few lines
     data_dir = Path(opts["data_dir"])
-    data_dir.mkdir(parents=True, exist_ok=True)
+    _check_writable_dir(data_dir)
     store_url: str = opts["store_url"] or f"sqlite:///{(data_dir / 'store.db').resolve()}"
     tz = parse_tz(opts["tz_name"])
     clock = SystemClock()
@@ -182,6 +189,21 @@ def command(**opts: Any) -> None:
         asyncio.run(_serve(service, opts["api_address"], list(opts["api_key"]), store_factory))
     except SocError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _check_writable_dir(path: Path) -> None:
+    """Create the data directory, or fail in one line saying which path and why."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create the data directory {exc.filename or path}: {exc.strerror or exc} "
+            "(choose a writable --data-dir)"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise click.ClickException(
+            f"the data directory {path} is not writable by this user (choose a writable --data-dir)"
+        )
 
 
 def anomaly_detectors(model_dirs: tuple[str, ...], clock: SystemClock) -> list[Detector]:
@@ -235,7 +257,11 @@ async def _serve(service: Service, api_address: str | None, api_keys: list[str],
         from soc_api.app import serve_api
 
         host, port, _ = split_address(api_address)
-        api_server, bound, api_task = await serve_api(service, host, port, api_keys, store_factory)
+        try:
+            api_server, bound, api_task = await serve_api(service, host, port, api_keys, store_factory)
+        except SocError:
+            await service.stop()  # the receivers already listen: stop them before saying why
+            raise
         listening["api"] = bound
     click.echo(json.dumps({"ready": True, "pid": os.getpid(), "listening": listening}))
     sys.stdout.flush()

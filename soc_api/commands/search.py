@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import sys
+from datetime import tzinfo
 
 import click
 
-from soc_api.commands._common import open_store_or_fail, parse_time, store_option
+from soc_api.commands._common import (
+    display_tz_option,
+    display_zone,
+    open_store_or_fail,
+    parse_time,
+    store_option,
+)
 from soc_core.contracts import COLLECTIONS, TimeRange
 from soc_core.errors import QuerySyntaxError, StoreError
-from soc_core.event import dumps
+from soc_core.event import Event, dumps, get_field, parse_timestamp
 from soc_core.query import parse_query
+from soc_core.query.text import searchable_text
 
 PAGE_SIZE = 500
 
@@ -26,10 +34,13 @@ PAGE_SIZE = 500
     help="events, alerts or dead_letters.",
 )
 @click.option("--order", type=click.Choice(["desc", "asc"]), default="desc", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["ndjson", "text"]), default="ndjson",
+              show_default=True, help="ndjson: the documents (for programs); text: one line each, for people.")
+@display_tz_option
 @click.argument("query", default="*")
 def command(
     store_url: str, count_only: bool, time_from: str | None, time_to: str | None, limit: int,
-    collection: str, order: str, query: str,
+    collection: str, order: str, output_format: str, display_tz_name: str | None, query: str,
 ) -> None:
     """Search stored documents, e.g. 'source.ip:10.0.0.0/8 AND event.action:drop*'."""
     try:
@@ -39,7 +50,8 @@ def command(
         click.echo(f"query error: {exc.reason} (column {exc.column})", err=True)
         sys.exit(2)
     window = TimeRange(parse_time(time_from), parse_time(time_to))
-    store = open_store_or_fail(store_url)
+    zone = display_zone(display_tz_name)
+    store = open_store_or_fail(store_url, read_only=True)
     try:
         if count_only:
             click.echo(store.count(collection, node, window))  # type: ignore[arg-type]
@@ -52,7 +64,10 @@ def command(
                 order=order,  # type: ignore[arg-type]
             )
             for event in page.events:
-                out.write(dumps(event) + b"\n")
+                if output_format == "text":
+                    out.write(text_line(event, zone).encode() + b"\n")
+                else:
+                    out.write(dumps(event) + b"\n")
             remaining -= len(page.events)
             cursor = page.cursor
             if cursor is None:
@@ -63,3 +78,13 @@ def command(
         sys.exit(1)
     finally:
         store.close()
+
+
+def text_line(event: Event, zone: tzinfo) -> str:
+    """One document as a line for people: its time in ``zone``, dataset, host, text."""
+    stamp = event.get("@timestamp")
+    when = parse_timestamp(stamp).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %z") if isinstance(stamp, str) else "-"
+    text = (get_field(event, "rule.name") or get_field(event, "error.message") or searchable_text(event) or "")
+    dataset = get_field(event, "event.dataset") or "-"
+    host = get_field(event, "host.name") or get_field(event, "host.hostname") or "-"
+    return f"{when}  {dataset}  {host}  {' '.join(str(text).split())}"

@@ -113,8 +113,23 @@ def _bind(value: Any, field: str | None, source: str) -> Node:
             ipaddress.ip_network(plain, strict=False)
             return Cidr(field, plain)
         except ValueError:
-            pass
+            address, _, prefix = plain.partition("/")
+            if prefix.isdigit() and _is_address(address):
+                # An address with a prefix the family cannot have (10.0.0.0/33) is a
+                # mistake, not a literal to compare: matching nothing would hide it.
+                longest = 128 if ":" in address else 32
+                raise pp.ParseFatalException(
+                    source, value.loc, f"invalid CIDR {plain!r}: the prefix length must be 0 to {longest}"
+                ) from None
     return Term(field, plain)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _build_grammar() -> pp.ParserElement:

@@ -109,3 +109,17 @@ def test_a_detector_bug_turns_only_its_event_into_a_dead_letter(clock: FrozenClo
     # Without a handler the bug is the caller's to see, not swallowed.
     with pytest.raises(KeyError):
         pipeline.process_batch(batch)
+
+
+def test_batches_are_bounded_in_bytes_as_well_as_in_events() -> None:
+    """Issue 21 item 10: big lines make small batches (memory counted in bytes)."""
+    from datetime import UTC, datetime
+
+    from ingest.pipeline import _chunks
+    from soc_core.event import RawEvent
+
+    at = datetime(2026, 11, 22, tzinfo=UTC)
+    raws = [RawEvent.from_bytes(b"x" * (1 << 20), "f", at, i) for i in range(40)]
+    sizes = [len(c) for c in _chunks(raws, 1000, max_bytes=8 << 20)]
+    assert sizes == [8] * 5
+    assert [len(c) for c in _chunks(raws[:3], 2)] == [2, 1]

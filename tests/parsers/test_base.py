@@ -67,3 +67,16 @@ def test_multiline_events_keep_offsets_past_a_cut_line() -> None:
     text = b"START a\n" + b"x" * (MAX_EVENT_BYTES + 5) + b"\nSTART b\n"
     frames = list(framer.frames(io.BytesIO(text)))
     assert [offset for offset, _ in frames] == [0, 8 + MAX_EVENT_BYTES + 6]
+
+
+def test_the_auto_parsers_file_reader_cuts_huge_lines_too(tmp_path: Path) -> None:
+    """``soc ingest`` with the default parser frames through ``auto``: same bound."""
+    from parsers.auto import AutoParser
+
+    path = tmp_path / "mixed.log"
+    huge = b"<13>Nov 22 12:00:00 host app: " + b"q" * (2 * MAX_EVENT_BYTES)
+    first = b"<13>Nov 22 12:00:00 host app: before\n"
+    path.write_bytes(first + huge + b"\n  indented after\n")
+    raws = list(AutoParser().read_file(str(path), NOW))
+    assert [r.extra.get("truncated_from") for r in raws] == [None, len(huge), None]
+    assert len(raws[1].data) == MAX_EVENT_BYTES and raws[2].offset == len(first) + len(huge) + 1

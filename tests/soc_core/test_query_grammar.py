@@ -54,6 +54,9 @@ def test_parses_to(query: str, ast: object) -> None:
         ("a AND", 6, "search term"),
         ("fo?o", 1, "trailing *"),
         ("a:", 3, "ends too early"),
+        # Issue #20 item 10: a prefix the address family cannot have is refused, not "0 hits".
+        ("source.ip:10.0.0.0/33", 11, "prefix length must be 0 to 32"),
+        ("source.ip:fe80\\:\\:1/129", 11, "0 to 128"),
     ],
 )
 def test_errors_point_at_the_column(query: str, column: int, words: str) -> None:
@@ -62,6 +65,11 @@ def test_errors_point_at_the_column(query: str, column: int, words: str) -> None
     assert info.value.column == column
     assert words in str(info.value)
     assert str(info.value).splitlines()[-1].index("^") == column + 1  # under the column, after 2 spaces
+
+
+def test_a_slash_in_other_values_stays_a_literal() -> None:
+    assert parse_query("url.path:a/b") == Term("url.path", "a/b")
+    assert parse_query("x:1.2.3.4/abc") == Term("x", "1.2.3.4/abc")
 
 
 @pytest.mark.parametrize(("query", "reason"), [

@@ -56,14 +56,15 @@ def test_entries_are_queued_in_bounded_batches_within_the_queue_limit(tmp_path: 
 
 def test_deep_nesting_is_a_line_error_and_the_good_lines_are_queued(tmp_path: Path) -> None:
     queue = new_queue(tmp_path)
-    body = b"\n".join([b'{"ok":1}', nested(300), nested(1100), nested(254), b'{"ok":2}'])
+    body = b"\n".join([b'{"ok":1}', nested(300), nested(1100), nested(254), nested(600), nested(1024),
+                       b'{"ok":2}'])
 
     async def scenario(client: httpx.AsyncClient) -> None:
         r = await client.post("/ingest", content=body, headers={"X-API-Key": KEY})
         assert r.status_code == 400
         answer = r.json()
         assert answer["accepted"] == 3
-        assert [e["line"] for e in answer["errors"]] == [2, 3]
+        assert [e["line"] for e in answer["errors"]] == [2, 3, 5, 6]
         assert "nested too deeply" in answer["errors"][0]["error"]
         r = await client.post("/ingest", content=b"[" + nested(600) + b', {"ok":3}]', headers={"X-API-Key": KEY})
         assert r.status_code == 400 and r.json()["accepted"] == 1
@@ -211,3 +212,23 @@ def test_http_gets_its_share_of_a_queue_that_tcp_keeps_full(tmp_path: Path) -> N
     ok, refused = asyncio.run(main())
     queue.close()
     assert ok >= 9, (ok, refused)
+
+
+def test_bodies_in_flight_are_bounded_together(tmp_path: Path) -> None:
+    """Item 10: each body is bounded, and so is their sum: a request that would pass the
+    receiver's budget while others are held is a 503, not more memory."""
+    async def scenario(client: httpx.AsyncClient) -> None:
+        held = await connect(client)  # a body half sent and held open
+        held.sendall(b"POST /ingest HTTP/1.1\r\nHost: x\r\nX-API-Key: " + KEY.encode()
+                     + b"\r\nContent-Length: 9000\r\n\r\n" + b" " * 6000)
+        await asyncio.sleep(0.3)
+        r = await client.post("/ingest", content=b'{"a":1}\n' + b" " * 6000, headers={"X-API-Key": KEY})
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+        held.sendall(b" " * 3000)
+        held.settimeout(5)
+        assert (await asyncio.to_thread(held.recv, 4096)).startswith(b"HTTP/1.1 200")
+        held.close()
+        r = await client.post("/ingest", content=b'{"a":1}\n' + b" " * 6000, headers={"X-API-Key": KEY})
+        assert r.status_code == 200  # the budget is free again
+
+    guarded_serve(tmp_path, scenario, max_inflight_body_bytes=10_000)
