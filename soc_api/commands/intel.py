@@ -6,11 +6,15 @@
 * ``list`` prints indicators (NDJSON), ``show ID|VALUE`` one with its sources and sightings;
 * ``expire`` marks indicators past their expiry (they stay, no longer matched);
 * ``retro [--from T] [--to T]`` matches the stored events of a window against the active
-  indicators (after an import) and stores the enrichment alerts.
+  indicators (after an import) and stores the enrichment alerts;
+* ``sync --taxii URL --collection ID [--pull] [--push]`` pulls what is new from a TAXII 2.1
+  collection and pushes what the partner may receive (TLP enforced), with credentials from
+  ``SOC_TAXII_USER``/``SOC_TAXII_PASSWORD``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from datetime import timedelta
@@ -168,3 +172,44 @@ def retro_command(store_url: str, start: str | None, end: str | None) -> None:
         store.close()
     click.echo(f"matched {read} stored events against {detector.index.size} indicators: {len(alerts)} alerts, "
                f"{result.written} new / so khớp {read} sự kiện: {len(alerts)} cảnh báo, {result.written} mới")
+
+
+@command.command("sync")
+@store_option
+@click.option("--taxii", "taxii_url", required=True, help="The partner's TAXII 2.1 API root URL.")
+@click.option("--collection", "collection_id", required=True, help="Collection id under that API root.")
+@click.option("--pull", is_flag=True, help="Import what the collection holds that is new since the last pull.")
+@click.option("--push", is_flag=True, help="Send our active indicators the partner may receive.")
+@click.option("--partner", default="national-center", show_default=True, help="The partner's name (share records).")
+@click.option("--amber", is_flag=True, help="The partner is named for TLP:AMBER and AMBER+STRICT (never RED).")
+@click.option("--as", "our_name", default="SOC", show_default=True, help="Our identity name in what we send.")
+def sync_command(store_url: str, taxii_url: str, collection_id: str, pull: bool, push: bool, partner: str,
+                 amber: bool, our_name: str) -> None:
+    """Pull from and/or push to a TAXII 2.1 collection (credentials: SOC_TAXII_USER, SOC_TAXII_PASSWORD)."""
+    from intel.sharing import Partner
+    from intel.taxii import TaxiiPeer, pull_into, push_from
+
+    if not pull and not push:
+        raise click.UsageError("say what to do: --pull, --push or both")
+    clock = SystemClock()
+    url = f"{taxii_url.rstrip('/')}/collections/{collection_id}/"
+    peer = TaxiiPeer(url, Partner(partner, amber=amber), os.environ.get("SOC_TAXII_USER"),
+                     os.environ.get("SOC_TAXII_PASSWORD"))
+    store = open_store_or_fail(store_url)
+    try:
+        if pull:
+            report, changed = pull_into(store, peer, clock)
+            click.echo(f"pulled {len(report.observations)} indicators ({changed} stored or merged), "
+                       f"{len(report.unmatchable)} not matchable, {len(report.problems)} problems / "
+                       f"đã nhận {len(report.observations)} chỉ dấu")
+            for problem in report.problems[:_SHOWN_PROBLEMS]:
+                click.echo(f"problem: {problem}", err=True)
+        if push:
+            share = push_from(store, peer, clock, our_name)
+            click.echo(f"pushed {len(share['object_ids'])} indicators to {partner}, {share['withheld_by_tlp']} "
+                       f"withheld by TLP / đã gửi {len(share['object_ids'])} chỉ dấu, "
+                       f"giữ lại {share['withheld_by_tlp']} theo TLP (share {share['id']})")
+    except IntelError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()

@@ -7,16 +7,19 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import stix2validator
+from click.testing import CliRunner
 from taxii2client.v21 import Collection, as_pages
 
 from intel.indicators import DOMAIN, IPV4, SHA256, URL, Observation
 from intel.repository import IndicatorRepository
 from intel.sharing import Partner, bundle_for, shareable
 from intel.taxii import SHARES, TaxiiPeer, pull_into, push_from
+from soc_api.cli import cli
 from soc_core.clock import FrozenClock
 from soc_store.sqlite import SqliteStore
-from tests.intel.medallion_server import PASSWORD, USER, medallion
+from tests.intel.medallion_server import COLLECTION_ID, PASSWORD, USER, medallion
 
 LEVELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 
@@ -97,3 +100,27 @@ def test_push_and_pull_with_medallion(tmp_path: Path, clock: FrozenClock) -> Non
     finally:
         ours.close()
         theirs.close()
+
+
+def test_soc_intel_sync_push_then_pull(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, theirs = f"sqlite:///{tmp_path / 'ours.db'}", f"sqlite:///{tmp_path / 'theirs.db'}"
+    iocs = tmp_path / "iocs.txt"
+    iocs.write_text("evil.example\n198.51.100.7\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("red.example\n")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["intel", "import", "--store", ours, "--tlp", "green", str(iocs)]).exit_code == 0
+    assert runner.invoke(cli, ["intel", "import", "--store", ours, "--tlp", "red", str(secret)]).exit_code == 0
+    monkeypatch.setenv("SOC_TAXII_USER", USER)
+    monkeypatch.setenv("SOC_TAXII_PASSWORD", PASSWORD)
+    with medallion(tmp_path) as server:
+        args = ["--taxii", f"{server.url}/api1/", "--collection", COLLECTION_ID]
+        pushed = runner.invoke(cli, ["intel", "sync", "--store", ours, *args, "--push", "--amber"])
+        assert pushed.exit_code == 0, pushed.output
+        assert "pushed 2 indicators to national-center, 1 withheld by TLP" in pushed.output
+        pulled = runner.invoke(cli, ["intel", "sync", "--store", theirs, *args, "--pull"])
+        assert pulled.exit_code == 0, pulled.output
+        assert "pulled 2 indicators (2 stored or merged)" in pulled.output
+        monkeypatch.setenv("SOC_TAXII_PASSWORD", "wrong")
+        refused = runner.invoke(cli, ["intel", "sync", "--store", theirs, *args, "--pull"])
+        assert refused.exit_code == 1 and "TAXII manifest" in refused.output
