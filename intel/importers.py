@@ -77,6 +77,7 @@ _MISP_COMPOSITE: Final = {
     "hostname|port": (DOMAIN, None), "filename|md5": (None, MD5), "filename|sha1": (None, SHA1),
     "filename|sha256": (None, SHA256),
 }
+_SOC_TAG: Final = re.compile(r'^soc:(confidence|valid-until)="([^"]*)"$')
 _MISP_THREAT_CONFIDENCE: Final = {"1": 90, "2": 70, "3": 50, "4": 50}
 
 
@@ -237,11 +238,14 @@ def read_misp_event(data: Any, where: str, defaults: Defaults, report: ImportRep
             report.skipped[f"misp {kind}"] += 1
             continue
         seen = _epoch(attr.get("last_seen")) or _epoch(attr.get("timestamp")) or event_date
+        names = [str(t.get("name", "")) for t in attr.get("Tag") or [] if isinstance(t, dict)]
+        machine: dict[str, str] = {m[1]: m[2] for n in names if (m := _SOC_TAG.match(n))}  # our export's tags
         common: dict[str, Any] = {
-            "confidence": confidence, "first_seen": _epoch(attr.get("first_seen")) or event_date or seen,
-            "last_seen": seen, "reference": str(attr.get("uuid", "")), "description": str(attr.get("comment", "")),
-            "labels": tuple(str(t.get("name")) for t in attr.get("Tag") or []
-                            if not str(t.get("name")).lower().startswith("tlp:")),
+            "confidence": int(machine.get("confidence", confidence)),
+            "first_seen": _epoch(attr.get("first_seen")) or event_date or seen,
+            "last_seen": seen, "valid_until": _epoch(machine.get("valid-until")),
+            "reference": str(attr.get("uuid", "")), "description": str(attr.get("comment", "")),
+            "labels": tuple(n for n in names if not n.lower().startswith(("tlp:", "soc:"))),
         }
         tlp = defaults.tlp or _misp_tlp(attr.get("Tag"), event_tlp) or event_tlp
         for t, v in pairs:

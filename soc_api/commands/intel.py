@@ -213,3 +213,25 @@ def sync_command(store_url: str, taxii_url: str, collection_id: str, pull: bool,
         raise click.ClickException(str(exc)) from None
     finally:
         store.close()
+
+
+@command.command("export")
+@store_option
+@click.option("--misp-feed", "feed_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory to write the MISP feed into (manifest.json, event files, hashes.csv).")
+@click.option("--partner", default="national-center", show_default=True, help="Who the feed is for.")
+@click.option("--amber", is_flag=True, help="The partner is named for TLP:AMBER and AMBER+STRICT (never RED).")
+@click.option("--as", "our_name", default="SOC", show_default=True, help="Our organisation name in the feed.")
+def export_command(store_url: str, feed_dir: str, partner: str, amber: bool, our_name: str) -> None:
+    """Write the active indicators the partner may receive as a MISP feed directory."""
+    from intel.misp_export import export_feed
+    from intel.sharing import Partner
+
+    store = open_store_or_fail(store_url)
+    try:
+        records = [r for r in IndicatorRepository(store, SystemClock()).all() if r.get("status") == "active"]
+    finally:
+        store.close()
+    written, withheld = export_feed(records, Path(feed_dir), Partner(partner, amber=amber), our_name)
+    click.echo(f"exported {written} indicators to {feed_dir}, {withheld} withheld by TLP / "
+               f"đã xuất {written} chỉ dấu, giữ lại {withheld} theo TLP")

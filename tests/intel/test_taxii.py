@@ -17,14 +17,14 @@ from intel.repository import IndicatorRepository
 from intel.sharing import Partner, bundle_for, shareable
 from intel.taxii import SHARES, TaxiiPeer, pull_into, push_from
 from soc_api.cli import cli
-from soc_core.clock import FrozenClock
+from soc_core.clock import Clock, FrozenClock
 from soc_store.sqlite import SqliteStore
 from tests.intel.medallion_server import COLLECTION_ID, PASSWORD, USER, medallion
 
 LEVELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 
 
-def fill(repo: IndicatorRepository, clock: FrozenClock) -> None:
+def fill(repo: IndicatorRepository, clock: Clock) -> None:
     now = clock.now()
     obs = []
     for i, level in enumerate(LEVELS):
