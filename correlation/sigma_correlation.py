@@ -40,9 +40,10 @@ from correlation.spec import CorrelationSpec, compile_all, rule_key
 from correlation.state import KEY_SEPARATOR, CorrelationState, MemoryState, WindowEntry
 from correlation.windows import Firing, evaluate_closed, find_early
 from rules.attack import AttackTable, load_attack_table
+from rules.sigma.detector import detectable
 from soc_core.clock import Clock, SystemClock
 from soc_core.errors import RuleError
-from soc_core.event import KIND_EVENT, Event, get_field, timestamp_micros
+from soc_core.event import Event, get_field, timestamp_micros
 
 Matcher = Callable[[Event], Iterable[SigmaRule]]
 FieldResolver = Callable[[Mapping[str, Any], str, "SigmaRule | None"], Any]
@@ -307,8 +308,9 @@ class SigmaCorrelationDetector:
         return self.engine.stats
 
     def detect(self, event: Event) -> list[Event]:
-        # Alerts and dead letters flow through the same pipeline: only telemetry is correlated.
-        if not self.engine.specs or get_field(event, "event.kind") not in (None, KIND_EVENT):
+        # Our alerts and dead letters flow through the same pipeline: only telemetry and
+        # products' own alerts are correlated, as the Sigma detector matches them.
+        if not self.engine.specs or not detectable(event):
             return []
         timestamp = event.get("@timestamp")
         event_id = get_field(event, "event.id")

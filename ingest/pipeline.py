@@ -18,9 +18,10 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from soc_core.clock import Clock, SystemClock
-from soc_core.contracts import BatchParser, Detector, Parser, Store
+from soc_core.contracts import AlertStage, BatchParser, Detector, Parser, Store
 from soc_core.errors import ParseError, StoreError
 from soc_core.event import (
+    KIND_ALERT,
     KIND_PIPELINE_ERROR,
     Event,
     RawEvent,
@@ -227,8 +228,10 @@ class Pipeline:
         enrichers: Sequence[Enricher] = (),
         clock: Clock | None = None,
         batch_size: int = 1000,
+        alert_stage: AlertStage | None = None,
     ) -> None:
         self.parser = parser
+        self.alert_stage = alert_stage
         self.store = store
         self.detectors = list(detectors)
         self.enrichers = list(enrichers)
@@ -295,7 +298,14 @@ class Pipeline:
         """
         if self.store is None or not documents:
             return
+        if self.alert_stage is not None:
+            alerts = [d for d in documents if d.get("event", {}).get("kind") == KIND_ALERT]
+            if alerts:
+                kept = self.alert_stage.before_store(alerts)
+                documents = [d for d in documents if d.get("event", {}).get("kind") != KIND_ALERT] + kept
         self._write_part(documents, isolate)
+        if self.alert_stage is not None:
+            self.alert_stage.after_store()
 
     def _write_part(self, documents: Sequence[Event], isolate: bool) -> None:
         assert self.store is not None

@@ -31,7 +31,7 @@ from ingest.pipeline import BugLogger, Pipeline
 from ingest.queue import DurableQueue
 from parsers.base import LINE_FRAMER
 from soc_core.clock import Clock, SystemClock
-from soc_core.contracts import BatchParser, Detector, Framer, Parser, Receiver, Store
+from soc_core.contracts import AlertStage, BatchParser, Detector, Framer, Parser, Receiver, Store
 from soc_core.errors import ParseError, RegistryError, StoreError
 from soc_core.event import Event, RawEvent, pipeline_error
 
@@ -137,8 +137,11 @@ class Service:
         metrics: Metrics | None = None,
         clock: Clock | None = None,
         options: ServiceOptions | None = None,
+        alert_stage_factory: Callable[[Store], AlertStage] | None = None,
     ) -> None:
         self.receivers = list(receivers)
+        # Built in the worker thread, over the store opened there (see _work).
+        self.alert_stage_factory = alert_stage_factory
         self.queue = queue
         self.store_factory = store_factory
         self.router = ParserRouter(parser_factory, default_parser)
@@ -316,8 +319,9 @@ class Service:
         to the thread that opened them."""
         try:
             self.store = self.store_factory()
+            stage = self.alert_stage_factory(self.store) if self.alert_stage_factory else None
             self.pipeline = Pipeline(self.router, self.store, self.detectors, clock=self.clock,
-                                     batch_size=self.options.batch_size)
+                                     batch_size=self.options.batch_size, alert_stage=stage)
         except BaseException as exc:  # reported to start(), which raises it
             self._worker_error = exc
             self._worker_ready.set()

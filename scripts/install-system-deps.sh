@@ -5,6 +5,13 @@
 set -euo pipefail
 need=()
 command -v openssl >/dev/null || need+=(openssl)
+# Response actions: a real broker for Celery workers, the kernel firewalls the responders
+# drive (inside network namespaces, as root), and iproute2 for `ip netns`.
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v nft >/dev/null || need+=(nftables)
+command -v ipset >/dev/null || need+=(ipset)
+command -v iptables >/dev/null || need+=(iptables)
+command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

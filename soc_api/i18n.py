@@ -37,6 +37,31 @@ TEXTS: dict[str, dict[Lang, str]] = {
 }
 
 
+# Incident handling (soc incidents / suppressions / overrides / audit).
+TEXTS.update({
+    "incident": {"vi": "Sự cố", "en": "Incident"},
+    "incidents_none": {"vi": "Không có sự cố nào khớp", "en": "No incident matches"},
+    "status": {"vi": "Trạng thái", "en": "Status"},
+    "assignee": {"vi": "Người xử lý", "en": "Assignee"},
+    "alerts_count": {"vi": "Số cảnh báo", "en": "Alerts"},
+    "tactics": {"vi": "Chiến thuật ATT&CK", "en": "ATT&CK tactics"},
+    "entities": {"vi": "Thực thể", "en": "Entities"},
+    "first_last_seen": {"vi": "Lần đầu / lần cuối", "en": "First / last seen"},
+    "why_grouped": {"vi": "Vì sao gộp các cảnh báo", "en": "Why these alerts are grouped"},
+    "timeline": {"vi": "Dòng thời gian", "en": "Timeline"},
+    "comments": {"vi": "Bình luận", "en": "Comments"},
+    "evidence": {"vi": "Bằng chứng", "en": "Evidence"},
+    "changed": {"vi": "Đã cập nhật", "en": "Updated"},
+    "conflict": {"vi": "Xung đột phiên bản: sự cố đã bị thay đổi, hãy đọc lại",
+                 "en": "Version conflict: the incident changed meanwhile, read it again"},
+    "suppressions": {"vi": "Quy tắc loại trừ cảnh báo", "en": "Alert suppressions"},
+    "overrides": {"vi": "Ghi đè mức độ theo luật", "en": "Per-rule severity overrides"},
+    "audit_ok": {"vi": "Chuỗi nhật ký kiểm toán nguyên vẹn", "en": "Audit chain intact"},
+    "audit_broken": {"vi": "Chuỗi nhật ký kiểm toán bị hỏng tại bản ghi", "en": "Audit chain broken at entry"},
+    "entries": {"vi": "bản ghi", "en": "entries"},
+})
+
+
 def label(key: str, lang: Lang) -> str:
     """One text in one language."""
     return TEXTS[key][lang]

@@ -6,6 +6,7 @@ required. ``docs/specs/component.md`` says what every component must do beyond t
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -167,6 +168,38 @@ class RecordRepository(Protocol):
     def put(self, record: Record, expected_version: int | None) -> Record: ...
 
     def list(self, limit: int = 100, offset: int = 0) -> list[Record]: ...
+
+    def find(self, filters: Mapping[str, str], limit: int = 100, offset: int = 0) -> builtins.list[Record]:
+        """Records whose field ``name`` holds ``value`` for every filter (AND), newest first.
+
+        A filter name is a top-level field (``status``, ``assignee``), a list field (a record
+        matches when the list holds the value: ``alert_ids``, ``tactics``) or one level into a
+        dict of lists (``entities.source.ip``). Values compare as exact strings.
+        """
+        ...
+
+
+@runtime_checkable
+class IncidentObserver(Protocol):
+    """Told after an incident was stored: playbooks run automatically through one of these.
+
+    ``change`` is ``created``, ``updated`` (alerts joined), ``status``, ``assigned``, ``merged``,
+    ``split``, ``commented`` or ``evidence``. An observer must not change the record it is given.
+    """
+
+    def on_incident(self, incident: Record, change: str) -> None: ...
+
+
+class AlertStage(Protocol):
+    """Between detection and the store: alert handling and incident grouping (``incidents``).
+
+    ``before_store`` gets each batch's alerts and returns the alerts to store (it may fold
+    duplicates away or mark suppressed ones); ``after_store`` is called once they are stored.
+    """
+
+    def before_store(self, alerts: Sequence[Event]) -> list[Event]: ...
+
+    def after_store(self) -> None: ...
 
 
 @runtime_checkable

@@ -6,6 +6,7 @@ logged and turns the event into a dead letter.
     SocError
     ├── ConfigError              bad configuration (unknown component, bad option)
     │   ├── RegistryError        duplicate or unknown plugin name (start-up error)
+    │   ├── PlaybookError        a playbook that does not validate (file, line)
     │   └── ModelError           an anomaly model that cannot be used (other version or schema)
     ├── QuerySyntaxError         analyst query that does not parse (carries the column)
     │   └── InvalidParameter     another search parameter that is malformed (a cursor)
@@ -37,6 +38,21 @@ class ConfigError(SocError):
 
 class RegistryError(ConfigError):
     """A plugin name is registered twice, or a requested name is unknown."""
+
+
+class _Located(SocError):
+    """An error in a file the project loads (a rule, a playbook): carries its file and line."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.reason = message
+        where = f"{path}:{line or 1}: " if path else ""
+        super().__init__(f"{where}{message}")
+
+
+class PlaybookError(_Located, ConfigError):
+    """A response playbook does not validate against the published schema; carries file and line."""
 
 
 class ModelError(ConfigError):
@@ -77,15 +93,8 @@ class ParseError(SocError):
         super().__init__(f"{parser_id}: {reason}")
 
 
-class RuleError(SocError):
+class RuleError(_Located):
     """A detection rule could not be loaded; carries its file and line."""
-
-    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        self.reason = message
-        where = f"{path}:{line or 1}: " if path else ""
-        super().__init__(f"{where}{message}")
 
 
 class StoreError(SocError):

@@ -125,6 +125,8 @@ RECORDS_MAPPINGS: dict[str, Any] = {
         "rid": {"type": "keyword"},
         "version": {"type": "long"},
         "updated": {"type": "long"},
+        # Exact-match filters (soc_core.record_terms), the same on both stores.
+        "terms": {"type": "keyword"},
         # The record itself, kept whole and never indexed: records of different kinds
         # must not fight over one mapping.
         "doc": {"type": "keyword", "index": False, "doc_values": False},

@@ -21,9 +21,10 @@ sends plain ``application/json``, which Elasticsearch accepts as well.
 from __future__ import annotations
 
 import base64
+import builtins
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -61,6 +62,7 @@ from soc_core.event import (
 )
 from soc_core.query.ast import Node
 from soc_core.query.text import searchable_words
+from soc_core.record_terms import filter_terms, record_terms
 from soc_store import es_query
 from soc_store.ecs_mapping import KEYWORD_LIMIT, RECORDS_MAPPINGS, UNINDEXED_FIELD, index_template
 
@@ -553,7 +555,8 @@ class ElasticsearchRecords:
             raise VersionConflict(record_id, expected_version or 0, actual)
         stored = {**record, "version": actual + 1}
         body = {"kind": self._kind, "rid": record_id, "version": actual + 1,
-                "updated": time.time_ns() // 1000, "doc": orjson.dumps(stored).decode()}
+                "updated": time.time_ns() // 1000, "terms": sorted(record_terms(stored)),
+                "doc": orjson.dumps(stored).decode()}
         client = self._store.client
         guard: dict[str, Any] = (
             {"op_type": "create"} if current is None
@@ -575,6 +578,18 @@ class ElasticsearchRecords:
         client = self._store.client
         response = self._store._call("list records", lambda: client.search(
             index=self._index, query={"term": {"kind": self._kind}}, from_=offset, size=limit,
+            sort=[{"updated": {"order": "desc"}}, {"rid": {"order": "asc"}}]))
+        return [_record(h["_source"]) for h in response["hits"]["hits"]]
+
+    def find(
+        self, filters: Mapping[str, str], limit: int = 100, offset: int = 0
+    ) -> builtins.list[Record]:
+        self._ensure()
+        client = self._store.client
+        must: list[dict[str, Any]] = [{"term": {"kind": self._kind}}]
+        must += [{"term": {"terms": t}} for t in filter_terms(filters)]
+        response = self._store._call("find records", lambda: client.search(
+            index=self._index, query={"bool": {"filter": must}}, from_=offset, size=limit,
             sort=[{"updated": {"order": "desc"}}, {"rid": {"order": "asc"}}]))
         return [_record(h["_source"]) for h in response["hits"]["hits"]]
 

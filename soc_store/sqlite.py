@@ -12,12 +12,13 @@ Mutable records (incidents...) live in ``records`` with an optimistic ``version`
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -52,6 +53,7 @@ from soc_core.event import (
 )
 from soc_core.query.ast import Node
 from soc_core.query.text import fts_text
+from soc_core.record_terms import filter_terms, record_terms
 from soc_store.sql_compile import HOT_COLUMNS, compile_query, json_path
 
 
@@ -123,6 +125,10 @@ CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
     updated INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, id)
 );
+CREATE TABLE IF NOT EXISTS record_terms (
+    kind TEXT NOT NULL, id TEXT NOT NULL, term TEXT NOT NULL, PRIMARY KEY (kind, id, term)
+);
+CREATE INDEX IF NOT EXISTS record_terms_by_term ON record_terms (kind, term);
 """
 
 
@@ -536,11 +542,31 @@ class SqliteRecords:
                 "INSERT OR REPLACE INTO records (kind, id, version, updated, doc) VALUES (?, ?, ?, ?, ?)",
                 [self._kind, record_id, actual + 1, now, dumps(stored).decode()],
             )
+            db.execute("DELETE FROM record_terms WHERE kind = ? AND id = ?", [self._kind, record_id])
+            db.executemany(
+                "INSERT INTO record_terms (kind, id, term) VALUES (?, ?, ?)",
+                [(self._kind, record_id, t) for t in record_terms(stored)],
+            )
         return stored
 
     def list(self, limit: int = 100, offset: int = 0) -> list[Record]:
         rows = self._store._query(
             "SELECT doc FROM records WHERE kind = ? ORDER BY updated DESC, id LIMIT ? OFFSET ?",
             [self._kind, limit, offset],
+        )
+        return [loads(doc) for (doc,) in rows]
+
+    def find(
+        self, filters: Mapping[str, str], limit: int = 100, offset: int = 0
+    ) -> builtins.list[Record]:
+        wanted = filter_terms(filters)
+        if not wanted:
+            return self.list(limit, offset)
+        marks = ", ".join("?" * len(wanted))
+        rows = self._store._query(
+            "SELECT r.doc FROM records r WHERE r.kind = ? AND r.id IN ("
+            f" SELECT id FROM record_terms WHERE kind = ? AND term IN ({marks})"
+            " GROUP BY id HAVING count(*) = ?) ORDER BY r.updated DESC, r.id LIMIT ? OFFSET ?",
+            [self._kind, self._kind, *wanted, len(wanted), limit, offset],
         )
         return [loads(doc) for (doc,) in rows]

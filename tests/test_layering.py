@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"soc_core", "parsers", "soc_store", "rules", "correlation", "ingest", "responders", "intel", "soc_api",
-        "dashboards"}
+OURS = {"soc_core", "parsers", "soc_store", "rules", "correlation", "incidents", "playbooks", "ingest", "responders",
+        "intel", "soc_api", "dashboards"}
 ALLOWED: dict[str, set[str]] = {
     "soc_core": set(),
     "parsers": {"soc_core"},
     "soc_store": {"soc_core"},
     "rules": {"soc_core"},
     "correlation": {"soc_core", "rules"},
+    "incidents": {"soc_core"},
     "responders": {"soc_core"},
+    "playbooks": {"soc_core", "responders", "rules"},
     "intel": {"soc_core"},
     "ingest": {"soc_core", "parsers", "soc_store", "rules", "correlation"},
     "dashboards": {"soc_core"},

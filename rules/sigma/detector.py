@@ -12,14 +12,22 @@ from rules.attack import AttackTable, load_attack_table
 from rules.sigma.engine import SigmaEngine
 from rules.sigma.loader import load_rules
 from soc_core.clock import Clock, SystemClock
-from soc_core.event import KIND_EVENT, Event
+from soc_core.event import KIND_ALERT, KIND_EVENT, Event
+
+
+def detectable(event: Event) -> bool:
+    """A raw event, or an alert reported by a product (not one of ours)."""
+    kind = event.get("event", {}).get("kind", KIND_EVENT)
+    return kind == KIND_EVENT or (kind == KIND_ALERT and "alert" not in event)
 
 
 class SigmaDetector:
     """One alert per matching rule per event; stateless, so ``flush`` has nothing to say.
 
-    Only ``event.kind: event`` documents are matched: alerts and dead letters flowing
-    through the same pipeline must not trigger rules written for raw telemetry.
+    Raw events (``event.kind: event``) are matched, and so are the alerts that products
+    report themselves (an antivirus detection parsed as ``event.kind: alert``), so that rules
+    can be written over them; our own alerts (they carry ``alert.event_ids``) and dead letters
+    flowing through the same pipeline are never matched again.
     """
 
     name = "sigma"
@@ -41,7 +49,7 @@ class SigmaDetector:
         return cls(SigmaEngine(load_rules(paths, placeholders)), clock=clock)
 
     def detect(self, event: Event) -> list[Event]:
-        if event.get("event", {}).get("kind", KIND_EVENT) != KIND_EVENT:
+        if not detectable(event):
             return []
         rules = self.engine.match(event)
         self._last = (event, rules)

@@ -113,6 +113,8 @@ ECS_LOGSOURCES: Final[tuple[tuple[Mapping[str, str], str, tuple[str, ...]], ...]
     ({"product": "linux", "service": "cron"}, "host", ("system.syslog",)),
     ({"product": "linux", "service": "vsftpd"}, "host", ("vsftpd", "system.syslog")),
     ({"product": "linux", "service": "clamav"}, "host", ("clamav",)),
+    # ModSecurity reports in its own audit log or in the web server's error log.
+    ({"product": "linux", "service": "modsecurity"}, "webserver", ("modsecurity", "nginx.error", "apache.error")),
     ({"product": "linux"}, "host", ("system", "auditd", "linux")),
     ({"product": "cisco"}, "network", ("cisco",)),
     ({"product": "fortigate"}, "network", ("fortinet",)),

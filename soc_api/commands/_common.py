@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -132,15 +133,29 @@ store_option = click.option(
 
 rules_option = click.option(
     "--rules", "rule_paths", multiple=True, type=click.Path(exists=True),
-    help="Sigma rule file or folder (repeatable); enables detection.",
+    help="Sigma rule file or folder (repeatable), run with the built-in rules.",
+)
+no_builtin_rules_option = click.option(
+    "--no-builtin-rules", "no_builtin_rules", is_flag=True,
+    help="Do not run the built-in rules (rules/builtin); detection then runs only with --rules.",
 )
 
 
-def build_detectors(rule_paths: tuple[str, ...], clock: Clock) -> list[Detector]:
-    """The Sigma (and correlation) detectors for the given rule paths; none without paths.
+def builtin_rules_dir() -> Path:
+    """The project's own rules, shipped inside the ``rules`` package."""
+    import rules
+
+    return Path(rules.__file__).resolve().parent / "builtin"
+
+
+def build_detectors(rule_paths: tuple[str, ...], clock: Clock, builtin: bool = False) -> list[Detector]:
+    """The Sigma (and correlation) detectors for the given rule paths, plus the built-in rules
+    when ``builtin``; none when there is nothing to load.
 
     Broken rules are reported on stderr with file and line and skipped.
     """
+    if builtin:
+        rule_paths = (str(builtin_rules_dir()), *rule_paths)
     if not rule_paths:
         return []
     from rules.sigma import load_rules

@@ -15,6 +15,7 @@ from soc_api.commands._common import (
     encoding_option,
     in_encoding,
     make_parser,
+    no_builtin_rules_option,
     open_store_or_fail,
     parse_tz,
     parser_option,
@@ -22,8 +23,9 @@ from soc_api.commands._common import (
     store_option,
     tz_option,
 )
+from soc_api.commands._incidents import build_alert_stage, incident_config_option
 from soc_core.clock import SystemClock
-from soc_core.errors import InputDamaged, RegistryError, RuleError, StoreError
+from soc_core.errors import ConfigError, InputDamaged, RegistryError, RuleError, StoreError
 
 
 @click.command("ingest")
@@ -31,27 +33,35 @@ from soc_core.errors import InputDamaged, RegistryError, RuleError, StoreError
 @parser_option
 @tz_option
 @rules_option
+@no_builtin_rules_option
+@incident_config_option
 @encoding_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def command(
-    store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], encoding: str | None,
-    files: tuple[str, ...],
+    store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], no_builtin_rules: bool,
+    incident_config: str | None, encoding: str | None, files: tuple[str, ...],
 ) -> None:
-    """Parse FILES, run detection, and store events, alerts and dead letters.
+    """Parse FILES, run detection (built-in rules and --rules), handle the alerts (dedup,
+    suppressions, overrides), group them into incidents, and store everything.
 
     Re-ingesting a file stores nothing twice (event ids are derived from the file and offset).
     """
     clock = SystemClock()
     try:
         parser = make_parser(parser_name, parse_tz(tz_name), clock)
-        detectors = build_detectors(rule_paths, clock)
+        detectors = build_detectors(rule_paths, clock, builtin=not no_builtin_rules)
     except (RegistryError, RuleError) as exc:
         raise click.UsageError(str(exc)) from None
     store = open_store_or_fail(store_url)
+    try:
+        stage = build_alert_stage(store, clock, incident_config)
+    except ConfigError as exc:
+        store.close()
+        raise click.UsageError(str(exc)) from None
     # Indicator matching whenever the store holds active indicators (soc intel import).
     repo = IndicatorRepository(store, clock)
     intel = detector_for(store, clock, on_sightings=repo.record_sightings)
-    pipeline = Pipeline(parser, store, [*detectors, intel] if intel else detectors, clock=clock)
+    pipeline = Pipeline(parser, store, [*detectors, intel] if intel else detectors, clock=clock, alert_stage=stage)
     damaged: list[InputDamaged] = []
     try:
         stats = pipeline.run(in_encoding(
@@ -76,6 +86,9 @@ def command(
         f"{stats.failed} dead letters, {stats.alerts} alerts"
     )
     click.echo(f"stored {stats.stored} new documents, {stats.duplicates} already present")
+    click.echo(f"cảnh báo trùng gộp / alerts folded as duplicates: {stage.duplicates}; "
+               f"bị loại trừ / suppressed: {stage.suppressed}; "
+               f"sự cố mở hoặc cập nhật / incidents opened or updated: {stage.incidents_changed}")
     if stats.parser_bugs:
         click.echo(f"warning: {stats.parser_bugs} events hit a parser bug (kept as dead letters)", err=True)
     if stats.store_failures:

@@ -32,7 +32,16 @@ from ingest.receivers.syslog_tcp import SyslogTcpReceiver
 from ingest.receivers.syslog_tls import SyslogTlsReceiver
 from ingest.receivers.syslog_udp import SyslogUdpReceiver
 from ingest.service import Service, ServiceOptions
-from soc_api.commands._common import make_parser, parse_tz, parser_option, tz_option
+from soc_api.commands._common import (
+    build_detectors,
+    make_parser,
+    no_builtin_rules_option,
+    parse_tz,
+    parser_option,
+    rules_option,
+    tz_option,
+)
+from soc_api.commands._incidents import build_alert_stage, incident_config_option, load_incident_config
 from soc_core.clock import SystemClock
 from soc_core.contracts import Detector, Receiver, Store
 from soc_core.errors import SocError
@@ -143,6 +152,9 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
               help="Score events with this model directory (soc anomaly train; repeatable).")
 @parser_option
 @tz_option
+@rules_option
+@no_builtin_rules_option
+@incident_config_option
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
 def command(**opts: Any) -> None:
     """Run the service until SIGTERM or SIGINT (graceful stop)."""
@@ -160,11 +172,13 @@ def command(**opts: Any) -> None:
         # Fail now, not at the first event, on an unknown parser name.
         for name in {opts["parser_name"], *_parser_names(opts)}:
             make_parser(name, tz, clock)
+        detectors = build_detectors(opts["rule_paths"], clock, builtin=not opts["no_builtin_rules"])
+        load_incident_config(opts["incident_config"])  # a bad file fails now, not in the worker
     except SocError as exc:
         raise click.UsageError(str(exc)) from None
     if not receivers:
         raise click.UsageError("nothing to receive: give --syslog-udp/--syslog-tcp/--syslog-tls/--http/--tail")
-    detectors = anomaly_detectors(opts["anomaly_models"], clock)
+    detectors += anomaly_detectors(opts["anomaly_models"], clock)  # after the Sigma ones
 
     def store_factory() -> Store:
         if store_url.startswith(("http://", "https://")):
@@ -184,6 +198,7 @@ def command(**opts: Any) -> None:
         receivers, queue, store_factory, lambda name: make_parser(name, tz, clock),
         default_parser=opts["parser_name"], detectors=detectors, data_dir=data_dir, metrics=metrics, clock=clock,
         options=ServiceOptions(batch_size=opts["batch_size"], retention_days=opts["retention_days"]),
+        alert_stage_factory=lambda store: build_alert_stage(store, clock, opts["incident_config"]),
     )
     try:
         asyncio.run(_serve(service, opts["api_address"], list(opts["api_key"]), store_factory))

@@ -31,8 +31,11 @@ def test_iptables_ingest_count_and_no_duplicates(tmp_path: Path) -> None:
     assert run("search", "--store", db, "--count", f"source.ip:{ip}").strip() == str(sources.count(ip))
     assert run("search", "--store", db, "--count", "*").strip() == str(len(lines))
 
+    # Events and the alerts the built-in rules made of them: all stored once, none again.
+    stored = int(re.search(r"stored (\d+) new documents", out).group(1))  # type: ignore[union-attr]
+    assert stored >= len(lines)
     again = run("ingest", "--store", db, "--parser", "iptables.log", str(log))
-    assert f"stored 0 new documents, {len(lines)} already present" in again
+    assert f"stored 0 new documents, {stored} already present" in again
     assert run("search", "--store", db, "--count", "*").strip() == str(len(lines))
 
     hits = [orjson.loads(x) for x in run("search", "--store", db, "--limit", "3", f"source.ip:{ip}").splitlines()]

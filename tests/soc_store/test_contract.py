@@ -228,6 +228,31 @@ def test_healthcheck(store: Store) -> None:
     assert store.healthcheck().ok
 
 
+def test_records_are_found_by_field_list_member_and_entity(store: Store) -> None:
+    incidents = store.records("incidents")
+    incidents.put({"id": "a", "status": "new", "assignee": "lan", "tactics": ["discovery", "credential-access"],
+                   "entities": {"source.ip": ["203.0.113.7"], "host.name": ["web1"]}}, None)
+    incidents.put({"id": "b", "status": "new", "assignee": None, "tactics": ["discovery"],
+                   "entities": {"source.ip": ["198.51.100.9"]}}, None)
+    store.records("other").put({"id": "c", "status": "new"}, None)
+
+    def ids(**filters: str) -> list[str]:
+        return sorted(r["id"] for r in incidents.find(filters))
+
+    assert ids(status="new") == ["a", "b"]
+    assert ids(status="new", assignee="lan") == ["a"]
+    assert ids(tactics="discovery") == ["a", "b"]
+    assert ids(tactics="credential-access") == ["a"]
+    assert ids(**{"entities.source.ip": "198.51.100.9"}) == ["b"]
+    assert ids(status="resolved") == []
+    # A changed record is found under its new terms only.
+    a = incidents.get("a")
+    incidents.put({**a, "status": "triaged"}, a["version"])
+    assert ids(status="new") == ["b"]
+    assert ids(status="triaged", **{"entities.host.name": "web1"}) == ["a"]
+    assert [r["id"] for r in incidents.find({"status": "new"}, limit=1, offset=1)] == []
+
+
 # Issue #20 items 1 and 2: Vietnamese text found with or without its marks (đ/Đ included:
 # a letter of its own in Unicode, which no accent-stripping removes), and free text reaching
 # a parsed event that keeps no ``message`` through its ``event.original``.
