@@ -147,7 +147,10 @@ class IntelDetector:
         meta["created"] = format_timestamp(self.clock.now())
         meta["severity"] = max(hit.confidence for hit, _, _ in found)
         alert["event"] = meta
-        alert["rule"] = dict(RULE)
+        # One rule id per set of indicators: alert handling folds repeats of the same rule
+        # on the same entities, and two different indicators are two findings.
+        key = hashlib.blake2b(",".join(sorted(h.id for h, _, _ in found)).encode(), digest_size=8).hexdigest()
+        alert["rule"] = {**RULE, "id": f"{RULE['id']}-{key}"}
         # The indicator ids again as a flat list: a query reaches them there on both stores.
         alert["alert"] = {"event_ids": [source_id] if source_id else [], "indicator_ids": [h.id for h, _, _ in found]}
         threat = dict(alert.get("threat") or {})
