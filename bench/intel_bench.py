@@ -137,6 +137,7 @@ def main() -> None:
     del records
     gc.collect()
     rss_index = rss_mb() - rss_before
+    gc.freeze()  # as intel.detector.detector_for does for the long-lived index
 
     parser = make_parser("suricata.eve", clock=clock)
     plain = Pipeline(parser, None, [], clock=clock)

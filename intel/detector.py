@@ -11,6 +11,7 @@ and handed to the caller by :meth:`IntelDetector.take_sightings`.
 from __future__ import annotations
 
 import copy
+import gc
 import hashlib
 from collections.abc import Callable, Collection
 from datetime import datetime
@@ -214,4 +215,10 @@ def detector_for(store: Store, clock: Clock,
     from intel.repository import IndicatorRepository
 
     index = build_index(IndicatorRepository(store, clock).all(), clock.now())
-    return IntelDetector(index, clock, on_sightings) if index.size else None
+    if not index.size:
+        return None
+    # The index lives as long as the process: move it out of the collector's reach, or every
+    # full collection walks its (up to millions of) entries while events flow.
+    gc.collect()
+    gc.freeze()
+    return IntelDetector(index, clock, on_sightings)
