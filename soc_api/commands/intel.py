@@ -1,4 +1,4 @@
-"""``soc intel import|list|show|expire|retro``: threat intelligence indicators in a store.
+"""``soc intel import|list|show|expire|retro|sync|export|serve``: threat intelligence indicators in a store.
 
 * ``import [--source NAME] [--tlp LEVEL] FILE_OR_DIR...`` reads STIX 2.1 bundles (or TAXII
   envelopes), MISP events and MISP feed directories, CSV and plain lists, merges them into
@@ -9,7 +9,9 @@
   indicators (after an import) and stores the enrichment alerts;
 * ``sync --taxii URL --collection ID [--pull] [--push]`` pulls what is new from a TAXII 2.1
   collection and pushes what the partner may receive (TLP enforced), with credentials from
-  ``SOC_TAXII_USER``/``SOC_TAXII_PASSWORD``.
+  ``SOC_TAXII_USER``/``SOC_TAXII_PASSWORD``;
+* ``export --misp-feed DIR`` writes a MISP feed of what the partner may receive;
+* ``serve --taxii HOST:PORT --partners FILE`` serves the indicators over TAXII 2.1.
 """
 
 from __future__ import annotations
@@ -235,3 +237,36 @@ def export_command(store_url: str, feed_dir: str, partner: str, amber: bool, our
     written, withheld = export_feed(records, Path(feed_dir), Partner(partner, amber=amber), our_name)
     click.echo(f"exported {written} indicators to {feed_dir}, {withheld} withheld by TLP / "
                f"đã xuất {written} chỉ dấu, giữ lại {withheld} theo TLP")
+
+
+@command.command("serve")
+@store_option
+@click.option("--taxii", "address", required=True, metavar="HOST:PORT", help="Where to serve TAXII 2.1.")
+@click.option("--partners", "partners_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="YAML list of partners: name, password_env (the variable holding its password), amber.")
+@click.option("--as", "our_name", default="SOC", show_default=True, help="Our identity name in what we serve.")
+def serve_command(store_url: str, address: str, partners_file: str, our_name: str) -> None:
+    """Serve the active indicators over TAXII 2.1 (read-only), per partner, TLP enforced."""
+    import uvicorn
+    import yaml
+
+    from intel.sharing import Partner
+    from intel.taxii_server import PartnerLogin, build_app
+
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        raise click.BadParameter(f"{address!r}: expected HOST:PORT", param_hint="--taxii")
+    logins = []
+    for entry in yaml.safe_load(Path(partners_file).read_text()) or []:
+        password = os.environ.get(str(entry.get("password_env", "")))
+        if not entry.get("name") or not password:
+            raise click.UsageError(f"{partners_file}: partner {entry.get('name')!r} needs a name and a password "
+                                   f"in the variable named by password_env")
+        logins.append(PartnerLogin(Partner(str(entry["name"]), amber=bool(entry.get("amber"))), password))
+    store = open_store_or_fail(store_url)
+    repo = IndicatorRepository(store, SystemClock())
+    try:
+        uvicorn.run(build_app(repo.all, logins, our_name), host=host.strip("[]") or "127.0.0.1", port=int(port),
+                    log_level="warning")
+    finally:
+        store.close()

@@ -3,7 +3,10 @@ enforced per partner on every route and filter."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -101,3 +104,33 @@ def test_unknown_partner_is_refused(taxii_url: tuple[str, SqliteStore]) -> None:
     with pytest.raises((requests.HTTPError, TAXIIServiceException)):
         Server(f"{url}/taxii2/", user="peer", password="wrong").refresh()
     assert requests.get(f"{url}/api/collections/{COLLECTION_ID}/objects/", timeout=10).status_code == 401
+
+
+def test_soc_intel_serve(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    iocs = tmp_path / "iocs.txt"
+    iocs.write_text("evil.example\n")
+    partners = tmp_path / "partners.yml"
+    partners.write_text("- name: center\n  password_env: CENTER_PW\n  amber: true\n")
+    env = {**os.environ, "CENTER_PW": "pw"}
+    soc = [sys.executable, "-c", "from soc_api.cli import main; main()", "intel"]
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([*soc, "import", "--store", f"sqlite:///{db}", str(iocs)], cwd=root, check=True, timeout=120)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([*soc, "serve", "--store", f"sqlite:///{db}", "--taxii", f"127.0.0.1:{port}",
+                             "--partners", str(partners)], cwd=root, env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                objects = read_all(f"http://127.0.0.1:{port}", "center", "pw")["objects"]
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.2)
+        assert [o["name"] for o in objects if o["type"] == "indicator"] == ["evil.example"]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
