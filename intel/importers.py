@@ -15,7 +15,6 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -363,10 +362,3 @@ def read_path(path: Path, defaults: Defaults, report: ImportReport) -> None:
     else:
         read_plain(text, str(path), defaults, report)
 
-
-def iter_paths(paths: list[str]) -> Iterator[Path]:
-    for p in paths:
-        path = Path(p)
-        if not path.exists():
-            raise IntelError(f"{p}: no such file or directory")
-        yield path
