@@ -139,8 +139,7 @@ def parse_lines(parser: Parser, raws: Iterable[RawEvent], stats: Stats, bugs: Bu
     (its code and tables are still in the CPU caches then: a third faster on a mixed
     stream than serialising the batch afterwards in input order)."""
     if not isinstance(parser, BatchParser):
-        for event in parse_stream(parser, raws, stats, bugs, batch):
-            yield dumps(event)
+        yield from _parse_lines_one_by_one(parser, raws, stats, bugs, batch)
         return
     zone = parser_zone(parser)
     finish = _serialised if zone is None else (lambda event: _serialised(_with_zone(event, zone)))
@@ -156,10 +155,37 @@ def parse_lines(parser: Parser, raws: Iterable[RawEvent], stats: Stats, bugs: Bu
                     parsed[dataset] = parsed.get(dataset, 0) + 1
                     yield line
         finally:  # also when the reader stops early: what it was given is counted
-            for dataset, count in parsed.items():
-                stats.count_parser(dataset, True, count)
-                stats.parsed += count
-                stats.received += count
+            _count_batch(stats, parsed)
+
+
+def _parse_lines_one_by_one(parser: Parser, raws: Iterable[RawEvent], stats: Stats, bugs: BugLogger,
+                            batch: int) -> Iterator[bytes]:
+    """:func:`parse_lines` for a parser without batches: the same outcomes and counts as
+    :func:`parse_one` then ``dumps``, with the per-line bookkeeping (dataset counts) kept
+    per batch: on a single fast parser it cost a fifth of the time of ``soc parse``."""
+    parse = parser.parse
+    zone = parser_zone(parser)
+    for chunk in _chunks(raws, batch):
+        parsed: dict[str, int] = {}
+        try:
+            for raw in chunk:
+                try:
+                    event = parse(raw)
+                except Exception as exc:  # judged by _settle: a ParseError or a parser bug
+                    yield dumps(_settle(parser, raw, exc, stats, bugs))
+                    continue
+                dataset = event.get("event", {}).get("dataset", parser.id)
+                parsed[dataset] = parsed.get(dataset, 0) + 1
+                yield dumps(_with_zone(event, zone) if zone is not None else event)
+        finally:  # also when the reader stops early: what it was given is counted
+            _count_batch(stats, parsed)
+
+
+def _count_batch(stats: Stats, parsed: dict[str, int]) -> None:
+    for dataset, count in parsed.items():
+        stats.count_parser(dataset, True, count)
+        stats.parsed += count
+        stats.received += count
 
 
 def _serialised(event: Event) -> tuple[str | None, bytes]:

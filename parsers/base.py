@@ -118,7 +118,8 @@ class LineFramer:
                 start = offset
                 offset += len(line) + 1
                 body = line.rstrip(b"\r")
-                if body.strip():
+                # Not blank: isspace() answers without the copy strip() would build.
+                if body and not body.isspace():
                     yield start, body
             if len(pending) > limit:
                 cut = _cut_line(pending, stream, limit)
@@ -186,15 +187,16 @@ def frame_file(path: str, framer: Framer, received: datetime) -> Iterator[RawEve
     with open_log(path) as inner:
         guard = _ReadGuard(inner) if path.endswith(".gz") else None
         stream: Any = inner if guard is None else io.BufferedReader(guard, 1 << 16)
+        from_bytes = RawEvent.from_bytes
         for offset, data in framer.frames(stream):
-            extra: dict[str, Any] = {}
             if isinstance(data, CutLine):
-                extra = {"truncated_from": data.original_length}
-                data = bytes(data)
+                yield from_bytes(bytes(data), source, received, offset,
+                                 extra={"truncated_from": data.original_length})
             elif len(data) > MAX_EVENT_BYTES:
-                extra = {"truncated_from": len(data)}
-                data = data[:MAX_EVENT_BYTES]
-            yield RawEvent.from_bytes(data, source, received, offset, extra=extra)
+                yield from_bytes(data[:MAX_EVENT_BYTES], source, received, offset,
+                                 extra={"truncated_from": len(data)})
+            else:  # the common case: no keywords, the shared empty ``extra``
+                yield from_bytes(data, source, received, offset)
     if guard is not None and guard.problem is not None:
         raise InputDamaged(source, guard.problem, guard.delivered)
 

@@ -29,6 +29,13 @@ def corpus() -> Path:
     return corpus_path()
 
 
+@pytest.fixture(autouse=True)
+def _rule_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``soc detect`` caches compiled rule sets: in tests, under pytest's temporary folder,
+    never in the user's own cache."""
+    monkeypatch.setenv("SOC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "soc-rule-cache"))
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     """A clock frozen at a fixed instant."""

@@ -38,7 +38,7 @@ from rules.hunt.common import (
 from rules.hunt.dsl import QueryDslBackend, split_inline_flags
 from rules.sigma import RuleSet, SigmaEngine
 from rules.sigma.compiler import Ctx
-from rules.sigma.fieldmap import WINDOWS_SYSTEM_FIELDS, ecs_path
+from rules.sigma.fieldmap import DATA_COLUMN, WINDOWS_SYSTEM_FIELDS, ecs_path
 from rules.sigma.logsource import Route
 from soc_core.contracts import RawSearchStore, TimeRange
 from soc_core.errors import RuleError, SearchTimeout, StoreError
@@ -50,10 +50,18 @@ DEFAULT_QUERY_TIMEOUT_SECS = 60.0
 INDICES_PER_REQUEST = 64  # ~26 characters a name: under the 4 KB request line of Elasticsearch
 
 
-def es_field(route: Route, sigma_field: str) -> str:
-    """Where the streaming matcher reads ``sigma_field`` on ``route``, as an index path."""
+# ``Data`` is the unnamed items of a classic event, stored as ``param1``, ``param2``...:
+# a value of it matches when one of them does (an OR over these fields; the corpus's
+# events have at most a handful, this bound leaves room).
+MAX_DATA_ITEMS = 32
+
+
+def es_field(route: Route, sigma_field: str) -> str | list[str]:
+    """Where the streaming matcher reads ``sigma_field`` on ``route``, as index paths."""
     if route.windows:
         column = route.renames.get(sigma_field, sigma_field)
+        if column.lower() == DATA_COLUMN.lower():
+            return [f"winlog.event_data.param{i}" for i in range(1, MAX_DATA_ITEMS + 1)]
         for name, path in WINDOWS_SYSTEM_FIELDS.items():
             if name.lower() == column.lower():
                 return path

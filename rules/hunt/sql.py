@@ -36,6 +36,7 @@ from rules.hunt.common import (
 )
 from rules.sigma import RuleSet
 from rules.sigma.compiler import Ctx, field_access
+from rules.sigma.fieldmap import DATA_COLUMN
 from rules.sigma.logsource import Route
 from soc_core.contracts import Store, TimeRange
 from soc_core.errors import RuleError
@@ -60,6 +61,15 @@ def _rows(values: Sequence[Any]) -> list[tuple[Any, ...]]:
         if len(rows) == MAX_ROWS_PER_EVENT:
             break
     return rows
+
+
+def _cell(name: str, value: Any) -> Any:
+    """``Data`` (the unnamed items of a classic event) is one text, its items one per line,
+    as the SQLite oracle writes it: a row per item would let ``not`` filters on ``Data``
+    pass on the items that do not hold the excluded text."""
+    if isinstance(value, list) and name.lower() == DATA_COLUMN.lower():
+        return "\n".join(str(v) for v in value if v is not None)
+    return value
 
 
 def _regexp() -> Callable[[str, Any], bool]:
@@ -129,7 +139,7 @@ class SqliteHunter:
             for table in tables:
                 if not table.columns or not route_accepts(table.route, event, ctx):
                     continue
-                values = [field_access(table.route, name).get(ctx) for name in table.columns.values()]
+                values = [_cell(name, field_access(table.route, name).get(ctx)) for name in table.columns.values()]
                 marks = ", ".join("?" * (len(values) + 1))
                 db.executemany(f"INSERT INTO {table.name} VALUES ({marks})",  # noqa: S608 - our own table names
                                [(rid, *row) for row in _rows(values)])

@@ -22,7 +22,7 @@ import importlib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sigma.conditions import (
@@ -54,7 +54,7 @@ from sigma.types import (
 )
 
 from rules.sigma.fieldmap import KEYWORD_FIELD, ecs_path, windows_column, windows_view
-from rules.sigma.logsource import Route
+from rules.sigma.route import Route
 from soc_core.errors import RuleError
 from soc_core.event import Event, get_field
 from soc_core.query.text import searchable_text
@@ -279,124 +279,95 @@ _COMPARE: Mapping[CompareOperators, Callable[[float, float], bool]] = {
 }
 
 
+# --- analysis: a rule's condition tree as data -----------------------------------------
+#
+# Compiling is split in two so that the expensive half can be cached between runs
+# (``rules/sigma/cache.py``): ``RuleCompiler`` classifies every value once and produces a
+# tree of plain tuples (picklable, no closures); ``Linker`` turns such a tree into nested
+# closures, which costs a few microseconds a node. Node shapes (``f`` is a Sigma field
+# name, ``None`` for keywords):
+#   ("all", nodes) ("any", nodes) ("not", node)
+#   ("str", f, cased, Pattern) ("fused", f, patterns) ("bool", f, text) ("num", f, number)
+#   ("null", f) ("exists", f, want) ("re", f, source, flags) ("cidr", f, network)
+#   ("cmp", f, operator, bound) ("ref", f, other_field, starts_with, ends_with)
+
+Node = tuple[Any, ...]
+
+
+def _all_node(nodes: list[Node]) -> Node:
+    return nodes[0] if len(nodes) == 1 else ("all", tuple(nodes))
+
+
+def _any_node(nodes: list[Node]) -> Node:
+    return nodes[0] if len(nodes) == 1 else ("any", tuple(nodes))
+
+
 @dataclass
 class RuleCompiler:
-    """Compiles one rule for one route; collects the field accessors it uses."""
+    """Analyses one rule for one route into a :data:`Node` tree."""
 
     route: Route
-    fields: dict[str, FieldAccess] = field(default_factory=dict)
-
-    def access(self, sigma_field: str | None) -> FieldAccess:
-        acc = field_access(self.route, sigma_field)
-        self.fields.setdefault(acc.key, acc)
-        return acc
 
     # Leaves ---------------------------------------------------------------------------
 
-    def value_pred(self, sigma_field: str | None, value: SigmaType) -> Pred:
-        acc = self.access(sigma_field)
+    def value_node(self, sigma_field: str | None, value: SigmaType) -> Node:
         if isinstance(value, SigmaExpansion):
-            preds = [self.value_pred(sigma_field, v) for v in value.values]
-            return _any(preds)
+            return _any_node([self.value_node(sigma_field, v) for v in value.values])
         if isinstance(value, SigmaString):
             cased = isinstance(value, SigmaCasedString)
-            test = _pattern_test(string_pattern(value, cased, keyword=sigma_field is None))
-            if cased:
-                return lambda ctx: any(test(s) for s in ctx.texts(acc))
-            return lambda ctx: any(test(s) for s in ctx.lowered(acc))
+            return ("str", sigma_field, cased, string_pattern(value, cased, keyword=sigma_field is None))
         if isinstance(value, SigmaTimestampPart):
             # Checked before SigmaNumber, its base class: equality would be wrong.
             raise RuleError("timestamp part modifiers (minute, hour, day, week, month, year) are not supported")
         if isinstance(value, SigmaBool):
-            text = "true" if value.boolean else "false"
-            return lambda ctx: text in ctx.lowered(acc)
+            return ("bool", sigma_field, "true" if value.boolean else "false")
         if isinstance(value, SigmaNumber):
-            number = value.number
-            text = str(number)
-
-            def eq_number(ctx: Ctx) -> bool:
-                raw = acc.get(ctx)
-                if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-                    return bool(raw == number)
-                return text in ctx.lowered(acc)
-
-            return eq_number
+            return ("num", sigma_field, value.number)
         if isinstance(value, SigmaNull):
-            return lambda ctx: acc.get(ctx) is None
+            return ("null", sigma_field)
         if isinstance(value, SigmaExists):
-            want = value.exists
-            return lambda ctx: (acc.get(ctx) is not None) is want
+            return ("exists", sigma_field, value.exists)
         if isinstance(value, SigmaRegularExpression):
             flags = re.DOTALL if SigmaRegularExpressionFlag.DOTALL in value.flags else 0
             flags |= re.IGNORECASE if SigmaRegularExpressionFlag.IGNORECASE in value.flags else 0
             flags |= re.MULTILINE if SigmaRegularExpressionFlag.MULTILINE in value.flags else 0
             if value.regexp.contains_placeholder():
                 raise RuleError("placeholder in a regular expression has no value")
-            rx = re.compile(str(value.regexp), flags)
-            return lambda ctx: any(rx.search(s) is not None for s in ctx.texts(acc))
+            source = str(value.regexp)
+            try:
+                re.compile(source, flags)
+            except re.error as exc:
+                raise RuleError(f"invalid regular expression {source!r}: {exc}") from None
+            return ("re", sigma_field, source, flags)
         if isinstance(value, SigmaCIDRExpression):
-            net = value.network
-
-            def in_network(ctx: Ctx) -> bool:
-                for s in ctx.texts(acc):
-                    try:
-                        if ipaddress.ip_address(s.strip()) in net:
-                            return True
-                    except ValueError:
-                        continue
-                return False
-
-            return in_network
+            return ("cidr", sigma_field, value.network)
         if isinstance(value, SigmaCompareExpression):
-            op = _COMPARE[value.op]
-            bound = float(value.number.number)
-
-            def compare(ctx: Ctx) -> bool:
-                for s in ctx.texts(acc):
-                    n = _to_number(s)
-                    if n is not None and op(n, bound):
-                        return True
-                return False
-
-            return compare
+            return ("cmp", sigma_field, value.op, float(value.number.number))
         if isinstance(value, SigmaFieldReference):
-            other = self.access(value.field)
-            starts, ends = value.starts_with, value.ends_with
-
-            def ref(ctx: Ctx) -> bool:
-                mine, theirs = ctx.lowered(acc), ctx.lowered(other)
-                for a in mine:
-                    for b in theirs:
-                        if (starts and ends and b in a) or (starts and not ends and a.startswith(b)) or (
-                            ends and not starts and a.endswith(b)) or (not starts and not ends and a == b):
-                            return True
-                return False
-
-            return ref
+            return ("ref", sigma_field, value.field, value.starts_with, value.ends_with)
         raise RuleError(f"unsupported Sigma value type {type(value).__name__}")
 
     # Tree -----------------------------------------------------------------------------
 
-    def node(self, node: Any) -> Pred:
+    def node(self, node: Any) -> Node:
         if isinstance(node, ConditionFieldEqualsValueExpression):
             if node.field in self.route.unsupported:
                 raise UnsupportedOnRoute(node.field)
-            return self.value_pred(node.field, node.value)
+            return self.value_node(node.field, node.value)
         if isinstance(node, ConditionValueExpression):
-            return self.value_pred(None, node.value)
+            return self.value_node(None, node.value)
         if isinstance(node, ConditionNOT):
-            inner = self.node(node.args[0])
-            return lambda ctx: not inner(ctx)
+            return ("not", self.node(node.args[0]))
         if isinstance(node, ConditionAND):
-            return _all([self.node(a) for a in node.args])
+            return _all_node([self.node(a) for a in node.args])
         if isinstance(node, ConditionOR):
             fused = self._fused_or(node.args)
             if fused is not None:
                 return fused
-            return _any([self.node(a) for a in node.args])
+            return _any_node([self.node(a) for a in node.args])
         raise RuleError(f"unsupported condition element {type(node).__name__}")
 
-    def _fused_or(self, args: Iterable[Any]) -> Pred | None:
+    def _fused_or(self, args: Iterable[Any]) -> Node | None:
         """An OR of uncased string values of one field, as one compiled alternation."""
         args = list(args)
         if len(args) < 3:
@@ -412,9 +383,115 @@ class RuleCompiler:
             patterns.append(string_pattern(a.value, cased=False))
         if len(names) != 1:
             return None
-        acc = self.access(names.pop())
-        test = _fused_test(patterns)
-        return lambda ctx: any(test(s) for s in ctx.lowered(acc))
+        return ("fused", names.pop(), tuple(patterns))
+
+
+# --- linking: a node tree into closures --------------------------------------------------
+
+
+class Linker:
+    """Turns :data:`Node` trees of one route into predicates; collects their accessors."""
+
+    def __init__(self, route: Route, accessors: dict[str | None, FieldAccess] | None = None) -> None:
+        self.route = route
+        self.fields: dict[str, FieldAccess] = {}
+        # Accessors by Sigma field name, shareable between the rules of one route.
+        self._accessors = accessors if accessors is not None else {}
+
+    def access(self, sigma_field: str | None) -> FieldAccess:
+        acc = self._accessors.get(sigma_field)
+        if acc is None:
+            acc = self._accessors[sigma_field] = field_access(self.route, sigma_field)
+        self.fields.setdefault(acc.key, acc)
+        return acc
+
+    def link(self, node: Node) -> Pred:
+        kind = node[0]
+        if kind == "all":
+            return _all([self.link(n) for n in node[1]])
+        if kind == "any":
+            return _any([self.link(n) for n in node[1]])
+        if kind == "not":
+            inner = self.link(node[1])
+            return lambda ctx: not inner(ctx)
+        acc = self.access(node[1])
+        if kind == "str":
+            test = _pattern_test(node[3])
+            if node[2]:
+                return lambda ctx: any(test(s) for s in ctx.texts(acc))
+            return lambda ctx: any(test(s) for s in ctx.lowered(acc))
+        if kind == "fused":
+            fused = _fused_test(list(node[2]))
+            return lambda ctx: any(fused(s) for s in ctx.lowered(acc))
+        if kind == "bool":
+            text = node[2]
+            return lambda ctx: text in ctx.lowered(acc)
+        if kind == "num":
+            return _number_pred(acc, node[2])
+        if kind == "null":
+            return lambda ctx: acc.get(ctx) is None
+        if kind == "exists":
+            want = node[2]
+            return lambda ctx: (acc.get(ctx) is not None) is want
+        if kind == "re":
+            rx = re.compile(node[2], node[3])
+            return lambda ctx: any(rx.search(s) is not None for s in ctx.texts(acc))
+        if kind == "cidr":
+            return _cidr_pred(acc, node[2])
+        if kind == "cmp":
+            return _compare_pred(acc, _COMPARE[node[2]], node[3])
+        if kind == "ref":
+            return _ref_pred(acc, self.access(node[2]), node[3], node[4])
+        raise RuleError(f"unknown compiled node {kind!r}")
+
+
+def _number_pred(acc: FieldAccess, number: Any) -> Pred:
+    text = str(number)
+
+    def eq_number(ctx: Ctx) -> bool:
+        raw = acc.get(ctx)
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return bool(raw == number)
+        return text in ctx.lowered(acc)
+
+    return eq_number
+
+
+def _cidr_pred(acc: FieldAccess, net: Any) -> Pred:
+    def in_network(ctx: Ctx) -> bool:
+        for s in ctx.texts(acc):
+            try:
+                if ipaddress.ip_address(s.strip()) in net:
+                    return True
+            except ValueError:
+                continue
+        return False
+
+    return in_network
+
+
+def _compare_pred(acc: FieldAccess, op: Callable[[float, float], bool], bound: float) -> Pred:
+    def compare(ctx: Ctx) -> bool:
+        for s in ctx.texts(acc):
+            n = _to_number(s)
+            if n is not None and op(n, bound):
+                return True
+        return False
+
+    return compare
+
+
+def _ref_pred(acc: FieldAccess, other: FieldAccess, starts: bool, ends: bool) -> Pred:
+    def ref(ctx: Ctx) -> bool:
+        mine, theirs = ctx.lowered(acc), ctx.lowered(other)
+        for a in mine:
+            for b in theirs:
+                if (starts and ends and b in a) or (starts and not ends and a.startswith(b)) or (
+                    ends and not starts and a.endswith(b)) or (not starts and not ends and a == b):
+                    return True
+        return False
+
+    return ref
 
 
 class UnsupportedOnRoute(RuleError):
@@ -520,6 +597,18 @@ def regex_needle(pattern: str) -> str:
 
 
 @dataclass(frozen=True)
+class VariantCode:
+    """One rule analysed for one route, as data (what the rule-set cache stores)."""
+
+    route: Route
+    tree: Node
+    atoms: frozenset[Atom] | None
+
+    def resolve(self) -> VariantCode:
+        return self
+
+
+@dataclass(frozen=True)
 class CompiledVariant:
     """One rule compiled for one route: the predicate, its accessors, its atoms."""
 
@@ -535,24 +624,33 @@ def condition_trees(rule: SigmaRule) -> list[Any]:
     return [c.parsed for c in rule.detection.parsed_condition]
 
 
-def compile_rule(rule: SigmaRule, route: Route, trees: list[Any] | None = None) -> CompiledVariant:
-    """Compile ``rule`` for ``route``; raises :class:`RuleError` (or UnsupportedOnRoute)."""
+def analyse_rule(rule: SigmaRule, route: Route, trees: list[Any] | None = None) -> VariantCode:
+    """Analyse ``rule`` for ``route``; raises :class:`RuleError` (or UnsupportedOnRoute)."""
     compiler = RuleCompiler(route)
     if trees is None:
         trees = condition_trees(rule)
-    preds = [compiler.node(t) for t in trees]
-    predicate = _any(preds)
+    tree = _any_node([compiler.node(t) for t in trees])
     atoms: frozenset[Atom] | None = frozenset()
     for t in trees:  # several conditions are OR-ed
         got = necessary_atoms(t, route)
         atoms = None if got is None or atoms is None else atoms | got
     if route.conditions:
         extra = [
-            _any([compiler.value_pred(name, SigmaString(v)) for v in values])
+            _any_node([("str", name, False, string_pattern(SigmaString(v), cased=False)) for v in values])
             for name, values in route.conditions
         ]
-        base = predicate
-        predicate = _all([*extra, base])
-    for acc in list(compiler.fields.values()):
-        compiler.fields.setdefault(acc.key, acc)
-    return CompiledVariant(rule, route, predicate, dict(compiler.fields), atoms)
+        tree = _all_node([*extra, tree])
+    return VariantCode(route, tree, atoms)
+
+
+def link_variant(rule: SigmaRule, code: VariantCode,
+                 accessors: dict[str | None, FieldAccess] | None = None) -> CompiledVariant:
+    """The runnable form of an analysed variant (``accessors``: shared per route)."""
+    linker = Linker(code.route, accessors)
+    predicate = linker.link(code.tree)
+    return CompiledVariant(rule, code.route, predicate, linker.fields, code.atoms)
+
+
+def compile_rule(rule: SigmaRule, route: Route, trees: list[Any] | None = None) -> CompiledVariant:
+    """Compile ``rule`` for ``route``; raises :class:`RuleError` (or UnsupportedOnRoute)."""
+    return link_variant(rule, analyse_rule(rule, route, trees))

@@ -1,6 +1,7 @@
 """The streaming Sigma matcher: every loaded rule against every event, in memory.
 
-At construction each rule is compiled once per logsource route (``compiler.py``). For
+At construction each rule is analysed once per logsource route (``compiler.py``); a
+variant is linked into closures when the first event that can reach it arrives. For
 each kind of event (Windows channel + event id, or ECS dataset) the engine builds, on
 first sight, a :class:`Plan`: the rule variants routed there, and per field one
 Aho-Corasick automaton over the lower-cased necessary literals of those variants. An
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from heapq import merge
+from typing import Protocol
 
 import ahocorasick
 from sigma.rule import SigmaRule
@@ -21,13 +24,15 @@ from rules.sigma.compiler import (
     Ctx,
     FieldAccess,
     UnsupportedOnRoute,
+    VariantCode,
+    analyse_rule,
     as_strings,
-    compile_rule,
     condition_trees,
+    link_variant,
 )
 from rules.sigma.fieldmap import KEYWORD_FIELD
 from rules.sigma.loader import RuleSet
-from rules.sigma.logsource import Route, event_route_key, routes_for
+from rules.sigma.route import Route, event_route_key
 from soc_core.errors import RuleError
 from soc_core.event import Event
 
@@ -74,59 +79,111 @@ def _column_access(key: str) -> FieldAccess:
     return FieldAccess(key, lambda ctx: ctx.view.get(column))
 
 
-class SigmaEngine:
-    """Matches events against a :class:`RuleSet` (filters already applied at load).
-
-    Rules that cannot be compiled are added to ``errors`` (and to the ruleset's errors)
-    and do not run; ``stats`` counts evaluations, for benchmarks.
-    """
-
-    def __init__(self, ruleset: RuleSet) -> None:
-        self.ruleset = ruleset
-        self.errors: list[RuleError] = []
-        self._windows: list[CompiledVariant] = []
-        self._ecs: list[CompiledVariant] = []
-        self._plans: dict[tuple[str, str, str], Plan] = {}
-        self.evaluated = 0
-        # Rules whose logsource no route knows (e.g. category antivirus without a
-        # product): loaded, but no event can reach them; reported, not hidden.
-        self.unrouted: list[SigmaRule] = []
-        for rule in ruleset.rules:
-            self._compile(rule, ruleset.source_of(rule))
+class StoredVariant(Protocol):
+    """An analysed variant, possibly still serialised (the cache defers unpickling)."""
 
     @property
-    def rules(self) -> list[SigmaRule]:
-        return self.ruleset.rules
+    def route(self) -> Route: ...
 
-    def _compile(self, rule: SigmaRule, path: str | None) -> None:
+    def resolve(self) -> VariantCode: ...
+
+
+@dataclass
+class EngineCode:
+    """A rule set analysed for the engine, as data: what the rule-set cache stores.
+
+    ``variants`` pairs the index of a rule in ``RuleSet.rules`` with one of its analysed
+    variants; ``unrouted`` lists rules no route knows; ``errors`` the rules that failed.
+    """
+
+    variants: list[tuple[int, StoredVariant]] = field(default_factory=list)
+    unrouted: list[int] = field(default_factory=list)
+    errors: list[RuleError] = field(default_factory=list)
+
+
+def analyse_ruleset(ruleset: RuleSet) -> EngineCode:
+    """Analyse every rule of ``ruleset`` on every route its logsource maps to."""
+    # Imported here: an engine restored from the cache never needs pySigma's tables.
+    from rules.sigma.logsource import routes_for
+
+    code = EngineCode()
+    for index, rule in enumerate(ruleset.rules):
         routes: list[Route] = routes_for(rule.logsource)
         if not routes:
-            self.unrouted.append(rule)
-        variants: list[CompiledVariant] = []
+            code.unrouted.append(index)
+        variants: list[VariantCode] = []
         try:
             trees = condition_trees(rule)
             for route in routes:
                 try:
-                    variants.append(compile_rule(rule, route, trees))
+                    variants.append(analyse_rule(rule, route, trees))
                 except UnsupportedOnRoute:
                     continue  # e.g. a registry rule using User has no Security 4657 form
         except RuleError as exc:
             # All or nothing: a rule that fails on one route runs on none.
-            err = RuleError(f"{rule.title}: {exc.reason}", path=path, line=1)
-            self.errors.append(err)
-            self.ruleset.errors.append(err)
-            return
-        for variant in variants:
-            (self._windows if variant.route.windows else self._ecs).append(variant)
+            code.errors.append(RuleError(f"{rule.title}: {exc.reason}", path=ruleset.source_of(rule), line=1))
+            continue
+        code.variants.extend((index, v) for v in variants)
+    return code
+
+
+class SigmaEngine:
+    """Matches events against a :class:`RuleSet` (filters already applied at load).
+
+    Rules that cannot be compiled are added to ``errors`` (and to the ruleset's errors)
+    and do not run; ``stats`` counts evaluations, for benchmarks. ``code``, when given,
+    is the rule set's analysis restored from the cache (its errors are already in the
+    rule set's): only linking is left to do.
+    """
+
+    def __init__(self, ruleset: RuleSet, code: EngineCode | None = None) -> None:
+        self.ruleset = ruleset
+        if code is None:
+            code = analyse_ruleset(ruleset)
+            ruleset.errors.extend(code.errors)
+        self.code = code
+        self.errors: list[RuleError] = list(code.errors)
+        # Variants by order of load: (order, rule index, analysed form). Windows ones by
+        # channel (None: any channel), so that the plan of a new kind of event looks at
+        # the few that can apply; each is linked the first time a plan takes it.
+        self._windows: dict[str | None, list[tuple[int, int, StoredVariant]]] = {}
+        self._ecs: list[tuple[int, int, StoredVariant]] = []
+        self._linked: dict[int, CompiledVariant] = {}
+        self._accessors: dict[str, dict[str | None, FieldAccess]] = {}
+        self._plans: dict[tuple[str, str, str], Plan] = {}
+        self.evaluated = 0
+        # Rules whose logsource no route knows (e.g. category antivirus without a
+        # product): loaded, but no event can reach them; reported, not hidden.
+        self.unrouted: list[SigmaRule] = [ruleset.rules[i] for i in code.unrouted]
+        for order, (index, stored) in enumerate(code.variants):
+            route = stored.route
+            if not route.windows:
+                self._ecs.append((order, index, stored))
+                continue
+            for channel in route.channels if route.channels is not None else (None,):
+                self._windows.setdefault(channel, []).append((order, index, stored))
+
+    def _link(self, order: int, index: int, stored: StoredVariant) -> CompiledVariant:
+        variant = self._linked.get(order)
+        if variant is None:
+            accessors = self._accessors.setdefault(stored.route.name, {})
+            variant = link_variant(self.ruleset.rules[index], stored.resolve(), accessors)
+            self._linked[order] = variant
+        return variant
+
+    @property
+    def rules(self) -> list[SigmaRule]:
+        return self.ruleset.rules
 
     def plan_for(self, key: tuple[str, str, str]) -> Plan:
         """The plan of one event kind, built on first use."""
         plan = self._plans.get(key)
         if plan is None:
             if key[0] == "w":
-                variants = [v for v in self._windows if v.route.accepts_windows(key[1], key[2])]
+                both = merge(self._windows.get(key[1], ()), self._windows.get(None, ()), key=lambda p: p[0])
+                variants = [self._link(*entry) for entry in both if entry[2].route.accepts_windows(key[1], key[2])]
             else:
-                variants = [v for v in self._ecs if v.route.accepts_dataset(key[1])]
+                variants = [self._link(*entry) for entry in self._ecs if entry[2].route.accepts_dataset(key[1])]
             plan = _plan(variants)
             self._plans[key] = plan
         return plan

@@ -34,21 +34,15 @@ WINDOWS_SYSTEM_FIELDS: Final[Mapping[str, str]] = {
     "Keywords": "winlog.keywords",
 }
 
-# Windows Security 4688/4657 use other names for what Sysmon calls Image etc.; the
-# mappings are pySigma's own (sigma.pipelines.windows), applied when a rule written for a
-# generic category is routed to those Security events (see ``logsource.py``).
-try:
-    from sigma.pipelines.windows.windows import windows_audit_registry_fieldmappings as _REG
-except ImportError:  # an older pipeline package without the registry mapping
-    _REG = {"Image": "ProcessName", "TargetObject": "ObjectName"}
-
+# Windows Security 4688/4657 use other names for what Sysmon calls Image etc., applied
+# when a rule written for a generic category is routed to those Security events (see
+# ``logsource.py``, which adds pySigma's own registry mappings for 4657).
 WINDOWS_AUDIT_PROCESS_FIELDS: Final[Mapping[str, str]] = {
     "Image": "NewProcessName",
     "ParentImage": "ParentProcessName",
     "Details": "NewValue",
     "LogonId": "SubjectLogonId",
 }
-WINDOWS_AUDIT_REGISTRY_FIELDS: Final[Mapping[str, str]] = {**WINDOWS_AUDIT_PROCESS_FIELDS, **_REG}
 
 # Sigma taxonomy names -> ECS paths, per logsource family (the key names the family; the
 # logsource table in ``logsource.py`` says which rules and events belong to it).
@@ -161,6 +155,25 @@ _SYSTEM_KEYS: Final = tuple(
 _SYSTEM_KEYS_LOWER: Final = tuple((name.lower(), key) for name, key in _SYSTEM_KEYS)
 
 
+# Unnamed <Data> elements: the parser keeps them as Winlogbeat does (``param1``,
+# ``param2``... in ``winlog.event_data``); Sigma rules for classic events (MSSQL,
+# MSI installer, PowerShell classic, ...) read them as one ``Data`` field, whose values
+# are all those items (a list: a rule matches when any item does).
+DATA_COLUMN: Final = "Data"
+
+
+def unnamed_data(event_data: Mapping[str, Any]) -> list[Any] | None:
+    """The values of ``param1``, ``param2``... in order, or ``None`` when there is none."""
+    if "param1" not in event_data:
+        return None
+    values = []
+    i = 1
+    while (key := f"param{i}") in event_data:
+        values.append(event_data[key])
+        i += 1
+    return values
+
+
 def sigma_columns(event: Mapping[str, Any]) -> dict[str, Any]:
     """A Windows event as Sigma-named flat columns (original case), or ``{}`` otherwise.
 
@@ -177,6 +190,8 @@ def sigma_columns(event: Mapping[str, Any]) -> dict[str, Any]:
     event_data = winlog.get("event_data")
     if isinstance(event_data, dict):
         out.update((k, v) for k, v in event_data.items() if not isinstance(v, dict))
+        if DATA_COLUMN not in out and (data := unnamed_data(event_data)) is not None:
+            out[DATA_COLUMN] = data
     for key in [k for k in out if " " in k or "_" in k]:
         # Defender and a few others name data items with spaces ("Threat Name", which
         # Winlogbeat writes "Threat_Name"); Sigma rules use the name without them.
@@ -208,6 +223,8 @@ def windows_view(event: Mapping[str, Any]) -> dict[str, Any]:
                     low = k.lower()
                     out[low] = v
                     aliased = aliased or " " in low or "_" in low
+            if part == "event_data" and "param1" in data and "data" not in out:
+                out["data"] = unnamed_data(data)
     if aliased:
         for key in [k for k in out if " " in k or "_" in k]:
             out.setdefault(key.replace(" ", "").replace("_", ""), out[key])

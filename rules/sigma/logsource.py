@@ -16,7 +16,6 @@ Non-Windows rules are routed by ``event.dataset`` prefixes to a field-mapping fa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 from sigma.pipelines.common import windows_logsource_mapping
@@ -29,7 +28,14 @@ from sigma.pipelines.windows.windows import (
 )
 from sigma.rule import SigmaLogSource
 
-from rules.sigma.fieldmap import WINDOWS_AUDIT_PROCESS_FIELDS, WINDOWS_AUDIT_REGISTRY_FIELDS
+from rules.sigma.fieldmap import WINDOWS_AUDIT_PROCESS_FIELDS
+from rules.sigma.route import Route, event_route_key
+
+try:  # Security 4657 names of registry fields (pySigma's audit pipeline)
+    from sigma.pipelines.windows.windows import windows_audit_registry_fieldmappings as _REG
+except ImportError:  # an older pipeline package without the registry mapping
+    _REG = {"Image": "ProcessName", "TargetObject": "ObjectName"}
+WINDOWS_AUDIT_REGISTRY_FIELDS: Final[Mapping[str, str]] = {**WINDOWS_AUDIT_PROCESS_FIELDS, **_REG}
 
 try:  # fields pySigma's audit pipeline refuses for 4657 (no counterpart in that event)
     from sigma.pipelines.windows.windows import windows_audit_registry_unsupported_fields as _REG_UNSUPPORTED
@@ -40,36 +46,9 @@ SYSMON_CHANNEL: Final = str(windows_logsource_mapping["sysmon"])
 # pySigma annotates this table with ``ast.Dict`` (a typo for typing.Dict): retype it.
 AUDIT_MAPPING: Final = cast("dict[str, dict[str, Any]]", _audit_mapping)
 
-
-@dataclass(frozen=True)
-class Route:
-    """One kind of event a rule applies to, and how its field names read there.
-
-    Windows routes filter on channel and event id (lower-cased text; ``None`` = any)
-    and may add equality ``conditions`` and field ``renames``; ``unsupported`` fields
-    make the rule impossible on this route. ECS routes filter on ``event.dataset``
-    prefixes and name the field-mapping ``family``.
-    """
-
-    name: str
-    windows: bool
-    channels: frozenset[str] | None = None
-    event_ids: frozenset[str] | None = None
-    conditions: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    renames: Mapping[str, str] = field(default_factory=dict)
-    unsupported: frozenset[str] = frozenset()
-    family: str | None = None
-    datasets: tuple[str, ...] | None = None
-
-    def accepts_windows(self, channel: str, event_id: str) -> bool:
-        return (self.channels is None or channel in self.channels) and (
-            self.event_ids is None or event_id in self.event_ids
-        )
-
-    def accepts_dataset(self, dataset: str) -> bool:
-        if self.datasets is None:
-            return True
-        return any(dataset == p or dataset.startswith(p + ".") for p in self.datasets)
+__all__ = [
+    "AUDIT_MAPPING", "ECS_LOGSOURCES", "SYSMON_CHANNEL", "Route", "event_route_key", "routes_for", "windows_routes",
+]
 
 
 def _ids(value: Any) -> frozenset[str]:
@@ -181,15 +160,3 @@ def routes_for(logsource: SigmaLogSource) -> list[Route]:
         # Unknown product (aws, okta, ...): the events whose dataset is named after it.
         return [Route(name=f"ecs:{product}", windows=False, family=None, datasets=(product,))]
     return []
-
-
-def event_route_key(event: Mapping[str, Any]) -> tuple[str, str, str]:
-    """``("w", channel, event_id)`` for Windows events, ``("e", dataset, "")`` otherwise."""
-    winlog = event.get("winlog")
-    if isinstance(winlog, Mapping):
-        # ETW records may lack a channel: still Windows events (rules without a
-        # channel condition see them, as in the SQLite view where Channel is NULL).
-        return ("w", str(winlog.get("channel") or "").lower(), str(winlog.get("event_id", "")))
-    ev = event.get("event")
-    dataset = ev.get("dataset") if isinstance(ev, Mapping) else None
-    return ("e", str(dataset or ""), "")

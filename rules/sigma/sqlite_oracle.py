@@ -66,6 +66,11 @@ def _regexp(pattern: str, value: Any) -> int:
 def _text(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, list):
+        # A list column (unnamed ``Data`` items, ``Keywords``): its items one per line, the
+        # text a SQL backend sees of an element's content, not Python's repr (whose
+        # doubled backslashes and quotes would match needles no item holds).
+        return "\n".join(str(_text(v)) for v in value if v is not None)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -158,13 +158,14 @@ def build_detectors(rule_paths: tuple[str, ...], clock: Clock, builtin: bool = F
         rule_paths = (str(builtin_rules_dir()), *rule_paths)
     if not rule_paths:
         return []
-    from rules.sigma import load_rules
+    from rules.sigma.cache import load_engine
 
-    ruleset = load_rules(list(rule_paths))
-    for error in ruleset.errors:
+    # The compiled rule set comes from the cache when an earlier run built it.
+    engine, _ = load_engine(list(rule_paths))
+    for error in engine.ruleset.errors:
         click.echo(f"rule error: {error}", err=True)
-    require_rules(ruleset, rule_paths)
-    return detectors_for(ruleset, clock)
+    require_rules(engine.ruleset, rule_paths)
+    return detectors_for(engine.ruleset, clock, engine)
 
 
 def require_rules(ruleset: Any, rule_paths: tuple[str, ...]) -> None:

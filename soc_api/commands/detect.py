@@ -7,10 +7,14 @@ Inputs may be ``.evtx`` files and Windows JSON exports (read by the ``winlog`` p
 NDJSON files of ECS events (as ``soc parse`` prints them: matched as they are), or raw
 log files parsed with ``--parser``. Rule files that do not load are reported on stderr
 with file and line; the other rules run.
+
+The compiled rule set is cached (``rules/sigma/cache.py``, keyed by the rule files'
+content and the engine version): a second run over the same rules starts at once.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +24,8 @@ import click
 from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_stream
 from parsers.base import open_log
-from rules.sigma import SigmaEngine, load_placeholders, load_rules
+from rules.sigma import load_placeholders
+from rules.sigma.cache import describe, load_engine
 from soc_api.commands._common import detectors_for, make_parser, parse_tz, parser_option, tz_option
 from soc_core.clock import SystemClock
 from soc_core.contracts import Parser
@@ -78,16 +83,21 @@ def ecs_events(path: str) -> Iterator[Event]:
 @parser_option
 @tz_option
 @click.option("--stats", "show_stats", is_flag=True, help="Print counts on stderr at the end.")
+@click.option("--cache/--no-cache", "use_cache", default=True, show_default=True,
+              help="Reuse the compiled rule set of an earlier run ($SOC_CACHE_DIR, ~/.cache/soc-pipeline).")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_name: str, tz_name: str,
-            show_stats: bool, inputs: tuple[str, ...]) -> None:
+            show_stats: bool, use_cache: bool, inputs: tuple[str, ...]) -> None:
     """Run Sigma rules over INPUTS (.evtx, NDJSON events, raw logs); print alerts as NDJSON."""
     try:
         placeholders = load_placeholders(placeholders_file) if placeholders_file else None
-        ruleset = load_rules(list(rule_paths), placeholders)
+        engine, cache_outcome = load_engine(list(rule_paths), placeholders, use_cache=use_cache)
     except RuleError as exc:
         raise click.UsageError(str(exc)) from None
-    engine = SigmaEngine(ruleset)
+    ruleset = engine.ruleset
+    # The rule set lives as long as the process: keep the cyclic collector off its
+    # hundreds of thousands of objects (each full collection would walk them again).
+    gc.freeze()
     for err in ruleset.errors:
         click.echo(f"rule error: {err}", err=True)
     if not ruleset.rules:
@@ -129,3 +139,4 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
         click.echo(f"rules={len(ruleset.rules)} rule_errors={len(ruleset.errors)} "
                    f"rules_without_route={len(engine.unrouted)} events={events} "
                    f"dead_letters={stats.failed} alerts={stats.alerts}", err=True)
+        click.echo(describe(cache_outcome), err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from rules.sigma import SigmaEngine, load_rules
@@ -170,3 +171,27 @@ def test_builtin_rules_find_a_brute_force_on_the_firewall_console() -> None:
     brute = [a for a in alerts if a["rule"]["name"] == "Firewall Login Brute Force From One Source"]
     assert len(brute) == 1 and len(brute[0]["alert"]["event_ids"]) == 5
     assert brute[0]["source"]["ip"] == "10.0.0.1"
+
+
+def test_second_detect_run_uses_the_rule_cache_and_prints_the_same(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    evtx = corpus_path("evtx", "Defense Evasion", "de_hiding_files_via_attrib_cmdlet.evtx")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "rule.yml").write_text(ATTRIB_RULE, encoding="utf-8")
+    (tmp_path / "rules" / "broken.yml").write_text("title: [\n", encoding="utf-8")
+    monkeypatch.setenv("SOC_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["--stats", "--rules", str(tmp_path / "rules"), str(evtx)]
+    first, second = CliRunner().invoke(command, args), CliRunner().invoke(command, args)
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert "rule cache: miss" in first.stderr and "rule cache: hit" in second.stderr
+
+    def stable(out: str) -> list[dict[str, object]]:
+        alerts = [json.loads(line) for line in out.splitlines()]
+        for alert in alerts:
+            alert["event"].pop("created")
+        return alerts
+
+    assert stable(second.stdout) == stable(first.stdout) != []
+    assert "broken.yml:" in second.stderr  # the broken rule is still reported from the cache
+    nocache = CliRunner().invoke(command, ["--no-cache", *args])
+    assert "rule cache: off" in nocache.stderr and stable(nocache.stdout) == stable(first.stdout)
