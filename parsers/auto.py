@@ -1,13 +1,22 @@
 """``auto``: pick the parser per line from cheap signals, then parse with that one only.
 
-Signals, in order: a JSON object's keys (``json_keys``), literal substrings such as
-``CEF:0|`` or ``%ASA-`` (``route_signals``, found in one Aho-Corasick pass over a JSON
-object or the first :data:`SIGNAL_WINDOW` characters of a text line), and the
-syslog program name (``syslog_programs``). Each candidate's ``accepts(raw)`` has the
-last word. JSON objects nobody claims go to the ``json`` parser (ECS documents as they
-are, other objects under ``json.*``); other lines nobody claims go to generic syslog
-(``system.syslog``) when they have a syslog header, else they become a ``ParseError``.
-The event's ``event.dataset`` names the parser that produced it.
+Signals, in order: a configured route (``ParserOptions.routes``: a glob over the
+event's file path or receiver address naming its parser), a JSON object's keys
+(``json_keys``), literal substrings such as ``CEF:0|`` or ``%ASA-`` (``route_signals``,
+found in one Aho-Corasick pass over a JSON object or the first :data:`SIGNAL_WINDOW`
+characters of a text line), the syslog program name (``syslog_programs``: RFC 3164's
+tag or RFC 5424's APP-NAME alike), and last, for lines nothing else claimed, grammar
+patterns (``route_patterns``: Cisco's ``%FAC-SEV-MNEMONIC:``, a Meraki record). Each
+candidate's ``accepts(raw)`` has the last word. JSON objects nobody claims go to the
+``json`` parser (ECS documents as they are, other objects under ``json.*``); other lines
+nobody claims go to generic syslog (``system.syslog``) when they have a syslog header,
+else they become a ``ParseError``. The event's ``event.dataset`` names the parser that
+produced it.
+
+A line its parser accepted but could not parse goes to the next candidate that accepts
+it, else keeps its syslog header and message (``system.syslog``) with ``error.message``
+naming the parser and the reason, ``error.type`` and a tag ``partial_parse``: a partial
+parse, not a dead letter.
 
 Ties, decided the same way every time:
 
@@ -16,7 +25,9 @@ Ties, decided the same way every time:
   ordered by the file path: a candidate whose product (``nginx`` in ``nginx.access``)
   appears in the event's source goes first; otherwise the dataset name decides, so an
   anonymous combined line is ``apache.access``. The choice is a convention, not a
-  detection: name the parser (``--parser nginx.access``) when it matters.
+  detection: the event is tagged ``auto_guessed_parser``; configure a route
+  (``--route '*/nginx/*=nginx.access'``, or a receiver's address) or name the parser
+  (``--parser nginx.access``) when it matters.
 * a syslog program claimed by several parsers (``sshd`` by ``system.auth`` and
   ``juniper.junos``): parsers whose ``accepts`` can refuse a line are asked first, the
   ones that take everything (``system.auth``) last.
@@ -32,9 +43,11 @@ lines are never glued together.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from fnmatch import fnmatchcase
 from typing import Any, BinaryIO, Final
 
 import orjson
@@ -56,6 +69,12 @@ from soc_core.event import Event, RawEvent, get_field
 from soc_core.registry import Registry, default_registry
 
 FALLBACK: Final = "system.syslog"
+# error.type and tag of an event the routed parser failed on, kept as its syslog header
+# and message by the fallback.
+PARTIAL: Final = "partial_parse"
+# Tag of an event whose parser ``auto`` chose by convention among formats identical on
+# the wire (see the module docstring): configure a route when it matters.
+GUESSED: Final = "auto_guessed_parser"
 JSON_FALLBACK: Final = "json"
 EVTX_PARSER: Final = "winlog"
 # ``RawEvent.extra`` key naming the parser whose file reader produced the event.
@@ -77,7 +96,7 @@ SIGNAL_WINDOW: Final = 320
 class _Candidate:
     """A parser known by its class's routing hints, built on first use."""
 
-    __slots__ = ("factory", "instance", "json_keys", "name", "product", "programs", "signals", "strict")
+    __slots__ = ("factory", "instance", "json_keys", "name", "patterns", "product", "programs", "signals", "strict")
 
     def __init__(self, name: str, factory: Any) -> None:
         self.name = name
@@ -86,6 +105,7 @@ class _Candidate:
         self.programs: tuple[str, ...] = tuple(getattr(factory, "syslog_programs", ()) or ())
         self.signals: tuple[str, ...] = tuple(getattr(factory, "route_signals", ()) or ())
         self.json_keys: tuple[str, ...] = tuple(getattr(factory, "json_keys", ()) or ())
+        self.patterns: tuple[str, ...] = tuple(getattr(factory, "route_patterns", ()) or ())
         # The product part of the dataset ("nginx" of "nginx.access"): a file-path hint.
         self.product = name.split(".", 1)[0].lower()
         # Whether accepts() can refuse a line (BaseParser's takes everything).
@@ -106,6 +126,7 @@ class AutoParser(BaseParser):
         self._candidates: dict[str, _Candidate] = {}
         by_program: dict[str, list[_Candidate]] = {}
         json_candidates: list[_Candidate] = []
+        patterns: list[tuple[str, _Candidate]] = []
         signal_owners: dict[str, list[_Candidate]] = {}
         for name in self._registry.names("parser"):
             if name == self.id:
@@ -118,6 +139,7 @@ class AutoParser(BaseParser):
                 signal_owners.setdefault(signal, []).append(candidate)
             if candidate.json_keys:
                 json_candidates.append(candidate)
+            patterns.extend((pattern, candidate) for pattern in candidate.patterns)
         # One scan finds every signal, overlapping ones included. A DFA: routing scans every
         # line, and the DFA walks 220 characters in a third of the time an NFA (or
         # pyahocorasick's trie, with its 25 first characters to try at every position) does.
@@ -133,6 +155,17 @@ class AutoParser(BaseParser):
         # More specific JSON shapes (more required keys) are tried first.
         self._json = sorted(json_candidates, key=lambda c: -len(c.json_keys))
         self._fallback = self._candidates.get(FALLBACK)
+        for _, name in self.options.routes:
+            if name not in self._candidates:
+                raise ParseError(self.id, f"route to unknown parser {name!r}")
+        self._configured: dict[tuple[str, str | None], _Candidate | None] = {}
+        # Parsers that share a literal signal with another: choosing between them (when the
+        # source names neither product and no route is configured) is a guess, said in tags.
+        self._tied = frozenset(c.name for owners in signal_owners.values() if len(owners) > 1 for c in owners)
+        # Grammar-level patterns (Cisco's "%FAC-SEV-MNEMONIC:" anywhere in the header) for
+        # lines no literal signal or program claimed: the longer (more specific) first.
+        self._patterns = [(re.compile(pattern), candidate)
+                          for pattern, candidate in sorted(patterns, key=lambda pc: (-len(pc[0]), pc[1].name))]
         self._json_fallback = self._candidates.get(JSON_FALLBACK)
 
     # --- routing -----------------------------------------------------------------------
@@ -189,6 +222,10 @@ class AutoParser(BaseParser):
             program = program_of(text[:512])
             if program:
                 yield from self._by_program.get(program.rsplit("/", 1)[-1], ())
+        head = text[:SIGNAL_WINDOW]
+        for pattern, candidate in self._patterns:
+            if pattern.search(head):
+                yield candidate
 
     def candidates(self, raw: RawEvent) -> list[str]:
         """The parser names this line's signals point at, best first (for tests and --explain)."""
@@ -199,6 +236,10 @@ class AutoParser(BaseParser):
 
         The same order as :meth:`candidates`, written out flat: this runs once per line.
         """
+        if self.options.routes:
+            configured = self._configured_route(raw)
+            if configured is not None:
+                return self._parser(configured)
         extra = raw.extra
         read_by = extra.get(READ_BY) if extra else None
         if read_by is not None or raw.source[-5:].lower() == ".evtx":
@@ -233,10 +274,43 @@ class AutoParser(BaseParser):
                 for candidate in self._by_program.get(program, ()):
                     if candidate.name in tried:
                         continue
+                    tried.append(candidate.name)
+                    parser = candidate.instance or self._parser(candidate)
+                    if parser.accepts(raw):
+                        return parser
+        if self._patterns:
+            head = text[:SIGNAL_WINDOW]
+            for pattern, candidate in self._patterns:
+                if candidate.name not in tried and pattern.search(head):
                     parser = candidate.instance or self._parser(candidate)
                     if parser.accepts(raw):
                         return parser
         return None
+
+    def _configured_route(self, raw: RawEvent) -> _Candidate | None:
+        """The parser configured for this event's source or receiver (cached per pair)."""
+        key = (raw.source, raw.receiver)
+        if key in self._configured:
+            return self._configured[key]
+        found = None
+        for pattern, name in self.options.routes:
+            if fnmatchcase(raw.source, pattern) or (raw.receiver is not None and fnmatchcase(raw.receiver, pattern)):
+                found = self._candidates[name]
+                break
+        if len(self._configured) < 4096:
+            self._configured[key] = found
+        return found
+
+    def _guessed(self, raw: RawEvent, parser: Parser) -> bool:
+        """Whether choosing ``parser`` for ``raw`` was a convention, not a detection: the
+        parser shares its signals with another, and neither a configured route nor the
+        source's name decided."""
+        name = getattr(parser, "id", "")
+        if name not in self._tied:
+            return False
+        if self.options.routes and self._configured_route(raw) is not None:
+            return False
+        return name.split(".", 1)[0] not in raw.source.lower()
 
     def accepts(self, raw: RawEvent) -> bool:
         return True
@@ -246,7 +320,13 @@ class AutoParser(BaseParser):
 
     def _parse_routed(self, raw: RawEvent, parser: Parser | None) -> Event:
         if parser is not None:
-            return parser.parse(raw)
+            try:
+                event = parser.parse(raw)
+            except ParseError as exc:
+                return self._second_chance(raw, parser, exc)
+            if self._tied and self._guessed(raw, parser):
+                event.setdefault("tags", []).append(GUESSED)
+            return event
         if self._json_fallback is not None and raw.message[:1] == "{":
             return self._parser(self._json_fallback).parse(raw)
         if self._fallback is not None:
@@ -255,6 +335,30 @@ class AutoParser(BaseParser):
             except ParseError:
                 pass  # no syslog header either: say so as auto, below
         raise ParseError(self.id, "no parser recognises this line (no JSON keys, signal, syslog program or header)")
+
+    def _second_chance(self, raw: RawEvent, failed: Parser, error: ParseError) -> Event:
+        """A line its routed parser accepted but could not parse: the next candidate that
+        accepts it, else the syslog header and message (``error.*`` says which parser
+        failed and why: a partial parse, not a dead letter); else the first error."""
+        failed_id = getattr(failed, "id", None)
+        for candidate in dict.fromkeys(self._ordered(raw)):
+            if candidate.name == failed_id or candidate.name == FALLBACK:
+                continue
+            parser = self._parser(candidate)
+            if parser.accepts(raw):
+                try:
+                    return parser.parse(raw)
+                except ParseError:
+                    continue
+        if self._fallback is not None and failed_id != FALLBACK:
+            try:
+                event = self._parser(self._fallback).parse(raw)
+            except ParseError:
+                raise error from None
+            event["error"] = {"message": str(error), "type": PARTIAL}
+            event.setdefault("tags", []).append(PARTIAL)
+            return event
+        raise error
 
     def parse_batch(self, raws: Sequence[RawEvent], finish: Callable[[Event], Any] | None = None) -> list[Any]:
         """Route every event, then parse them grouped by parser, ``finish`` applied to each

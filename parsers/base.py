@@ -33,6 +33,11 @@ class ParserOptions:
 
     tz: tzinfo = UTC
     clock: Clock = field(default_factory=SystemClock)
+    # ``auto`` only: (glob, parser) pairs. An event whose source (file path) or receiver
+    # (listening address, e.g. ``syslog+udp://0.0.0.0:5514``) matches a glob goes to that
+    # parser: the configured choice where formats are identical on the wire (Apache and
+    # nginx combined logs). First match wins.
+    routes: tuple[tuple[str, str], ...] = ()
 
 
 class CutLine(bytes):

@@ -9,12 +9,14 @@ would be in the future belongs to the previous year (``Dec 31`` read on ``Jan 1`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Final
 
-from soc_core.event import Event, format_timestamp
+from soc_core.clock import Clock
+from soc_core.event import Event, RawEvent, format_timestamp
 
 MONTHS: Final = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
@@ -100,10 +102,22 @@ _PROGRAM: Final = re.compile(
 )
 
 
+# RFC 5424: ``<pri>version timestamp hostname app-name ...``; "-" is no app-name.
+_PROGRAM_5424: Final = re.compile(r"<\d{1,3}>\d{1,2} \S+ \S+ (?P<prog>[^\s\[:(]+) ")
+
+
 def program_of(text: str) -> str | None:
-    """The RFC 3164 program name of a line (``sshd`` in ``... host sshd[1]: ...``), cheaply."""
+    """The program name of a line, cheaply: RFC 3164's tag (``sshd`` in ``... host
+    sshd[1]: ...``) or RFC 5424's APP-NAME, so that program-specific parsing does not
+    depend on the header format the sender chose."""
     m = _PROGRAM.match(text)
-    return m.group("prog") if m else None
+    if m is not None:
+        return m.group("prog")
+    if text[:1] == "<":
+        m = _PROGRAM_5424.match(text)
+        if m is not None and m.group("prog") != "-":
+            return m.group("prog")
+    return None
 
 
 def resolve_year_less(
@@ -370,3 +384,94 @@ def apply_prefix_header(event: Event, prefix: str, tz: tzinfo, now: datetime) ->
             header.hostname, header.message = word, ""
     apply_header(event, header, message=False)
     return True
+
+
+_MONTH_NAMES: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_RFC5424_LEAD: Final = re.compile(r"<\d{1,3}>\d{1,2} ")
+
+
+def parse_any_header(
+    parse_bsd: Callable[[RawEvent], Event], raw: RawEvent, tz: tzinfo, clock: Clock, iso: bool = False
+) -> Event:
+    """``parse_bsd(raw)``, for RFC 5424 lines (and, with ``iso``, RFC 3164 lines with an
+    ISO 8601 stamp, rsyslog's ``RSYSLOG_FileFormat``) through :func:`parse_as_bsd`: what a
+    parser that reads its BSD header itself calls from ``parse``."""
+    lead = raw.message[:1]
+    if lead == "<" or (iso and lead.isdigit()):
+        event = parse_as_bsd(parse_bsd, raw, tz, clock.now())
+        if event is not None:
+            return event
+    return parse_bsd(raw)
+
+
+_ISO_LEAD: Final = re.compile(r"(?:<\d{1,3}>)?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}")
+
+
+def parse_as_bsd(parse: Callable[[RawEvent], Event], raw: RawEvent, tz: tzinfo, now: datetime) -> Event | None:
+    """Parse an RFC 5424 line, or an RFC 3164 line with an ISO 8601 stamp, with a parser
+    that reads the BSD (RFC 3164, ``Mmm dd hh:mm:ss``) header itself.
+
+    Senders choose the header format (rsyslog's ``RSYSLOG_SyslogProtocol23Format`` and
+    ``RSYSLOG_FileFormat``, ``logger``'s default, ASA's ``logging timestamp rfc5424``),
+    not the program: the program's own parsing must not depend on it. The line is
+    rewritten with the same time (in ``tz``), host, program[pid] and message in BSD form,
+    parsed, and the event then takes back what the BSD form cannot carry: the identity
+    and original of the line received, the year and sub-second time, the priority, and
+    the RFC 5424 fields under ``log.syslog``. ``None`` when ``raw`` is neither (the
+    caller parses it as is).
+    """
+    text = raw.message
+    if _RFC5424_LEAD.match(text) is not None:
+        header = split_rfc5424(text, tz)
+    elif _ISO_LEAD.match(text) is not None:
+        header = split_rfc3164(text, tz, now, require_program=True)
+    else:
+        return None
+    if header is None:
+        return None
+    stamp = (header.timestamp or raw.received).astimezone(tz)
+    tag = header.program or "-"
+    if header.pid:
+        tag += f"[{header.pid}]"
+    # Without "<pri>": the file form, which every BSD-reading parser takes.
+    bsd = (f"{_MONTH_NAMES[stamp.month - 1]} {stamp.day:2d} {stamp:%H:%M:%S} "
+           f"{header.hostname or '-'} {tag}: {header.message}")
+    event = parse(replace(raw, data=bsd.encode("utf-8"), _text=bsd))
+    meta = event["event"]
+    meta["id"], meta["original"] = raw.event_id, text
+    # The parser read the year-less header stamp (not a date of its own in the message):
+    # put back the exact time the header gave.
+    bsd_time = resolve_year_less(stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second, 0, tz, now)
+    if header.timestamp is not None and bsd_time is not None and event.get("@timestamp") == iso_utc(bsd_time):
+        event["@timestamp"] = iso_utc(header.timestamp)
+        _shift_span(meta, header.timestamp - bsd_time)
+    if header.priority is None and header.version is None:
+        return event
+    syslog = event.setdefault("log", {}).setdefault("syslog", {})
+    if header.priority is not None:
+        priority = header.priority
+        syslog["priority"] = priority
+        syslog["facility"] = {"code": priority >> 3, "name": FACILITIES[priority >> 3]}
+        syslog["severity"] = {"code": priority & 7, "name": SEVERITIES[priority & 7]}
+    if header.version is not None:
+        syslog["version"] = str(header.version)
+    for key, value in (("hostname", header.hostname), ("appname", header.program), ("procid", header.pid),
+                       ("msgid", header.msgid)):
+        if value and header.version is not None:
+            syslog[key] = value
+    if header.structured_data:
+        syslog["structured_data"] = header.structured_data
+    return event
+
+
+def _shift_span(meta: dict[str, object], delta: timedelta) -> None:
+    """Move ``event.start``/``event.end`` (worked out from the header time) by ``delta``."""
+    if not delta:
+        return
+    for key in ("start", "end"):
+        value = meta.get(key)
+        if isinstance(value, str):
+            try:
+                meta[key] = format_timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")) + delta)
+            except ValueError:
+                continue

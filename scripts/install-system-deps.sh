@@ -12,6 +12,9 @@ command -v nft >/dev/null || need+=(nftables)
 command -v ipset >/dev/null || need+=(ipset)
 command -v iptables >/dev/null || need+=(iptables)
 command -v ip >/dev/null || need+=(iproute2)
+# rsyslog forwarding to soc run (tests/soc_api/test_rsyslog_forwarding.py), TLS via GnuTLS
+[ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so" >/dev/null || need+=(rsyslog-gnutls)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,74 +1,83 @@
-"""A minimal HTTP API of ``soc run --api``: health, Prometheus metrics, search and count.
+"""The SOC API served by ``soc run --api``: ``/health`` and ``/metrics``, and everything under ``/api/v1``.
 
-``/health`` and ``/metrics`` are open (put them on an admin address); ``/search`` and
-``/count`` need one of the service's API keys, and are disabled when none is configured.
-The API reads through its own store object (opened by the same factory as the worker's).
+``/health`` (for load balancers) and ``/metrics`` (Prometheus; put it on an admin address) stay open
+as before and out of the OpenAPI schema's versioned routes; every other route needs a bearer token,
+an API key or one of the service's ``--api-key`` keys, and the permission that
+:mod:`soc_api.permissions` gives it. Routes live in :mod:`soc_api.api` (one module per resource);
+the API reads and writes through its own store object (opened by the same factory as the worker's).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import socket
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Header, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
+from argon2 import PasswordHasher
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ingest.receivers.http import QuietServer
 from ingest.service import Service
-from soc_core.contracts import ALL_TIME, Store, TimeRange
-from soc_core.errors import QuerySyntaxError, ReceiverError, StoreError
-from soc_core.event import parse_timestamp
-from soc_core.query import parse_query
+from playbooks.config import ResponseConfig
+from soc_api.accounts import Accounts
+from soc_api.api import accounts, actions, audit, incidents, search, stream
+from soc_api.api.errors import ERROR_RESPONSES, install_error_handlers
+from soc_api.auth import TOKEN_TTL, Authenticator, LoginThrottle, TokenSigner, token_secret
+from soc_api.commands._incidents import incident_service
+from soc_api.middleware import ApiMiddleware
+from soc_api.permissions import authorize
+from soc_core.audit import AUDIT_KIND, AuditLog
+from soc_core.clock import Clock, SystemClock
+from soc_core.contracts import Store
+from soc_core.errors import ConfigError, ReceiverError
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-CollectionName = Literal["events", "alerts", "dead_letters"]
 
 
-def build_app(service: Service, store: Store, api_keys: list[str]) -> FastAPI:
+@dataclass
+class ApiSettings:
+    """How the API is secured: the token secret (None: kept in the store), ``dev`` mode (a fixed
+    public secret, for a laptop only), allowed CORS origins (none by default), body size limit."""
+
+    secret: str | None = None
+    dev: bool = False
+    cors_origins: list[str] = field(default_factory=list)
+    max_body_bytes: int = 1 << 20
+    token_ttl: timedelta = TOKEN_TTL
+    tls: bool = False
+    response_config: str | None = None
+    password_hasher: PasswordHasher | None = None
+    clock: Clock = field(default_factory=SystemClock)
+
+
+def build_app(service: Service, store: Store, api_keys: list[str], settings: ApiSettings | None = None) -> FastAPI:
     """The FastAPI application over a running service and a store."""
-    app = FastAPI(title="soc", docs_url=None, redoc_url=None)
-    keys = [k.encode() for k in api_keys if k]
+    settings = settings or ApiSettings()
+    if "*" in settings.cors_origins:
+        raise ConfigError("CORS origin '*' is refused: name the console's origins")
+    app = FastAPI(title="SOC API", version="1", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(authorize)], responses=ERROR_RESPONSES)
+    app.state.store = store
+    app.state.clock = settings.clock
+    app.state.login_throttle = LoginThrottle(settings.clock)
+    # The same incident service (and playbook observers) as the pipeline and the CLI.
+    app.state.incidents = incident_service(store, settings.clock)
+    app.state.response_config = ResponseConfig.from_file(settings.response_config)
+    signer = TokenSigner(token_secret(store, settings.secret, settings.dev), settings.clock, settings.token_ttl)
+    app.state.authenticator = Authenticator(Accounts(store, settings.clock, settings.password_hasher), signer, api_keys)
+    install_error_handlers(app)
+    # Search last: its {collection} prefix would otherwise catch /api/v1/incidents/search and the like.
+    for module in (accounts, incidents, actions, audit, stream, search):
+        app.include_router(module.router)
+    app.include_router(search.legacy)
 
-    @app.exception_handler(RequestValidationError)
-    async def bad_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # A malformed parameter is the caller's mistake: 400 with what was wrong (FastAPI
-        # would say 422), as for a malformed query.
-        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
-        return JSONResponse({"detail": {"error": "; ".join(problems)[:500]}}, status_code=400)
-
-    def check_key(x_api_key: str | None, authorization: str | None) -> None:
-        if not keys:
-            raise HTTPException(403, "search is disabled: no API key configured (--api-key)")
-        given = x_api_key or ""
-        if authorization:
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() in ("apikey", "bearer"):
-                given = value.strip()
-        found = False
-        for key in keys:
-            found |= hmac.compare_digest(given.encode(), key)
-        if not (found and given):
-            raise HTTPException(401, "missing or wrong API key")
-
-    def time_range(start: str | None, end: str | None) -> TimeRange:
-        try:
-            return TimeRange(None if start is None else parse_timestamp(start),
-                             None if end is None else parse_timestamp(end))
-        except ValueError as exc:
-            raise HTTPException(400, f"bad time: {exc}") from None
-
-    def query_node(q: str) -> Any:
-        try:
-            return parse_query(q)
-        except QuerySyntaxError as exc:
-            raise HTTPException(400, {"error": exc.reason, "column": exc.column}) from None
-
-    @app.get("/health")
+    @app.get("/health", tags=["service"])
     def health() -> JSONResponse:
         """200 ``ok`` while the pipeline progresses; 503 ``degraded`` with the reasons
         when the store is unreachable or failing, the queue is stuck, or a background
@@ -79,55 +88,41 @@ def build_app(service: Service, store: Store, api_keys: list[str]) -> FastAPI:
                 "queue_depth": service.queue.depth}
         return JSONResponse(body, status_code=503 if reasons else 200)
 
-    @app.get("/metrics", response_class=PlainTextResponse)
+    @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(service.metrics.render(), media_type=PROMETHEUS_TYPE)
 
-    @app.get("/search")
-    def search(
-        q: str = "*",
-        collection: CollectionName = "events",
-        limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-        cursor: str | None = None,
-        order: Literal["asc", "desc"] = "desc",
-        start: str | None = None,
-        end: str | None = None,
-        x_api_key: Annotated[str | None, Header()] = None,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
-        check_key(x_api_key, authorization)
-        try:
-            page = store.search(collection, query_node(q), time_range(start, end), limit, cursor, order)
-        except QuerySyntaxError as exc:  # a malformed cursor
-            raise HTTPException(400, {"error": exc.reason, "column": exc.column}) from None
-        except StoreError as exc:
-            raise HTTPException(502, str(exc)) from None
-        return {"events": page.events, "cursor": page.cursor}
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi(request: Request) -> dict[str, Any]:
+        """The OpenAPI schema, for any logged-in account."""
+        return app.openapi()
 
-    @app.get("/count")
-    def count(
-        q: str = "*",
-        collection: CollectionName = "events",
-        start: str | None = None,
-        end: str | None = None,
-        x_api_key: Annotated[str | None, Header()] = None,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
-        check_key(x_api_key, authorization)
-        window = time_range(start, end) if (start or end) else ALL_TIME
-        try:
-            return {"count": store.count(collection, query_node(q), window)}
-        except StoreError as exc:
-            raise HTTPException(502, str(exc)) from None
-
+    app.add_middleware(ApiMiddleware, audit=lambda: AuditLog(store.records(AUDIT_KIND), settings.clock),
+                       max_body_bytes=settings.max_body_bytes, hsts=settings.tls)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "X-API-Key"])
     return app
 
 
 async def serve_api(service: Service, host: str, port: int, api_keys: list[str],
-                    store_factory: Callable[[], Store]) -> tuple[uvicorn.Server, int, asyncio.Task[None]]:
-    """Start the API on ``host:port`` in the running loop: (server, bound port, task)."""
+                    store_factory: Callable[[], Store], settings: ApiSettings | None = None,
+                    tls_cert: str | None = None, tls_key: str | None = None,
+                    ) -> tuple[uvicorn.Server, int, asyncio.Task[None]]:
+    """Start the API on ``host:port`` in the running loop: (server, bound port, task).
+
+    With ``tls_cert`` and ``tls_key`` (PEM files) the listener speaks HTTPS only."""
+    if bool(tls_cert) != bool(tls_key):
+        raise ConfigError("API TLS needs both a certificate and its key")
+    settings = settings or ApiSettings()
+    settings.tls = bool(tls_cert)
     store = await asyncio.to_thread(store_factory)
-    app = build_app(service, store, api_keys)
+    try:
+        app = build_app(service, store, api_keys, settings)
+    except Exception:
+        store.close()
+        raise
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -141,7 +136,15 @@ async def serve_api(service: Service, host: str, port: int, api_keys: list[str],
             "(is another process using this port? choose another --api address)"
         ) from None
     sock.setblocking(False)
-    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
+                                        ssl_certfile=tls_cert, ssl_keyfile=tls_key))
+    if tls_cert:
+        try:
+            server.config.load()  # builds the TLS context now: a bad certificate fails the start
+        except OSError as exc:  # ssl.SSLError included
+            sock.close()
+            store.close()
+            raise ConfigError(f"API TLS: cannot use {tls_cert} / {tls_key}: {exc}") from None
 
     async def run() -> None:
         try:
@@ -152,4 +155,4 @@ async def serve_api(service: Service, host: str, port: int, api_keys: list[str],
     return server, sock.getsockname()[1], asyncio.create_task(run(), name="api")
 
 
-__all__ = ["build_app", "serve_api"]
+__all__ = ["ApiSettings", "build_app", "serve_api"]

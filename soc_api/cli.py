@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "intel": ("soc_api.commands.intel", "Threat intelligence: import, match, share (TAXII, MISP)."),
     "anomaly": ("soc_api.commands.anomaly", "Anomaly models: train on normal traffic, score, explain."),
     "repair": ("soc_api.commands.repair", "Check a store or queue file and rebuild it from what can be read."),
+    "users": ("soc_api.commands.users", "Manage API user accounts and roles."),
+    "keys": ("soc_api.commands.keys", "Manage API keys for programs."),
     "demo": ("soc_api.commands.demo", "Ingest sample data into an embedded store and show what was found."),
     "config": ("soc_api.commands.config", "Check a configuration file (soc.toml)."),
 }

@@ -64,6 +64,7 @@ from ingest.receivers._base import (
     parser_extra,
     put_fairly,
 )
+from ingest.receivers.es_bulk import BulkEndpoint
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import EventSink
 from soc_core.errors import ConfigError, QueueFull, ReceiverError
@@ -204,7 +205,8 @@ class HttpReceiver:
         self._server: QuietServer | None = None
         self._socket: socket.socket | None = None
         self.bound_port: int | None = None
-        self.app = Starlette(routes=[Route("/ingest", self._ingest, methods=["POST"])])
+        # Elasticsearch's bulk API next to /ingest, for shippers with an Elasticsearch output.
+        self.app = Starlette(routes=[Route("/ingest", self._ingest, methods=["POST"]), *BulkEndpoint(self).routes()])
         declare_receiver_metrics(self.metrics)
 
     async def start(self, sink: EventSink) -> None:

@@ -21,7 +21,7 @@ from parsers.community_id import community_id
 from parsers.community_id import is_ip as _is_ip
 from parsers.grok import GrokPattern, default_library
 from parsers.grok.library import Cast
-from parsers.syslog import MONTHS, iso_utc, parse_iso, year_less_stamps
+from parsers.syslog import MONTHS, iso_utc, parse_any_header, parse_iso, year_less_stamps
 from parsers.urls import apply_url
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related, ensure_object, format_timestamp, new_event
@@ -226,7 +226,8 @@ class CiscoAsaParser(BaseParser):
     product = "asa"
     max_severity = 7
     syslog_programs: ClassVar[tuple[str, ...]] = ()
-    route_signals: ClassVar[tuple[str, ...]] = ("%ASA-",)
+    # PIX, the ASA's predecessor, writes the same messages as "%PIX-".
+    route_signals: ClassVar[tuple[str, ...]] = ("%ASA-", "%PIX-")
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)
@@ -244,6 +245,9 @@ class CiscoAsaParser(BaseParser):
         return any(signal in raw.message for signal in self.route_signals)
 
     def parse(self, raw: RawEvent) -> Event:
+        return parse_any_header(self._parse_bsd, raw, self.options.tz, self.options.clock)
+
+    def _parse_bsd(self, raw: RawEvent) -> Event:
         event = new_event(raw, self.id, stamped=False)  # nearly every line names its time
         ecs = event["event"]
         text = raw.message

@@ -17,7 +17,7 @@ from parsers.base import BaseParser, ParserOptions
 from parsers.cisco.asa import IANA_NUMBERS, ZONES
 from parsers.community_id import community_id
 from parsers.grok import GrokPattern, default_library, set_fields
-from parsers.syslog import MONTHS, iso_utc, resolve_year_less
+from parsers.syslog import MONTHS, iso_utc, parse_any_header, resolve_year_less
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
 
@@ -37,7 +37,11 @@ _STAMP: Final = re.compile(
     r"(?:(?P<y1>\d{4}) )?(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2})(?: (?P<y2>\d{4}))? "
     r"(?P<hh>\d{1,2}):(?P<mm>\d{2}):(?P<ss>\d{2})(?:\.(?P<frac>\d{1,6}))?"
 )
-_SEQUENCE: Final = re.compile(r"(?:^|\s)(?P<seq>\d+): ")
+# NX-OS writes the year first ("2019 Jan 10 12:00:00"): such lines are cisco.nexus's.
+_NEXUS_STAMP: Final = re.compile(r"(?:<\d{1,3}>)?:?\s*\d{4} [A-Z][a-z]{2} +\d{1,2} \d{1,2}:\d{2}:\d{2}")
+_SEQUENCE: Final = re.compile(r"(?:^|[\s>])(?P<seq>\d+): ")
+# "logging origin-id hostname": the device name before its own stamp ("58: R1: *Mar  1 ...").
+_ORIGIN: Final = re.compile(r"(?:^|[>\s])(?P<host>[A-Za-z][\w.\-]*): [*.]?(?:\d{4} )?[A-Z][a-z]{2} +\d")
 _HOST_AFTER_STAMP: Final = re.compile(r"(?:\s+(?P<host>[A-Za-z0-9][\w.\-]*))?:?\s")
 _LEVELS: Final = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications",
                   "informational", "debugging")
@@ -59,6 +63,8 @@ class CiscoIosParser(BaseParser):
     namespace = "ios"
     route_signals: ClassVar[tuple[str, ...]] = ("%SEC-6-IPACCESSLOG", "%LINEPROTO-5-", "%SYS-5-CONFIG_I:",
                                                 "%SEC_LOGIN-", "%LINK-3-UPDOWN:")
+    # Any other message: the EMBLEM header's grammar (for lines nothing else claims).
+    route_patterns: ClassVar[tuple[str, ...]] = (r"%[A-Z][A-Z0-9_]*(?:-[A-Z][A-Z0-9_]*)?-[0-7]-[A-Z0-9_]+:",)
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)
@@ -66,9 +72,13 @@ class CiscoIosParser(BaseParser):
         self._patterns: dict[str, GrokPattern] = {mn: lib.compile(f"%{{{name}}}") for mn, name in ROUTES.items()}
 
     def accepts(self, raw: RawEvent) -> bool:
-        return _EMBLEM.search(raw.message) is not None and "%ASA-" not in raw.message and "%FTD-" not in raw.message
+        text = raw.message
+        return _is_emblem(text) and _NEXUS_STAMP.match(text) is None
 
     def parse(self, raw: RawEvent) -> Event:
+        return parse_any_header(self._parse_bsd, raw, self.options.tz, self.options.clock)
+
+    def _parse_bsd(self, raw: RawEvent) -> Event:
         text = raw.message
         m = _EMBLEM.search(text)
         if m is None:
@@ -107,8 +117,12 @@ class CiscoIosParser(BaseParser):
             ts = _stamp(stamp, tz, self.options.clock.now())
             if ts is not None:
                 event["@timestamp"] = iso_utc(ts)
-            host = _HOST_AFTER_STAMP.match(header, stamps[0].end())
-            name = host.group("host") if host is not None else None
+            origin = _ORIGIN.search(header)
+            if origin is not None:
+                name: str | None = origin.group("host")
+            else:
+                host = _HOST_AFTER_STAMP.match(header, stamps[0].end())
+                name = host.group("host") if host is not None else None
             if name and not name.isdecimal() and name.upper() not in ZONES:
                 event["host"] = {"hostname": name}
                 event["observer"] = {"hostname": name}
@@ -162,6 +176,13 @@ class CiscoNexusParser(CiscoIosParser):
     id = "cisco.nexus"
     namespace = "nexus"
     route_signals: ClassVar[tuple[str, ...]] = ("%ETHPORT-", "%VSHD-", "%ETH_PORT_CHANNEL-", "%VPC-")
+    # NX-OS stamps lead with the year ("2019 Jan 10 12:00:00[.mmm] [TZ]"): any EMBLEM message after one.
+    route_patterns: ClassVar[tuple[str, ...]] = (
+        r"^(?:<\d{1,3}>)?:?\s*\d{4} [A-Z][a-z]{2} +\d{1,2} \d{1,2}:\d{2}:\d{2}[^%]{0,80}"
+        r"%[A-Z][A-Z0-9_]*(?:-[A-Z][A-Z0-9_]*)?-[0-7]-[A-Z0-9_]+:",)
+
+    def accepts(self, raw: RawEvent) -> bool:
+        return _is_emblem(raw.message)
 
     def parse(self, raw: RawEvent) -> Event:
         event = super().parse(raw)
@@ -170,6 +191,11 @@ class CiscoNexusParser(CiscoIosParser):
             event["cisco"]["nexus"]["interface"] = interface.group(1)
             event.setdefault("observer", {})["ingress"] = {"interface": {"name": interface.group(1)}}
         return event
+
+
+def _is_emblem(text: str) -> bool:
+    """An IOS-family EMBLEM message (ASA and FTD have parsers of their own)."""
+    return _EMBLEM.search(text) is not None and "%ASA-" not in text and "%FTD-" not in text and "%PIX-" not in text
 
 
 _INTERFACE: Final = re.compile(r"[Ii]nterface (?P<name>[A-Za-z][\w\-]*\d[\w/.:\-]*)")

@@ -21,8 +21,12 @@ from parsers.urls import apply_url
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
 
+# A relay (rsyslog, syslog-ng) may put its own BSD or ISO header before the record.
+_RELAY: Final = (r"(?:(?:[A-Z][a-z]{2} +\d{1,2} (?:\d{4} )?\d{1,2}:\d{2}:\d{2}(?:\.\d+)?"
+                 r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\S*) (?P<relay>\S+) )?")
 _HEADER: Final = re.compile(
-    r"(?:<(?P<pri>\d{1,3})>\s*)?(?:1 )?(?P<epoch>\d{9,11}\.\d+) (?P<device>\S+) (?P<type>[a-z_\-]+)(?: (?P<rest>.*))?",
+    r"(?:<(?P<pri>\d{1,3})>\s*)?" + _RELAY
+    + r"(?:1 )?(?P<epoch>\d{9,11}\.\d+) (?P<device>\S+) (?P<type>[a-z_\-]+)(?: (?P<rest>.*))?",
     re.S,
 )
 # The free text that ends a Meraki record, after its key=value pairs.
@@ -50,6 +54,9 @@ class CiscoMerakiParser(BaseParser):
     id = "cisco.meraki"
     route_signals: ClassVar[tuple[str, ...]] = (" flows src=", " urls src=", " ids-alerts ", " security_event ",
                                                 " airmarshal_events ", " vpn_firewall ")
+    # Any record type, with or without the syslog header, and behind a relay's header.
+    route_patterns: ClassVar[tuple[str, ...]] = (
+        r"^(?:<\d{1,3}>\s*)?" + _RELAY + r"(?:1 )?\d{9,11}\.\d{1,9} \S+ [a-z_\-]+",)
 
     def accepts(self, raw: RawEvent) -> bool:
         return _HEADER.match(raw.message) is not None

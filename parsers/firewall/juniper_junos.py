@@ -39,12 +39,18 @@ class JuniperJunosParser(BaseParser):
 
     id = "juniper.junos"
     syslog_programs: tuple[str, ...] = ("mgd", "rpd", "chassisd", "dcd", "snmpd", "eswd",
-                                        "kernel", "cli", "sshd", "jsrpd", "dfwd", "mib2d")
+                                        "kernel", "cli", "sshd", "jsrpd", "dfwd", "mib2d",
+                                        # SRX processes in the standard (text) format
+                                        "RT_FLOW", "RT_IDP", "RT_IDS", "RT_UTM", "RT_AAMW", "RT_SECINTEL")
     route_signals: tuple[str, ...] = ("UI_", "RPD_", "SNMP_TRAP_", "CHASSISD_")
     json_keys: tuple[str, ...] = ()
 
     def accepts(self, raw: RawEvent) -> bool:
-        return _TAG.search(raw.message.split(": ", 1)[-1]) is not None
+        text = raw.message
+        if " [junos@" in text and text[:1] == "<":
+            # The structured-data format (the tag is the MSGID); SRX's RT_* records are juniper.srx's.
+            return " RT_" not in text[:160]
+        return _TAG.search(text.split(": ", 1)[-1]) is not None
 
     def parse(self, raw: RawEvent) -> Event:
         header = split_syslog(raw.message, self.options.tz, self.options.clock.now())

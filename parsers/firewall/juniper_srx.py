@@ -31,8 +31,14 @@ from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent, add_related
 
 _HEADER: Final = re.compile(
-    r"^<(\d{1,3})>(?:\d{1,3}\s)?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?"
-    r"(?:Z|[+-]\d{2}:?\d{2})?)\s(\S+)\s(\S+)\s(?:\d+|-)?\s(\w+)\s\[\S*\s(.*)\]\s*$", re.S)
+    # A relay (syslog server in between) may drop the PRI and put its own BSD header first:
+    # "Aug 24 04:58:58 192.168.1.1 junos-ids: 2017-08-24T04:58:58.724Z host RT_IDS - ..."
+    r"^(?:<(\d{1,3})>)?(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} \S+ [\w\-.]+(?:\[\d+\])?: )?"
+    r"(?:\d{1,3}\s)?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?)\s(\S+)\s(\S+)\s(?:\d+|-)?\s(\w+)\s\[\S*\s(.*)\](?:\s.*)?$", re.S)
+# Without the "brief" option Junos writes the English text after the structured data:
+# the parameters end at the first "]" outside a quoted value.
+_WITH_TEXT: Final = re.compile(r'((?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*)\]\s')
 _EMPTY: Final = frozenset({"None", "UNKNOWN", "N/A", "-", ""})
 _LEVELS: Final = ("emergency", "alert", "critical", "error", "warning", "notification",
                   "informational", "debug")
@@ -125,13 +131,18 @@ class JuniperSrxParser(BaseParser):
     json_keys: tuple[str, ...] = ()
 
     def accepts(self, raw: RawEvent) -> bool:
-        return "[junos@" in raw.message
+        # Other Junos processes (mgd, sshd...) write structured data too: juniper.junos's.
+        text = raw.message
+        return "[junos@" in text and " RT_" in text[:160]
 
     def parse(self, raw: RawEvent) -> Event:
         m = _HEADER.match(raw.message)
         if not m:
             raise ParseError(self.id, "not an SRX structured-data syslog record")
         pri, stamp_text, host, process, tag, body = m.groups()
+        text = _WITH_TEXT.match(body)
+        if text is not None:  # the parameters, then "] session created ..."
+            body = text.group(1)
         try:
             stamp = datetime.fromisoformat(stamp_text.replace("Z", "+00:00"))
         except ValueError:
@@ -141,10 +152,11 @@ class JuniperSrxParser(BaseParser):
         kv = {k.replace("-", "_"): v for k, v in parse_kv(body).items() if v not in _EMPTY}
         event = self.new_event(raw)
         event["@timestamp"] = iso(stamp)
-        severity = int(pri)
-        put(event, "event.severity", severity)
-        if severity < 192:
-            put(event, "log.level", _LEVELS[severity % 8])
+        if pri is not None:
+            severity = int(pri)
+            put(event, "event.severity", severity)
+            if severity < 192:
+                put(event, "log.level", _LEVELS[severity % 8])
         put(event, "observer", {"vendor": "Juniper", "product": "SRX", "type": "firewall",
                                 "name": host})
         duration = to_int(kv.get("elapsed_time") or kv.get("duration"))

@@ -24,7 +24,7 @@ from typing import Final
 
 from parsers.base import BaseParser
 from parsers.firewall._common import finish_network, finish_related, iso, put, to_int
-from parsers.syslog import resolve_year_less
+from parsers.syslog import parse_any_header, resolve_year_less
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent
 
@@ -94,6 +94,9 @@ class SnortLogParser(BaseParser):
         return any(sig in raw.message for sig in self.route_signals)
 
     def parse(self, raw: RawEvent) -> Event:
+        return parse_any_header(self._parse_bsd, raw, self.options.tz, self.options.clock)
+
+    def _parse_bsd(self, raw: RawEvent) -> Event:
         m = _HEADER.match(raw.message)
         if not m:
             raise ParseError(self.id, "no syslog timestamp")

@@ -7,4 +7,5 @@ PARSERS: dict[str, str] = {
     "auditd.log": "parsers.linux.auditd:AuditdParser",
     "cef.log": "parsers.cef:CefParser",
     "leef.log": "parsers.leef:LeefParser",
+    "ecs.document": "parsers.ecs_document:EcsDocumentParser",
 }

@@ -19,12 +19,14 @@ from typing import Any, ClassVar, Final
 from parsers.base import BaseParser
 from parsers.community_id import community_id
 from parsers.community_id import is_ip as _valid_ip
-from parsers.syslog import MONTHS, year_less_stamps
+from parsers.syslog import MONTHS, iso_utc, parse_any_header, parse_iso, year_less_stamps
 from soc_core.errors import ParseError
 from soc_core.event import Event, RawEvent
 
 _LINE: Final = re.compile(
-    r"(?:(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?P<hh>\d{2}):(?P<mm>\d{2}):(?P<ss>\d{2}) )?"
+    r"(?:(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?P<hh>\d{2}):(?P<mm>\d{2}):(?P<ss>\d{2}) "
+    # rsyslog's RSYSLOG_FileFormat / journald exports: an ISO 8601 stamp instead.
+    r"|(?P<iso>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?) )?"
     r"(?:(?P<host>\S+) kernel: )?(?P<prefix>.*?)IN=(?P<body>.*)",
     re.S,
 )
@@ -47,6 +49,7 @@ _FLOW: Final = re.compile(
     r")\s*"
 )
 _UBIQUITI: Final = re.compile(r"\[(?P<set>[^\]]*)-(?P<num>[^-\]]*)-(?P<act>[^-\]]*)\]$")
+_UFW: Final = re.compile(r"\[UFW ([A-Z][A-Z ]*)\]")
 _TCP_FLAGS: Final = frozenset({"CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN"})
 _FRAG_FLAGS: Final = frozenset({"CE", "DF", "MF"})
 _ETHER_TYPES: Final = {"08:00": "ipv4", "86:dd": "ipv6"}
@@ -120,10 +123,13 @@ class IptablesParser(BaseParser):
         return "IN=" in text and " SRC=" in text and " PROTO=" in text
 
     def parse(self, raw: RawEvent) -> Event:
+        return parse_any_header(self._parse_bsd, raw, self.options.tz, self.options.clock)
+
+    def _parse_bsd(self, raw: RawEvent) -> Event:
         m = _LINE.match(raw.message)
         if m is None:
             raise ParseError(self.id, "no netfilter fields (IN=... SRC=... DST=...)")
-        mon, day, hh, mm, ss, host, prefix, body = m.groups()
+        mon, day, hh, mm, ss, iso, host, prefix, body = m.groups()
         if " SRC=" not in body:
             raise ParseError(self.id, "no netfilter fields (IN=... SRC=... DST=...)")
         event = self.new_event(raw)
@@ -136,6 +142,10 @@ class IptablesParser(BaseParser):
                 if ts <= now:  # the latest occurrence not after now, as resolve_year_less
                     event["@timestamp"] = text
                     break
+        elif iso:
+            stamp = parse_iso(iso, self.options.tz)
+            if stamp is not None:
+                event["@timestamp"] = iso_utc(stamp)
         if host:
             event["observer"] = {"name": host}
         iptables: dict[str, Any] = {}
@@ -163,9 +173,15 @@ class IptablesParser(BaseParser):
             if action:
                 event["event"]["action"] = _UBIQUITI_ACTIONS.get(action, action.lower())
             return
+        ufw = _UFW.search(prefix) if "[UFW " in prefix else None
+        if ufw is not None:  # Ubuntu's ufw: "[UFW BLOCK]", "[UFW ALLOW]", "[UFW LIMIT BLOCK]"
+            event["event"]["action"] = ufw.group(1).lower()
+            return
         words = prefix.split()
         if words and words[-1].endswith(":") and len(words[-1]) > 1:
-            event["event"]["action"] = words[-1][:-1].lower()
+            # "DROP:", firewalld's "FINAL_REJECT:", Shorewall's "Shorewall:net-fw:DROP:"
+            # (chain, then the action last).
+            event["event"]["action"] = words[-1][:-1].rsplit(":", 1)[-1].lower()
 
     @staticmethod
     def _flow(event: Event, iptables: dict[str, Any], m: re.Match[str]) -> None:

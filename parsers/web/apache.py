@@ -33,7 +33,8 @@ class ApacheAccessParser(GrokWebParser):
         # A proxy chain ("a, b, c - - [") before the date is nginx's layout, not Apache's.
         text = raw.message
         head = text.split(" - ", 1)[0]
-        return '"' in text and "[" in text and ", " not in head
+        # nginx logs a client on a UNIX socket as "unix:"; Apache has no such client.
+        return '"' in text and "[" in text and ", " not in head and not head.startswith("unix:")
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any, ClassVar, Final
 
 from parsers.base import ParserOptions
+from parsers.syslog import parse_any_header
 from parsers.web import ecs
 from parsers.web.apache import split_client
 from parsers.web.common import GrokWebParser, Groups, capture_groups, http_stamp, layout_reader
@@ -37,6 +38,9 @@ class HaproxyParser(GrokWebParser):
 
     def accepts(self, raw: RawEvent) -> bool:
         return "haproxy" in raw.message
+
+    def parse(self, raw: RawEvent) -> Event:
+        return parse_any_header(super().parse, raw, self.options.tz, self.options.clock, iso=True)
 
     def __init__(self, options: ParserOptions | None = None) -> None:
         super().__init__(options)

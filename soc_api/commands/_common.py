@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -36,16 +37,35 @@ def parse_tz(text: str) -> tzinfo:
         raise click.BadParameter(f"unknown timezone {text!r}") from None
 
 
-def make_parser(name: str, tz: tzinfo = UTC, clock: Clock | None = None) -> Parser:
-    """Build a registered parser by name (its ``event.dataset``, or ``auto``)."""
+def make_parser(
+    name: str, tz: tzinfo = UTC, clock: Clock | None = None, routes: tuple[tuple[str, str], ...] = ()
+) -> Parser:
+    """Build a registered parser by name (its ``event.dataset``, or ``auto``); ``routes``
+    (glob, parser) pairs tell ``auto`` which parser a source or receiver is configured for."""
     factory: Any = default_registry().get("parser", name)
-    parser: Parser = factory(ParserOptions(tz=tz, clock=clock or SystemClock()))
+    parser: Parser = factory(ParserOptions(tz=tz, clock=clock or SystemClock(), routes=routes))
     return parser
+
+
+def parse_routes(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``--route GLOB=PARSER`` values as (glob, parser) pairs."""
+    routes = []
+    for value in values:
+        glob, sep, name = value.rpartition("=")
+        if not sep or not glob or not name:
+            raise click.BadParameter(f"expected GLOB=PARSER, got {value!r}", param_hint="--route")
+        routes.append((glob, name))
+    return tuple(routes)
 
 
 parser_option = click.option(
     "--parser", "parser_name", default="auto", show_default=True,
     help="Parser name (the event.dataset it produces), or auto.",
+)
+route_option = click.option(
+    "--route", "route_values", multiple=True, metavar="GLOB=PARSER",
+    help="With --parser auto: events whose file path or receiver address matches GLOB go to PARSER "
+         "(e.g. '*/nginx/*=nginx.access'; repeatable, first match wins).",
 )
 tz_option = click.option(
     "--tz", "tz_name", default="UTC", show_default=True,
@@ -165,6 +185,10 @@ def build_detectors(rule_paths: tuple[str, ...], clock: Clock, builtin: bool = F
     for error in engine.ruleset.errors:
         click.echo(f"rule error: {error}", err=True)
     require_rules(engine.ruleset, rule_paths)
+    if builtin:
+        # The built-in rules always load: a user's --rules that all failed must still fail the
+        # command rather than run the built-in set alone as if nothing had happened.
+        require_own_rules(engine.ruleset, rule_paths[1:])
     return detectors_for(engine.ruleset, clock, engine)
 
 
@@ -176,6 +200,23 @@ def require_rules(ruleset: Any, rule_paths: tuple[str, ...]) -> None:
     where = ", ".join(rule_paths)
     if ruleset.errors:
         raise RuleError(f"none of the rules in {where} could be loaded ({len(ruleset.errors)} errors above)")
+    raise RuleError(f"no Sigma rule found in {where} (.yml/.yaml files)")
+
+
+def require_own_rules(ruleset: Any, own_paths: tuple[str, ...]) -> None:
+    """Raise ``RuleError`` when the user's own rule paths gave no rule that loaded (the
+    built-in rules loaded beside them do not count)."""
+    if not own_paths:
+        return
+    from rules.sigma.loader import iter_rule_files
+
+    own_files = {os.path.realpath(f) for f in iter_rule_files(list(own_paths))}
+    loaded = {ruleset.source_of(r) for r in (*ruleset.rules, *ruleset.correlations)}
+    if own_files & {os.path.realpath(s) for s in loaded if s}:
+        return
+    where = ", ".join(own_paths)
+    if own_files:
+        raise RuleError(f"none of the rules in {where} could be loaded (errors above)")
     raise RuleError(f"no Sigma rule found in {where} (.yml/.yaml files)")
 
 

@@ -27,6 +27,7 @@ from parsers.base import open_log
 from rules.sigma import load_placeholders
 from rules.sigma.cache import describe, load_engine
 from soc_api.commands._common import detectors_for, make_parser, parse_tz, parser_option, tz_option
+from soc_api.commands._inputs import Progress, counted, expand_inputs, input_options
 from soc_core.clock import SystemClock
 from soc_core.contracts import Parser
 from soc_core.errors import RegistryError, RuleError
@@ -82,13 +83,17 @@ def ecs_events(path: str) -> Iterator[Event]:
               help="YAML mapping of %placeholder% names to values, for the expand modifier.")
 @parser_option
 @tz_option
-@click.option("--stats", "show_stats", is_flag=True, help="Print counts on stderr at the end.")
+@click.option("--stats", "show_stats", is_flag=True, help="Print counts and a per-file summary on stderr at the end.")
 @click.option("--cache/--no-cache", "use_cache", default=True, show_default=True,
               help="Reuse the compiled rule set of an earlier run ($SOC_CACHE_DIR, ~/.cache/soc-pipeline).")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@input_options
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_name: str, tz_name: str,
-            show_stats: bool, use_cache: bool, inputs: tuple[str, ...]) -> None:
-    """Run Sigma rules over INPUTS (.evtx, NDJSON events, raw logs); print alerts as NDJSON."""
+            show_stats: bool, use_cache: bool, include: tuple[str, ...], exclude: tuple[str, ...],
+            paths: tuple[str, ...]) -> None:
+    """Run Sigma rules over PATHS (.evtx, NDJSON events, raw logs; folders read recursively);
+    print alerts as NDJSON."""
+    inputs = expand_inputs(paths, include, exclude)
     try:
         placeholders = load_placeholders(placeholders_file) if placeholders_file else None
         engine, cache_outcome = load_engine(list(rule_paths), placeholders, use_cache=use_cache)
@@ -110,7 +115,10 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
     parsers: dict[str, Parser] = {}
     out = sys.stdout.buffer
     events = 0
+    progress = Progress(len(inputs))
     for path in inputs:
+        file_counts = progress.start_file(path)
+        failed_before = stats.failed
         kind = input_kind(path)
         if kind == "ecs" and parser_name == "auto":
             stream: Iterator[Event] = ecs_events(path)
@@ -123,18 +131,23 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
                     raise click.UsageError(str(exc)) from None
             parser = parsers[name]
             stream = parse_stream(parser, read_file_events(path, parser, clock.now()), stats, bugs)
-        for event in stream:
+        for event in counted(stream, progress, file_counts):
             events += 1
             for detector in detectors:
                 for alert in detector.detect(event):
                     stats.alerts += 1
+                    file_counts.alerts += 1
                     out.write(dumps(alert) + b"\n")
+        file_counts.dead_letters = stats.failed - failed_before
     # The input is over: windows still open (correlations that fire on closing) close now.
     for detector in detectors:
         for alert in detector.flush(clock.now()):
             stats.alerts += 1
             out.write(dumps(alert) + b"\n")
     out.flush()
+    progress.close()
+    if show_stats or progress.enabled:
+        click.echo(progress.summary(), err=True)
     if show_stats:
         click.echo(f"rules={len(ruleset.rules)} rule_errors={len(ruleset.errors)} "
                    f"rules_without_route={len(engine.unrouted)} events={events} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from itertools import islice
 
 import click
 
@@ -17,40 +18,48 @@ from soc_api.commands._common import (
     make_parser,
     no_builtin_rules_option,
     open_store_or_fail,
+    parse_routes,
     parse_tz,
     parser_option,
+    route_option,
     rules_option,
     store_option,
     tz_option,
 )
 from soc_api.commands._incidents import build_alert_stage, incident_config_option
+from soc_api.commands._inputs import Progress, expand_inputs, input_options
 from soc_core.clock import SystemClock
-from soc_core.errors import ConfigError, InputDamaged, RegistryError, RuleError, StoreError
+from soc_core.errors import ConfigError, InputDamaged, ParseError, RegistryError, RuleError, StoreError
 
 
 @click.command("ingest")
 @store_option
 @parser_option
 @tz_option
+@route_option
 @rules_option
 @no_builtin_rules_option
 @incident_config_option
 @encoding_option
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@input_options
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 def command(
-    store_url: str, parser_name: str, tz_name: str, rule_paths: tuple[str, ...], no_builtin_rules: bool,
-    incident_config: str | None, encoding: str | None, files: tuple[str, ...],
+    store_url: str, parser_name: str, tz_name: str, route_values: tuple[str, ...], rule_paths: tuple[str, ...],
+    no_builtin_rules: bool, incident_config: str | None, encoding: str | None, include: tuple[str, ...],
+    exclude: tuple[str, ...], paths: tuple[str, ...],
 ) -> None:
-    """Parse FILES, run detection (built-in rules and --rules), handle the alerts (dedup,
-    suppressions, overrides), group them into incidents, and store everything.
+    """Parse PATHS (files, or folders read recursively), run detection (built-in rules and
+    --rules), handle the alerts (dedup, suppressions, overrides), group them into incidents,
+    and store everything; a per-file summary at the end.
 
     Re-ingesting a file stores nothing twice (event ids are derived from the file and offset).
     """
     clock = SystemClock()
+    files = expand_inputs(paths, include, exclude)
     try:
-        parser = make_parser(parser_name, parse_tz(tz_name), clock)
+        parser = make_parser(parser_name, parse_tz(tz_name), clock, parse_routes(route_values))
         detectors = build_detectors(rule_paths, clock, builtin=not no_builtin_rules)
-    except (RegistryError, RuleError) as exc:
+    except (RegistryError, RuleError, ParseError) as exc:
         raise click.UsageError(str(exc)) from None
     store = open_store_or_fail(store_url)
     try:
@@ -62,11 +71,20 @@ def command(
     repo = IndicatorRepository(store, clock)
     intel = detector_for(store, clock, on_sightings=repo.record_sightings)
     pipeline = Pipeline(parser, store, [*detectors, intel] if intel else detectors, clock=clock, alert_stage=stage)
+    progress = Progress(len(files))
     damaged: list[InputDamaged] = []
     try:
-        stats = pipeline.run(in_encoding(
-            (raw for path in files for raw in read_file_events(path, parser, clock.now(), damaged.append)),
-            encoding))
+        stats = pipeline.stats
+        for path in files:
+            file_counts = progress.start_file(path)
+            parsed, failed, alerts = stats.parsed, stats.failed, stats.alerts
+            raws = in_encoding(read_file_events(path, parser, clock.now(), damaged.append), encoding)
+            while chunk := list(islice(raws, pipeline.batch_size)):
+                pipeline.write(pipeline.process_batch(chunk))
+                file_counts.events, file_counts.dead_letters = stats.parsed - parsed, stats.failed - failed
+                file_counts.alerts = stats.alerts - alerts
+                progress.tick()
+        pipeline.write(pipeline.flush_detectors())
     except StoreError as exc:
         click.echo(f"store error: {' '.join(str(exc).split())}", err=True)
         sys.exit(1)
@@ -81,6 +99,8 @@ def command(
         sys.exit(130)
     finally:
         store.close()
+        progress.close()
+    click.echo(progress.summary())
     click.echo(
         f"ingested {len(files)} file(s): {stats.received} input events, {stats.parsed} parsed, "
         f"{stats.failed} dead letters, {stats.alerts} alerts"

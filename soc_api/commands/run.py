@@ -147,7 +147,17 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
               help="normal: survives a process crash; full: also a power loss (slower).")
 @click.option("--batch-size", type=int, default=2000, show_default=True, help="Events per store write.")
 @click.option("--retention-days", type=int, help="Delete stored events older than this (checked hourly).")
-@click.option("--api", "api_address", metavar="HOST:PORT", help="Serve health, metrics and search here.")
+@click.option("--api", "api_address", metavar="HOST:PORT", help="Serve health, metrics and the API (/api/v1) here.")
+@click.option("--api-secret", envvar="SOC_API_SECRET",
+              help="Secret signing API tokens, 32+ bytes (env SOC_API_SECRET; default: generated, kept in the store).")
+@click.option("--api-tls-cert", type=click.Path(exists=True, dir_okay=False), help="Serve the API over HTTPS (PEM).")
+@click.option("--api-tls-key", type=click.Path(exists=True, dir_okay=False), help="Private key of --api-tls-cert.")
+@click.option("--api-cors-origin", multiple=True,
+              help="Origin allowed to call the API from a browser (none by default).")
+@click.option("--api-max-body-bytes", type=int, default=1 << 20, show_default=True, help="Largest API request body.")
+@click.option("--response-config", type=click.Path(exists=True, dir_okay=False),
+              help="Response configuration for API decisions on actions (safeguards, responders).")
+@click.option("--dev", is_flag=True, help="Development mode: tokens signed with a fixed, public secret.")
 @click.option("--anomaly-model", "anomaly_models", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Score events with this model directory (soc anomaly train; repeatable).")
 @parser_option
@@ -201,7 +211,7 @@ def command(**opts: Any) -> None:
         alert_stage_factory=lambda store: build_alert_stage(store, clock, opts["incident_config"]),
     )
     try:
-        asyncio.run(_serve(service, opts["api_address"], list(opts["api_key"]), store_factory))
+        asyncio.run(_serve(service, opts, store_factory))
     except SocError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -258,8 +268,7 @@ def intel_detectors(store_factory: Any, clock: SystemClock) -> list[Detector]:
     return [detector] if detector else []
 
 
-async def _serve(service: Service, api_address: str | None, api_keys: list[str],
-                 store_factory: Any) -> None:
+async def _serve(service: Service, opts: dict[str, Any], store_factory: Any) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -268,12 +277,15 @@ async def _serve(service: Service, api_address: str | None, api_keys: list[str],
     listening: dict[str, Any] = {r.name: getattr(r, "bound_port", None) for r in service.receivers}
     api_task: asyncio.Task[None] | None = None
     api_server: Any = None
-    if api_address:
-        from soc_api.app import serve_api
+    if opts["api_address"]:
+        from soc_api.app import ApiSettings, serve_api
 
-        host, port, _ = split_address(api_address)
+        host, port, _ = split_address(opts["api_address"])
+        settings = ApiSettings(secret=opts["api_secret"], dev=opts["dev"], cors_origins=list(opts["api_cors_origin"]),
+                               max_body_bytes=opts["api_max_body_bytes"], response_config=opts["response_config"])
         try:
-            api_server, bound, api_task = await serve_api(service, host, port, api_keys, store_factory)
+            api_server, bound, api_task = await serve_api(service, host, port, list(opts["api_key"]), store_factory,
+                                                          settings, opts["api_tls_cert"], opts["api_tls_key"])
         except SocError:
             await service.stop()  # the receivers already listen: stop them before saying why
             raise

@@ -16,6 +16,7 @@ import click
 
 from rules.yara.scanner import DEFAULT_MAX_FILE_BYTES, DEFAULT_TIMEOUT_SECS, YaraScanner, compile_rules
 from soc_api.commands._common import open_store_or_fail
+from soc_api.commands._inputs import expand_inputs, input_options
 from soc_core.contracts import Store
 from soc_core.errors import StoreError
 from soc_core.event import Event, dumps
@@ -33,12 +34,14 @@ STORE_BATCH = 500
               help="Per-file scan timeout in seconds.")
 @click.option("--stats", is_flag=True, help="Print rule and file counts on stderr.")
 @click.option("--store", "store_url", help="Also store the alerts here: sqlite:///path or http(s)://host:port.")
-@click.argument("targets", nargs=-1, required=True, type=click.Path(exists=True))
+@input_options
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 def command(
     yara_paths: tuple[str, ...], no_builtin: bool, max_size_bytes: int, timeout_secs: int, stats: bool,
-    store_url: str | None, targets: tuple[str, ...],
+    store_url: str | None, include: tuple[str, ...], exclude: tuple[str, ...], paths: tuple[str, ...],
 ) -> None:
-    """Scan TARGETS (files or folders, recursively) with YARA rules and print ECS alerts."""
+    """Scan PATHS (files or folders, recursively) with YARA rules and print ECS alerts."""
+    targets = expand_inputs(paths, include, exclude)
     ruleset = compile_rules(yara_paths, include_builtin=not no_builtin)
     for error in ruleset.errors:
         click.echo(str(error), err=True)

@@ -86,7 +86,10 @@ def test_hunt_equals_streaming_detection_for_keyword_and_correlation_rules(store
     ruleset = load_rules([str(BUILTIN), str(tmp_path / "keywords.yml")])
     assert ruleset.correlations and not ruleset.errors
     events = _events()
-    assert store.write(events).written == len(events)
+    # A bulk request that timed out under load is retried by the client: what the first
+    # attempt stored then comes back as duplicates (ids are deterministic), not as a loss.
+    result = store.write(events)
+    assert result.written + result.duplicates == len(events) and not result.failed
 
     # Streaming: the detectors soc detect runs, windows closed at the end.
     clock = FrozenClock(NOW + timedelta(days=1))

@@ -99,7 +99,10 @@ def evtx_es_store(evtx_store: SqliteStore, osmem_server: str) -> Iterator[Elasti
     """The same events as ``evtx_store``, in an Elasticsearch store on osmem-server."""
     store = ElasticsearchStore(osmem_server, index_prefix="hunt-evtx")
     events = list(stored_events(evtx_store, ALL_TIME))
-    assert store.write(events).written == len(events)
+    # A bulk request that timed out under load is retried by the client: what the first
+    # attempt stored then comes back as duplicates (ids are deterministic), not as a loss.
+    result = store.write(events)
+    assert result.written + result.duplicates == len(events) and not result.failed
     yield store
     store.close()
 
@@ -291,7 +294,10 @@ def test_both_hunts_equal_streaming_on_our_rules(tmp_path: Path, own_rules: Rule
     assert found == expected
     es_store = ElasticsearchStore(request.getfixturevalue("osmem_server"), index_prefix="hunt-own")
     try:
-        assert es_store.write(events).written == len(events)
+        # A bulk request that timed out under load is retried by the client: what the first
+        # attempt stored then comes back as duplicates (ids are deterministic), not as a loss.
+        result = es_store.write(events)
+        assert result.written + result.duplicates == len(events) and not result.failed
         found, result = hunt_hits(es_store, own_rules)
         assert result.backend == "elasticsearch"
         assert result.errors == []

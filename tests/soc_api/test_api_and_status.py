@@ -55,20 +55,22 @@ def test_health_and_metrics_are_open(app: Any) -> None:
 
 
 def test_search_and_count_need_a_key(app: Any) -> None:
-    assert call(app, "GET", "/search").status_code == 401
-    assert call(app, "GET", "/count", headers={"X-API-Key": "wrong"}).status_code == 401
-    r = call(app, "GET", "/search", params={"q": "user.name:alice", "limit": 2}, headers={"X-API-Key": KEY})
+    assert call(app, "GET", "/api/v1/events/search").status_code == 401
+    assert call(app, "GET", "/api/v1/events/count", headers={"X-API-Key": "wrong"}).status_code == 401
+    r = call(app, "GET", "/api/v1/events/search", params={"q": "user.name:alice", "limit": 2},
+             headers={"X-API-Key": KEY})
     assert r.status_code == 200
-    assert [e["user"]["name"] for e in r.json()["events"]] == ["alice", "alice"]
+    assert [e["user"]["name"] for e in r.json()["documents"]] == ["alice", "alice"]
     assert r.json()["cursor"] is not None
     want = sum(1 for e in sample_events() if e.get("user", {}).get("name") == "alice" and e["event"]["kind"] == "event")
-    r = call(app, "GET", "/count", params={"q": "user.name:alice"}, headers={"Authorization": f"Bearer {KEY}"})
+    r = call(app, "GET", "/api/v1/events/count", params={"q": "user.name:alice"},
+             headers={"Authorization": f"Bearer {KEY}"})
     assert r.json() == {"count": want}
 
 
 def test_a_bad_query_is_400_with_the_column(app: Any) -> None:
-    r = call(app, "GET", "/search", params={"q": "user.name:(alice"}, headers={"X-API-Key": KEY})
-    assert r.status_code == 400 and r.json()["detail"]["column"] >= 1
+    r = call(app, "GET", "/api/v1/events/search", params={"q": "user.name:(alice"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 400 and r.json()["error"]["details"]["column"] >= 1
 
 
 def test_status_summarises_the_metrics_file(tmp_path: Path) -> None:

@@ -42,12 +42,12 @@ def app(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES.values(), ids=HOSTILE_QUERIES.keys())
-@pytest.mark.parametrize("path", ["/search", "/count"])
+@pytest.mark.parametrize("path", ["/api/v1/events/search", "/api/v1/events/count"])
 def test_hostile_queries_are_400_with_a_message(app: Any, path: str, query: str) -> None:
     r = call(app, "GET", path, params={"q": query}, headers={"X-Api-Key": KEY})
     assert r.status_code == 400
-    detail = r.json()["detail"]
-    assert detail["error"] and detail["column"] >= 1
+    error = r.json()["error"]
+    assert error["message"] and error["details"]["column"] >= 1
 
 
 def _es_cursor(values: Any) -> str:
@@ -66,21 +66,22 @@ BAD_CURSORS = {
 
 @pytest.mark.parametrize("cursor", BAD_CURSORS.values(), ids=BAD_CURSORS.keys())
 def test_a_bad_cursor_is_400(app: Any, cursor: str) -> None:
-    r = call(app, "GET", "/search", params={"cursor": cursor}, headers={"X-Api-Key": KEY})
+    r = call(app, "GET", "/api/v1/events/search", params={"cursor": cursor}, headers={"X-Api-Key": KEY})
     assert r.status_code == 400
-    assert r.json()["detail"]["error"].startswith("invalid cursor")
+    assert r.json()["error"]["message"].startswith("invalid cursor")
 
 
 def test_a_malformed_parameter_is_400_not_422(app: Any) -> None:
-    r = call(app, "GET", "/search", params={"limit": "many"}, headers={"X-Api-Key": KEY})
+    r = call(app, "GET", "/api/v1/events/search", params={"limit": "many"}, headers={"X-Api-Key": KEY})
     assert r.status_code == 400
-    assert "limit" in r.json()["detail"]["error"]
+    assert "limit" in r.json()["error"]["message"]
 
 
 def test_a_good_cursor_still_pages(app: Any) -> None:
-    first = call(app, "GET", "/search", params={"limit": 5}, headers={"X-Api-Key": KEY}).json()
-    nxt = call(app, "GET", "/search", params={"limit": 5, "cursor": first["cursor"]}, headers={"X-Api-Key": KEY})
-    assert nxt.status_code == 200 and len(nxt.json()["events"]) == 5
+    first = call(app, "GET", "/api/v1/events/search", params={"limit": 5}, headers={"X-Api-Key": KEY}).json()
+    nxt = call(app, "GET", "/api/v1/events/search", params={"limit": 5, "cursor": first["cursor"]},
+               headers={"X-Api-Key": KEY})
+    assert nxt.status_code == 200 and len(nxt.json()["documents"]) == 5
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES.values(), ids=HOSTILE_QUERIES.keys())

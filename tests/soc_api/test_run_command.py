@@ -52,7 +52,7 @@ def test_soc_run_receives_serves_and_stops_gracefully(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         with httpx.Client(base_url=api, timeout=10, headers={"X-API-Key": KEY}) as client:
             while len(hosts) < 3 and time.monotonic() < deadline:
-                events = client.get("/search", params={"q": "*"}).json()["events"]
+                events = client.get("/api/v1/events/search", params={"q": "*"}).json()["documents"]
                 hosts = {e["host"]["hostname"] for e in events}
                 time.sleep(0.1)
             assert hosts == {"udphost", "tlshost", "filehost"}
