@@ -9,6 +9,8 @@ import click
 
 from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
+from intel.detector import detector_for
+from intel.repository import IndicatorRepository
 from soc_api.commands._common import (
     DamageReport,
     build_detectors,
@@ -69,7 +71,10 @@ def command(
     except ConfigError as exc:
         store.close()
         raise click.UsageError(str(exc)) from None
-    pipeline = Pipeline(parser, store, detectors, clock=clock, alert_stage=stage)
+    # Indicator matching whenever the store holds active indicators (soc intel import).
+    repo = IndicatorRepository(store, clock)
+    intel = detector_for(store, clock, on_sightings=repo.record_sightings)
+    pipeline = Pipeline(parser, store, [*detectors, intel] if intel else detectors, clock=clock, alert_stage=stage)
     progress = Progress(len(files))
     damaged = DamageReport()
     try:

@@ -241,6 +241,8 @@ def command(**opts: Any) -> None:
             return open_store(store_url, refresh=False)
         return open_store(store_url)
 
+    detectors += intel_detectors(store_factory, clock)
+
     try:
         queue = DurableQueue(data_dir / "queue.db", max_events=opts["queue_max_events"], sync=opts["queue_sync"],
                              max_bytes=opts["queue_max_bytes"])
@@ -284,6 +286,30 @@ def anomaly_detectors(model_dirs: tuple[str, ...], clock: SystemClock) -> list[D
         return [AnomalyDetector([load_model(d) for d in model_dirs], clock=clock)]
     except SocError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def intel_detectors(store_factory: Any, clock: SystemClock) -> list[Detector]:
+    """Indicator matching over the store's active indicators at start-up (none without any);
+    sightings are recorded on the indicators at each detector flush."""
+    from intel.detector import detector_for
+    from intel.repository import IndicatorRepository
+
+    def record(sightings: dict[str, tuple[int, str, str]]) -> None:
+        store = store_factory()
+        try:
+            IndicatorRepository(store, clock).record_sightings(sightings)
+        finally:
+            store.close()
+
+    try:
+        store = store_factory()
+    except SocError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        detector = detector_for(store, clock, on_sightings=record)
+    finally:
+        store.close()
+    return [detector] if detector else []
 
 
 async def _serve(service: Service, opts: dict[str, Any], store_factory: Any) -> None:
