@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from parsers.base import frame_file
+from parsers.base import STDIN_PATH, frame_file, input_source
 from soc_core.contracts import FileReader, Parser
 from soc_core.errors import InputDamaged, ParseError
 from soc_core.event import RawEvent
@@ -28,7 +28,7 @@ def read_file_events(path: str, parser: Parser, received: datetime,
     """Yield the raw events of one file, framed as ``parser`` wants (see the module doc)."""
     try:
         if isinstance(parser, FileReader):
-            yield from parser.read_file(os.path.abspath(path), received)
+            yield from parser.read_file(path if path == STDIN_PATH else os.path.abspath(path), received)
         else:
             yield from frame_file(path, parser.framer, received)
     except InputDamaged as exc:
@@ -40,4 +40,4 @@ def read_file_events(path: str, parser: Parser, received: datetime,
         # at some byte): what it yielded before stays; the file is reported as damaged.
         if on_damage is None:
             raise
-        on_damage(InputDamaged(os.path.abspath(path), exc.reason))
+        on_damage(InputDamaged(input_source(path), exc.reason))

@@ -34,6 +34,7 @@ from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import AlertStage, BatchParser, Detector, Framer, Parser, Receiver, Store
 from soc_core.errors import ParseError, RegistryError, StoreError
 from soc_core.event import Event, RawEvent, pipeline_error
+from soc_core.legacy_encodings import as_configured
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class ParserRouter:
         return True
 
     def parse(self, raw: RawEvent) -> Event:
+        raw = as_configured(raw)
         name = str(raw.extra.get("parser") or self._default)
         try:
             parser = self.parser(name)
@@ -80,6 +82,8 @@ class ParserRouter:
     def parse_batch(self, raws: Sequence[RawEvent], finish: Callable[[Event], Any] | None = None) -> list[Any]:
         """Each event to its receiver's parser; a batch parser (``auto``) gets all of
         its events at once (see :class:`soc_core.contracts.BatchParser`)."""
+        # Sources configured with a legacy encoding are decoded here, in the worker.
+        raws = [as_configured(raw) for raw in raws]
         by_name: dict[str, list[int]] = {}
         for index, raw in enumerate(raws):
             by_name.setdefault(str(raw.extra.get("parser") or self._default), []).append(index)

@@ -42,7 +42,6 @@ lines are never glued together.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -61,6 +60,8 @@ from parsers.base import (
     ParserOptions,
     bounded_lines,
     frame_file,
+    input_source,
+    is_read_once,
 )
 from parsers.syslog import program_of, split_syslog
 from soc_core.contracts import FileReader, Parser
@@ -401,15 +402,17 @@ class AutoParser(BaseParser):
             for raw in reader.read_file(path, received):
                 yield replace(raw, extra={**raw.extra, READ_BY: EVTX_PARSER})
             return
-        yield from frame_file(path, _ContinuationFramer(self, os.path.abspath(path), received), received)
+        yield from frame_file(path, _ContinuationFramer(self, input_source(path), received), received)
 
     @staticmethod
     def _is_windows_file(path: str) -> bool:
         """EVTX by name or magic, or JSON whose first bytes carry Windows event keys."""
         if path.lower().endswith(".evtx"):
             return True
-        if path.endswith(".gz"):
-            return False  # the winlog reader opens plain files only
+        if path.endswith(".gz") or is_read_once(path):
+            # The winlog reader opens plain files only; and a pipe's first bytes, once
+            # read to sniff them, would be lost to the line reader that follows.
+            return False
         try:
             with open(path, "rb") as stream:
                 head = stream.read(SNIFF_BYTES)

@@ -10,6 +10,8 @@ import gzip
 import io
 import os
 import re
+import stat
+import sys
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -171,8 +173,34 @@ class MultilineFramer:
 LINE_FRAMER = LineFramer()
 
 
+STDIN_PATH = "-"  # the path that names standard input, as for most Unix tools
+STDIN_SOURCE = "stdin"  # the ``log.file.path`` of events read from standard input
+
+
+def input_source(path: str) -> str:
+    """The ``source`` of events read from ``path``: its absolute path, or ``stdin``."""
+    return STDIN_SOURCE if path == STDIN_PATH else os.path.abspath(path)
+
+
+def is_read_once(path: str) -> bool:
+    """Whether ``path`` can be read only once: standard input, a FIFO, a character device.
+
+    Such an input must not be opened to sniff its first bytes and then opened again to be
+    read: the bytes the sniffing read are gone (that lost the first 4 KiB of every FIFO).
+    Callers skip sniffing for it and read it as lines."""
+    if path == STDIN_PATH:
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False  # the open that follows reports the problem with its path
+
+
 def open_log(path: str) -> BinaryIO:
-    """Open a log file for reading bytes; ``.gz`` files are decompressed on the fly."""
+    """Open a log file for reading bytes; ``.gz`` files are decompressed on the fly and
+    ``-`` is standard input (a duplicate of its descriptor: closing it leaves stdin open)."""
+    if path == STDIN_PATH:
+        return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
     if path.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
@@ -188,7 +216,7 @@ def frame_file(path: str, framer: Framer, received: datetime) -> Iterator[RawEve
     A damaged gzip file (not gzip at all, truncated, corrupt) yields what decompressed,
     then raises :class:`InputDamaged` with the offset where the damage starts.
     """
-    source = os.path.abspath(path)
+    source = input_source(path)
     with open_log(path) as inner:
         guard = _ReadGuard(inner) if path.endswith(".gz") else None
         stream: Any = inner if guard is None else io.BufferedReader(guard, 1 << 16)

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suppressions": ("soc_api.commands.suppressions", "Add, list and remove alert suppressions."),
     "overrides": ("soc_api.commands.overrides", "Set, list and remove per-rule severity overrides."),
     "audit": ("soc_api.commands.audit", "Verify and list the hash-chained audit trail."),
+    "intel": ("soc_api.commands.intel", "Threat intelligence: import, match, share (TAXII, MISP)."),
     "anomaly": ("soc_api.commands.anomaly", "Anomaly models: train on normal traffic, score, explain."),
     "repair": ("soc_api.commands.repair", "Check a store or queue file and rebuild it from what can be read."),
     "users": ("soc_api.commands.users", "Manage API user accounts and roles."),

@@ -8,7 +8,7 @@ runs under systemd with one file (``soc run --config /etc/soc/soc.toml``). Mappi
   ``retention_days``: every command that has the option;
 * ``inputs`` and ``queue_path`` (its folder is ``--data-dir``): ``soc run``'s receivers,
   one ``[[inputs]]`` table per listener (``type`` syslog_udp, syslog_tcp, syslog_tls, http
-  or file_tail; ``listen``; ``paths``; ``parser``; ``options``: tls_cert, tls_key,
+  or file_tail; ``listen``; ``paths``; ``parser``; ``encoding``; ``options``: tls_cert, tls_key,
   tls_client_ca, max_body_bytes);
 * ``[response]``: the response settings (safeguards, responders, playbooks) of ``soc ingest``,
   ``soc run``, ``soc playbooks``, ``soc actions`` and ``soc worker`` (see docs/responders.md);
@@ -53,6 +53,8 @@ def _inputs(settings: Settings) -> dict[str, Any]:
     for index, spec in enumerate(settings.inputs):
         where = f"inputs.{index}"
         suffix = "" if spec.parser == "auto" else f"={spec.parser}"
+        if spec.encoding:
+            suffix += f"@{spec.encoding}"
         if spec.type in _RECEIVER_OPTIONS:
             if not spec.listen:
                 raise ConfigError(f"{where}: a {spec.type} input needs listen = \"HOST:PORT\"")

@@ -32,6 +32,8 @@ class InputConfig(_Strict):
     listen: str | None = Field(None, description="host:port to listen on (network receivers).")
     paths: list[str] = Field(default_factory=list, description="Files or globs (file_tail).")
     parser: str = Field("auto", description="Parser (event.dataset) for this input, or auto.")
+    encoding: str | None = Field(None, description="Encoding of a source that does not send UTF-8: tcvn3 (ABC), "
+                                                   "vni, viscii, cp1258 or any Python codec.")
     options: dict[str, Any] = Field(default_factory=dict, description="Receiver-specific options.")
 
 

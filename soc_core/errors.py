@@ -19,6 +19,7 @@ logged and turns the event into a dead letter.
     ├── ReceiverError            a receiver could not start or lost its input
     ├── InputDamaged             a file read in part: what follows the damage is lost (path, offset)
     ├── QueueFull                the durable queue is full (back-pressure)
+    ├── IntelError               threat intelligence input or sharing refused (bad indicator, feed, TLP)
     └── ResponderError           a response action failed
         ├── RetryableError       try again later (timeout, 5xx, rate limit)
         └── PermanentError       never retry (refused by policy, bad request)
@@ -159,3 +160,8 @@ class PermanentError(ResponderError):
 
 class QueueFull(SocError):
     """The durable queue is at its limit: senders must slow down (back-pressure)."""
+
+
+class IntelError(SocError):
+    """Threat intelligence that cannot be used or shared: a malformed indicator or feed
+    file (named with its place), or a transfer the TLP marking forbids."""

@@ -165,3 +165,10 @@ def with_encoding(raw: RawEvent, encoding: str) -> RawEvent:
     if name == "utf-8":
         return raw
     return replace(raw, _text=decode(raw.data, name), decode_error=None, extra={**raw.extra, ENCODING_KEY: name})
+
+
+def as_configured(raw: RawEvent) -> RawEvent:
+    """``raw`` read in the encoding its receiver was configured with (``extra``'s
+    :data:`ENCODING_KEY`, kept through the durable queue), or as it is."""
+    encoding = raw.extra.get(ENCODING_KEY) if raw.extra else None
+    return with_encoding(raw, str(encoding)) if encoding else raw

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = {"soc_core", "parsers", "soc_store", "rules", "correlation", "incidents", "playbooks", "ingest", "responders",
-        "soc_api", "dashboards"}
+        "intel", "soc_api", "dashboards"}
 ALLOWED: dict[str, set[str]] = {
     "soc_core": set(),
     "parsers": {"soc_core"},
@@ -20,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "incidents": {"soc_core"},
     "responders": {"soc_core"},
     "playbooks": {"soc_core", "responders", "rules"},
+    "intel": {"soc_core"},
     "ingest": {"soc_core", "parsers", "soc_store", "rules", "correlation"},
     "dashboards": {"soc_core"},
     "soc_api": OURS,

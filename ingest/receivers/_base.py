@@ -12,6 +12,7 @@ from ingest.queue import DurableQueue
 from soc_core.contracts import EventSink
 from soc_core.errors import QueueFull
 from soc_core.event import RawEvent
+from soc_core.legacy_encodings import ENCODING_KEY, canonical
 
 RECEIVED = "soc_receiver_received_total"
 QUEUED = "soc_receiver_queued_total"
@@ -45,9 +46,15 @@ def declare_receiver_metrics(metrics: Metrics) -> None:
     metrics.declare(TIMEOUTS, "counter", "Connections closed for idleness or a request sent too slowly.")
 
 
-def parser_extra(parser: str | None) -> Mapping[str, Any]:
-    """The ``RawEvent.extra`` that routes an event to the parser chosen for its input."""
-    return {"parser": parser} if parser else {}
+def parser_extra(parser: str | None, encoding: str | None = None) -> Mapping[str, Any]:
+    """The ``RawEvent.extra`` that routes an event to the parser chosen for its input and,
+    for a source that does not send UTF-8 (legacy Vietnamese TCVN3, VNI, VISCII...), names
+    its encoding: the worker decodes with it (the bytes travel through the queue as they
+    came, see :func:`soc_core.legacy_encodings.with_encoding`)."""
+    extra: dict[str, Any] = {"parser": parser} if parser else {}
+    if encoding is not None and canonical(encoding) != "utf-8":
+        extra[ENCODING_KEY] = canonical(encoding)
+    return extra
 
 
 async def deliver_waiting(sink: EventSink, batch: Sequence[RawEvent], name: str, metrics: Metrics,

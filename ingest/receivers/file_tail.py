@@ -87,6 +87,7 @@ class FileTailReceiver:
         self,
         patterns: Sequence[str],
         parser: str | None = None,
+        encoding: str | None = None,
         name: str | None = None,
         metrics: Metrics | None = None,
         clock: Clock | None = None,
@@ -99,7 +100,7 @@ class FileTailReceiver:
         self.clock = clock or SystemClock()
         self.poll_interval_secs = poll_interval_secs
         self.start_at = start_at
-        self._extra = parser_extra(parser)
+        self._extra = parser_extra(parser, encoding)
         self._tracked: dict[str, _Tracked] = {}
         self._stopping = asyncio.Event()
         declare_receiver_metrics(self.metrics)

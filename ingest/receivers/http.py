@@ -165,6 +165,7 @@ class HttpReceiver:
         port: int,
         api_keys: Iterable[str],
         parser: str | None = None,
+        encoding: str | None = None,
         name: str | None = None,
         metrics: Metrics | None = None,
         clock: Clock | None = None,
@@ -200,7 +201,7 @@ class HttpReceiver:
         self.queue_wait_secs = queue_wait_secs
         self.max_inflight_body_bytes = max_inflight_body_bytes
         self._inflight_bytes = 0
-        self._extra = parser_extra(parser)
+        self._extra = parser_extra(parser, encoding)
         self._dead_letter_count = dead_letter_count
         self._server: QuietServer | None = None
         self._socket: socket.socket | None = None

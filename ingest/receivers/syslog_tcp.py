@@ -76,6 +76,7 @@ class SyslogTcpReceiver:
         host: str,
         port: int,
         parser: str | None = None,
+        encoding: str | None = None,
         name: str | None = None,
         metrics: Metrics | None = None,
         clock: Clock | None = None,
@@ -97,7 +98,7 @@ class SyslogTcpReceiver:
         self.guard = ConnectionGuard(max_connections, max_connections_per_address)
         self.idle_timeout_secs = idle_timeout_secs
         self.handshake_timeout_secs = handshake_timeout_secs
-        self._extra = parser_extra(parser)
+        self._extra = parser_extra(parser, encoding)
         self._server: asyncio.Server | None = None
         self._stopping = asyncio.Event()
         self._handlers: set[asyncio.Task[None]] = set()

@@ -46,6 +46,7 @@ class SyslogUdpReceiver:
         host: str,
         port: int,
         parser: str | None = None,
+        encoding: str | None = None,
         name: str | None = None,
         metrics: Metrics | None = None,
         clock: Clock | None = None,
@@ -64,7 +65,7 @@ class SyslogUdpReceiver:
         self.max_buffered = max_buffered
         self.max_buffered_bytes = max_buffered_bytes
         self._buffered_bytes = 0
-        self._extra = parser_extra(parser)
+        self._extra = parser_extra(parser, encoding)
         self._buffer: list[RawEvent] = []
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()

@@ -11,13 +11,12 @@ and HTTPERR times in UTC whatever the server's zone, so ``--tz`` does not apply 
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, BinaryIO, ClassVar, Final, cast
+from typing import Any, BinaryIO, ClassVar, Final
 
-from parsers.base import LINE_FRAMER, MAX_EVENT_BYTES, LineFramer, ParserOptions
+from parsers.base import LINE_FRAMER, MAX_EVENT_BYTES, LineFramer, ParserOptions, input_source, open_log
 from parsers.web import ecs
 from parsers.web.common import GrokWebParser, Groups, capture_groups, layout_reader, slash_stamp
 from parsers.web.timestamps import TimestampError
@@ -35,12 +34,6 @@ class W3CFramer(LineFramer):
 
 
 W3C_FRAMER = W3CFramer()
-
-
-def _open(path: str) -> BinaryIO:
-    if path.endswith(".gz"):
-        return cast(BinaryIO, gzip.open(path, "rb"))
-    return open(path, "rb")
 
 
 def _w3c_date_first(text: str) -> bool:
@@ -169,7 +162,8 @@ class IisAccessParser(GrokWebParser):
     def read_file(self, path: str, received: datetime) -> Iterator[RawEvent]:
         """Lines of a W3C log, each carrying the ``#Fields`` header in force above it."""
         header: tuple[str, ...] = ()
-        with _open(path) as stream:
+        source = input_source(path)
+        with open_log(path) as stream:
             for offset, body in LINE_FRAMER.frames(stream):
                 if body.startswith(b"#"):
                     if body.startswith(b"#Fields:"):
@@ -179,7 +173,7 @@ class IisAccessParser(GrokWebParser):
                 if len(body) > MAX_EVENT_BYTES:
                     extra["truncated_from"] = len(body)
                     body = body[:MAX_EVENT_BYTES]
-                yield RawEvent.from_bytes(body, path, received, offset, extra=extra)
+                yield RawEvent.from_bytes(body, source, received, offset, extra=extra)
 
     def _build_layout(self, event: Event, groups: Groups) -> None:
         # The groups of the layout that matched, read by position (no captures dict).

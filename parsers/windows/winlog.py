@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import evtx
 import orjson
 
-from parsers.base import BaseParser, ParserOptions
+from parsers.base import STDIN_PATH, BaseParser, ParserOptions, input_source, is_read_once, open_log
 from parsers.windows.ecs import winlog_to_ecs
 from parsers.windows.record import is_nxlog, winlog_from_evtx, winlog_from_nxlog, winlog_from_winlogbeat
 from soc_core.errors import InputDamaged, ParseError
@@ -61,6 +61,8 @@ def _local_time(text: str, tz: tzinfo) -> datetime | None:
 
 
 def _is_evtx(path: str) -> bool:
+    if is_read_once(path):
+        return False  # an EVTX file needs seeking; a pipe is read once, as a JSON export
     with open(path, "rb") as stream:
         return stream.read(8) == EVTX_MAGIC
 
@@ -136,8 +138,9 @@ def _byte_offsets(text: str) -> Iterator[tuple[int, Any]]:
 
 def iter_json_raw(path: str, received: datetime) -> Iterator[RawEvent]:
     """Raw events from a JSON export (see the module docstring for the layouts)."""
-    source = os.path.abspath(path)
-    with open(path, "rb") as stream:
+    source = input_source(path)
+    # Plain bytes (a ``.gz`` export is not unpacked here), or standard input.
+    with open_log(path) if path == STDIN_PATH else open(path, "rb") as stream:
         text = stream.read().decode("utf-8", errors="replace")
     for offset, value in _byte_offsets(text):
         if isinstance(value, Mapping) and isinstance(value.get("events"), list) and "Event" not in value:

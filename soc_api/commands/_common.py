@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -15,7 +16,7 @@ import click
 from parsers.base import ParserOptions
 from soc_core.clock import Clock, SystemClock
 from soc_core.contracts import Detector, Parser, Store
-from soc_core.errors import ConfigError, RuleError, StoreError
+from soc_core.errors import ConfigError, InputDamaged, RuleError, StoreError
 from soc_core.event import RawEvent, parse_timestamp
 from soc_core.registry import default_registry
 from soc_store import open_store
@@ -89,6 +90,37 @@ encoding_option = click.option(
     help="Encoding of the input when it is not UTF-8: tcvn3 (ABC), vni, viscii, cp1258 or any Python codec; "
          "the exact bytes are kept in event.original_base64.",
 )
+
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def input_files_argument(name: str) -> Callable[[_Command], _Command]:
+    """The inputs of ``ingest``, ``parse`` and ``detect``: existing files, folders, FIFOs,
+    or ``-`` for standard input (files read once, from the first byte)."""
+    return click.argument(name, nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
+
+
+class DamageReport:
+    """The damaged inputs of one command (a truncated or non-gzip ``.gz``, an EVTX file
+    with unreadable chunks): handed to ``read_file_events`` as its ``on_damage``, so the
+    command goes on with what could be read and the next file; :meth:`finish` then prints
+    one line per damaged file (path, reason, offset) and exits 1."""
+
+    def __init__(self) -> None:
+        self.damaged: list[InputDamaged] = []
+
+    def __call__(self, damage: InputDamaged) -> None:
+        self.damaged.append(damage)
+
+    def finish(self, kept: str) -> None:
+        """Report and exit 1 if any input was damaged; ``kept`` says what became of the
+        readable part ("stored", "printed", ...)."""
+        for damage in self.damaged:
+            click.echo(f"damaged input: {' '.join(str(damage).split())}; what could be read is {kept}",
+                       err=True)
+        if self.damaged:
+            sys.exit(1)
 
 
 def in_encoding(raws: Iterable[RawEvent], encoding: str | None) -> Iterable[RawEvent]:

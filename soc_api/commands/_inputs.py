@@ -22,6 +22,8 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
+from parsers.base import STDIN_PATH
+
 F = TypeVar("F", bound=Callable[..., Any])
 # A terminal is redrawn at most this often: the rate, not every event, is what a person reads.
 REDRAW_SECS = 0.25
@@ -58,9 +60,9 @@ def expand_inputs(paths: Iterable[str], include: Iterable[str] = (), exclude: It
     include, exclude = tuple(include), tuple(exclude)
     files: list[str] = []
     for path in paths:
-        if not os.path.isdir(path):
+        if path == STDIN_PATH or not os.path.isdir(path):
             # Named on the command line: read as given, a FIFO or /dev/stdin included.
-            if not os.path.exists(path):
+            if path != STDIN_PATH and not os.path.exists(path):
                 raise click.UsageError(f"no such file or folder: {path}")
             files.append(path)
             continue

@@ -15,22 +15,32 @@ content and the engine version): a second run over the same rules starts at once
 from __future__ import annotations
 
 import gc
+import os
 import sys
-from collections.abc import Iterator
-from typing import Any
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 import click
 
 from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_stream
-from parsers.base import open_log
+from parsers.base import is_read_once, open_log
 from rules.sigma import load_placeholders
 from rules.sigma.cache import describe, load_engine
-from soc_api.commands._common import detectors_for, make_parser, parse_tz, parser_option, tz_option
+from soc_api.commands._common import (
+    DamageReport,
+    detectors_for,
+    input_files_argument,
+    make_parser,
+    parse_tz,
+    parser_option,
+    tz_option,
+)
 from soc_api.commands._inputs import Progress, counted, expand_inputs, input_options
 from soc_core.clock import SystemClock
 from soc_core.contracts import Parser
-from soc_core.errors import RegistryError, RuleError
+from soc_core.errors import InputDamaged, RegistryError, RuleError
 from soc_core.event import Event, dumps, loads
 
 EVTX_MAGIC = b"ElfFile\x00"
@@ -38,9 +48,18 @@ _SNIFF_BYTES = 4096
 
 
 def input_kind(path: str) -> str:
-    """``winlog`` (.evtx or a Windows JSON export), ``ecs`` (NDJSON events) or ``raw``."""
-    with open_log(path) as stream:
-        head = stream.read(_SNIFF_BYTES)
+    """``winlog`` (.evtx or a Windows JSON export), ``ecs`` (NDJSON events) or ``raw``.
+
+    A pipe or standard input is ``raw``: sniffing would consume its first bytes. A file
+    whose first bytes cannot be read (a damaged ``.gz``) is ``raw`` too: the line reader
+    then reports the damage with its offset."""
+    if is_read_once(path):
+        return "raw"
+    try:
+        with open_log(path) as stream:
+            head = stream.read(_SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error):
+        return "raw"
     if head.startswith(EVTX_MAGIC):
         return "winlog"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -59,21 +78,29 @@ def input_kind(path: str) -> str:
     return "raw"
 
 
-def ecs_events(path: str) -> Iterator[Event]:
-    """Events of an NDJSON file; a line that is not a JSON object is reported, not hidden."""
+def ecs_events(path: str, on_damage: Callable[[InputDamaged], None]) -> Iterator[Event]:
+    """Events of an NDJSON file; a line that is not a JSON object is reported, not hidden;
+    a damaged ``.gz`` yields what decompressed, then goes to ``on_damage``."""
     with open_log(path) as stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                event = loads(line)
-            except ValueError as exc:
-                click.echo(f"{path}:{number}: not JSON, skipped: {exc}", err=True)
-                continue
-            if isinstance(event, dict):
-                yield event
-            else:
-                click.echo(f"{path}:{number}: not a JSON object, skipped", err=True)
+        try:
+            yield from _ecs_lines(path, stream)
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            on_damage(InputDamaged(os.path.abspath(path), f"{type(exc).__name__}: {exc}"))
+
+
+def _ecs_lines(path: str, stream: BinaryIO) -> Iterator[Event]:
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            event = loads(line)
+        except ValueError as exc:
+            click.echo(f"{path}:{number}: not JSON, skipped: {exc}", err=True)
+            continue
+        if isinstance(event, dict):
+            yield event
+        else:
+            click.echo(f"{path}:{number}: not a JSON object, skipped", err=True)
 
 
 @click.command("detect")
@@ -87,12 +114,16 @@ def ecs_events(path: str) -> Iterator[Event]:
 @click.option("--cache/--no-cache", "use_cache", default=True, show_default=True,
               help="Reuse the compiled rule set of an earlier run ($SOC_CACHE_DIR, ~/.cache/soc-pipeline).")
 @input_options
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@input_files_argument("paths")
 def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_name: str, tz_name: str,
             show_stats: bool, use_cache: bool, include: tuple[str, ...], exclude: tuple[str, ...],
             paths: tuple[str, ...]) -> None:
     """Run Sigma rules over PATHS (.evtx, NDJSON events, raw logs; folders read recursively);
-    print alerts as NDJSON."""
+    print alerts as NDJSON.
+
+    PATHS may be FIFOs, or - for standard input (read as raw logs). A damaged file is
+    checked as far as it can be read, reported on stderr with its offset, and the command
+    exits 1."""
     inputs = expand_inputs(paths, include, exclude)
     try:
         placeholders = load_placeholders(placeholders_file) if placeholders_file else None
@@ -115,13 +146,14 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
     parsers: dict[str, Parser] = {}
     out = sys.stdout.buffer
     events = 0
+    damaged = DamageReport()
     progress = Progress(len(inputs))
     for path in inputs:
         file_counts = progress.start_file(path)
         failed_before = stats.failed
         kind = input_kind(path)
         if kind == "ecs" and parser_name == "auto":
-            stream: Iterator[Event] = ecs_events(path)
+            stream: Iterator[Event] = ecs_events(path, damaged)
         else:
             name = "winlog" if kind == "winlog" else parser_name
             if name not in parsers:
@@ -130,7 +162,7 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
                 except RegistryError as exc:
                     raise click.UsageError(str(exc)) from None
             parser = parsers[name]
-            stream = parse_stream(parser, read_file_events(path, parser, clock.now()), stats, bugs)
+            stream = parse_stream(parser, read_file_events(path, parser, clock.now(), damaged), stats, bugs)
         for event in counted(stream, progress, file_counts):
             events += 1
             for detector in detectors:
@@ -153,3 +185,4 @@ def command(rule_paths: tuple[str, ...], placeholders_file: str | None, parser_n
                    f"rules_without_route={len(engine.unrouted)} events={events} "
                    f"dead_letters={stats.failed} alerts={stats.alerts}", err=True)
         click.echo(describe(cache_outcome), err=True)
+    damaged.finish("checked")

@@ -9,10 +9,14 @@ import click
 
 from ingest.files import read_file_events
 from ingest.pipeline import Pipeline
+from intel.detector import detector_for
+from intel.repository import IndicatorRepository
 from soc_api.commands._common import (
+    DamageReport,
     build_detectors,
     encoding_option,
     in_encoding,
+    input_files_argument,
     make_parser,
     no_builtin_rules_option,
     open_store_or_fail,
@@ -29,7 +33,7 @@ from soc_api.commands._inputs import Progress, expand_inputs, input_options
 from soc_api.commands._response import response_config as load_response_config
 from soc_api.commands._response import response_config_option
 from soc_core.clock import SystemClock
-from soc_core.errors import ConfigError, InputDamaged, ParseError, RegistryError, RuleError, StoreError
+from soc_core.errors import ConfigError, ParseError, RegistryError, RuleError, StoreError
 
 
 @click.command("ingest")
@@ -43,7 +47,7 @@ from soc_core.errors import ConfigError, InputDamaged, ParseError, RegistryError
 @response_config_option
 @encoding_option
 @input_options
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@input_files_argument("paths")
 def command(
     store_url: str, parser_name: str, tz_name: str, route_values: tuple[str, ...], rule_paths: tuple[str, ...],
     no_builtin_rules: bool, incident_config: str | None, response_config: str | None, encoding: str | None,
@@ -52,6 +56,8 @@ def command(
     """Parse PATHS (files, or folders read recursively), run detection (built-in rules and
     --rules), handle the alerts (dedup, suppressions, overrides), group them into incidents,
     and store everything; a per-file summary at the end.
+
+    FILES may be FIFOs, or - for standard input.
 
     Re-ingesting a file stores nothing twice (event ids are derived from the file and offset).
     """
@@ -69,15 +75,18 @@ def command(
     except ConfigError as exc:
         store.close()
         raise click.UsageError(str(exc)) from None
-    pipeline = Pipeline(parser, store, detectors, clock=clock, alert_stage=stage)
+    # Indicator matching whenever the store holds active indicators (soc intel import).
+    repo = IndicatorRepository(store, clock)
+    intel = detector_for(store, clock, on_sightings=repo.record_sightings)
+    pipeline = Pipeline(parser, store, [*detectors, intel] if intel else detectors, clock=clock, alert_stage=stage)
     progress = Progress(len(files))
-    damaged: list[InputDamaged] = []
+    damaged = DamageReport()
     try:
         stats = pipeline.stats
         for path in files:
             file_counts = progress.start_file(path)
             parsed, failed, alerts = stats.parsed, stats.failed, stats.alerts
-            raws = in_encoding(read_file_events(path, parser, clock.now(), damaged.append), encoding)
+            raws = in_encoding(read_file_events(path, parser, clock.now(), damaged), encoding)
             while chunk := list(islice(raws, pipeline.batch_size)):
                 pipeline.write(pipeline.process_batch(chunk))
                 file_counts.events, file_counts.dead_letters = stats.parsed - parsed, stats.failed - failed
@@ -112,9 +121,5 @@ def command(
         click.echo(f"warning: {stats.parser_bugs} events hit a parser bug (kept as dead letters)", err=True)
     if stats.store_failures:
         click.echo(f"warning: the store refused {stats.store_failures} documents (kept as dead letters)", err=True)
-    for damage in damaged:
-        # What could be read is stored (counted above); the rest of the file is not.
-        click.echo(f"damaged input: {' '.join(str(damage).split())}; what could be read is stored",
-                   err=True)
-    if damaged:
-        sys.exit(1)
+    # What could be read is stored (counted above); the rest of a damaged file is not.
+    damaged.finish("stored")

@@ -9,8 +9,10 @@ import click
 from ingest.files import read_file_events
 from ingest.pipeline import BugLogger, Stats, parse_lines
 from soc_api.commands._common import (
+    DamageReport,
     encoding_option,
     in_encoding,
+    input_files_argument,
     make_parser,
     parse_routes,
     parse_tz,
@@ -32,14 +34,16 @@ _WRITE_BATCH = 1024
 @encoding_option
 @input_options
 @click.option("--stats", is_flag=True, help="Print per-parser and per-file counts on stderr.")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@input_files_argument("paths")
 def command(parser_name: str, route_values: tuple[str, ...], tz_name: str, encoding: str | None,
             include: tuple[str, ...], exclude: tuple[str, ...], stats: bool, paths: tuple[str, ...]) -> None:
     """Parse PATHS (files, or folders read recursively) and print nested ECS events as NDJSON.
 
     Unparsable input becomes an event with event.kind pipeline_error, error.message and
     event.original: nothing is dropped. On a terminal a progress line and a per-file
-    summary go to stderr.
+    summary go to stderr. PATHS may be FIFOs, or - for standard input. A damaged file
+    (truncated gzip, unreadable EVTX chunks) is printed as far as it can be read, reported
+    on stderr with its offset, and the command exits 1.
     """
     clock = SystemClock()
     try:
@@ -51,12 +55,13 @@ def command(parser_name: str, route_values: tuple[str, ...], tz_name: str, encod
     bugs = BugLogger()
     progress = Progress(len(files))
     out = sys.stdout.buffer
+    damaged = DamageReport()
     for path in files:
         file_counts = progress.start_file(path)
         parsed, failed = counts.parsed, counts.failed
         # Written a batch at a time: one join and one write instead of a copy and a
         # write per line.
-        raws = in_encoding(read_file_events(path, parser, clock.now()), encoding)
+        raws = in_encoding(read_file_events(path, parser, clock.now(), damaged), encoding)
         pending: list[bytes] = []
         for line in parse_lines(parser, raws, counts, bugs):
             pending.append(line)
@@ -78,3 +83,4 @@ def command(parser_name: str, route_values: tuple[str, ...], tz_name: str, encod
         click.echo(f"total\tparsed={counts.parsed}\tfailed={counts.failed}", err=True)
     if stats or progress.enabled:
         click.echo(progress.summary(alerts=False), err=True)
+    damaged.finish("printed")

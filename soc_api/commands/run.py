@@ -2,7 +2,10 @@
 
 Every input option may be repeated and takes ``HOST:PORT[=PARSER]`` (``=PARSER`` picks
 the parser for that port, e.g. a FortiGate on one port and a pfSense on another);
-``--tail`` takes ``GLOB[=PARSER]``. Port 0 binds a free port; the bound ports are printed
+``--tail`` takes ``GLOB[=PARSER]``. A source that does not send UTF-8 (legacy Vietnamese
+TCVN3/ABC, VNI, VISCII) gets ``@ENCODING`` after it (``127.0.0.1:5514=system.auth@tcvn3``),
+or ``--encoding`` for every receiver; the exact bytes are kept in ``event.original_base64``.
+Port 0 binds a free port; the bound ports are printed
 on stdout as one JSON line ``{"ready": true, "listening": {...}}`` once everything
 listens, which is when senders may start.
 
@@ -40,6 +43,7 @@ from ingest.receivers.syslog_udp import SyslogUdpReceiver
 from ingest.service import Service, ServiceOptions
 from soc_api.commands._common import (
     build_detectors,
+    encoding_option,
     make_parser,
     no_builtin_rules_option,
     parse_tz,
@@ -52,6 +56,7 @@ from soc_api.commands._response import response_config, response_config_option, 
 from soc_core.clock import SystemClock
 from soc_core.contracts import Detector, Receiver, Store
 from soc_core.errors import SocError
+from soc_core.legacy_encodings import canonical
 from soc_store import open_store
 
 log = logging.getLogger("soc.run")
@@ -67,13 +72,46 @@ def split_address(text: str) -> tuple[str, int, str | None]:
     return host, int(port), parser or None
 
 
-def _addresses(values: tuple[str, ...]) -> list[tuple[str, int, str | None]]:
-    return [split_address(v) for v in values]
+def split_encoding(spec: str, default: str | None = None, *, glob: bool = False) -> tuple[str, str | None]:
+    """``SPEC[@ENCODING]`` -> (``SPEC``, the encoding's canonical name, or ``default``).
+
+    A receiver whose senders do not write UTF-8 (legacy Vietnamese TCVN3/ABC, VNI, VISCII
+    from older Windows applications) names its encoding after ``@``. In a file glob an
+    ``@`` that is not followed by a known encoding belongs to the file name."""
+    head, sep, name = spec.rpartition("@")
+    if not sep:
+        return spec, default
+    try:
+        return head, canonical(name)
+    except ValueError as exc:
+        if glob:
+            return spec, default
+        raise click.BadParameter(f"{spec!r}: {exc}") from None
+
+
+def _addresses(values: tuple[str, ...], encoding: str | None = None) -> list[tuple[str, int, str | None, str | None]]:
+    """``HOST:PORT[=PARSER][@ENCODING]`` specs -> (host, port, parser, encoding)."""
+    out = []
+    for value in values:
+        address, chosen = split_encoding(value, encoding)
+        out.append((*split_address(address), chosen))
+    return out
+
+
+def _tails(opts: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    """``GLOB[=PARSER][@ENCODING]`` specs -> (glob, parser, encoding)."""
+    out = []
+    for spec in opts["tail"]:
+        rest, encoding = split_encoding(spec, opts["encoding"], glob=True)
+        pattern, _, parser = rest.partition("=")
+        out.append((pattern, parser or None, encoding))
+    return out
 
 
 def _parser_names(opts: dict[str, Any]) -> set[str]:
-    names = {p for key in ("syslog_udp", "syslog_tcp", "syslog_tls", "http") for _, _, p in _addresses(opts[key]) if p}
-    return names | {spec.partition("=")[2] for spec in opts["tail"] if spec.partition("=")[2]}
+    names = {p for key in ("syslog_udp", "syslog_tcp", "syslog_tls", "http")
+             for _, _, p, _ in _addresses(opts[key]) if p}
+    return names | {parser for _, parser, _ in _tails(opts) if parser}
 
 
 def connection_caps(opts: dict[str, Any]) -> tuple[int, int]:
@@ -96,40 +134,45 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
     caps, per_address = connection_caps(opts)
     stream_limits: dict[str, Any] = {"max_connections": caps, "max_connections_per_address": per_address,
                                      "idle_timeout_secs": opts["idle_timeout_secs"]}
-    for host, port, parser in _addresses(opts["syslog_udp"]):
-        receivers.append(SyslogUdpReceiver(host, port, parser, metrics=metrics, clock=clock))
-    for host, port, parser in _addresses(opts["syslog_tcp"]):
-        receivers.append(SyslogTcpReceiver(host, port, parser, metrics=metrics, clock=clock, **stream_limits))
-    tls = _addresses(opts["syslog_tls"])
+    default_encoding = opts["encoding"]
+    for host, port, parser, encoding in _addresses(opts["syslog_udp"], default_encoding):
+        receivers.append(SyslogUdpReceiver(host, port, parser, encoding, metrics=metrics, clock=clock))
+    for host, port, parser, encoding in _addresses(opts["syslog_tcp"], default_encoding):
+        receivers.append(SyslogTcpReceiver(host, port, parser, encoding, metrics=metrics, clock=clock,
+                                           **stream_limits))
+    tls = _addresses(opts["syslog_tls"], default_encoding)
     if tls and not (opts["tls_cert"] and opts["tls_key"]):
         raise click.UsageError("--syslog-tls needs --tls-cert and --tls-key")
-    for host, port, parser in tls:
+    for host, port, parser, encoding in tls:
         receivers.append(SyslogTlsReceiver(host, port, opts["tls_cert"], opts["tls_key"], opts["tls_client_ca"],
-                                           parser=parser, metrics=metrics, clock=clock, **stream_limits))
+                                           parser=parser, encoding=encoding, metrics=metrics, clock=clock,
+                                           **stream_limits))
     keys = list(opts["api_key"])
-    for host, port, parser in _addresses(opts["http"]):
+    for host, port, parser, encoding in _addresses(opts["http"], default_encoding):
         # The answer says how many entries will be dead letters: the same parser, run once more.
         checker = make_parser(parser or opts["parser_name"], tz, clock)
-        receivers.append(HttpReceiver(host, port, keys, parser, metrics=metrics, clock=clock,
+        receivers.append(HttpReceiver(host, port, keys, parser, encoding, metrics=metrics, clock=clock,
                                       max_body_bytes=opts["http_max_body_bytes"],
                                       max_entries=opts["http_max_entries"],
                                       max_connections=caps, max_connections_per_address=per_address,
                                       dead_letter_count=partial(count_dead_letters, checker)))
-    for spec in opts["tail"]:
-        pattern, _, parser = spec.partition("=")
-        receivers.append(FileTailReceiver([pattern], parser or None, metrics=metrics, clock=clock))
+    for pattern, parser, encoding in _tails(opts):
+        receivers.append(FileTailReceiver([pattern], parser, encoding, metrics=metrics, clock=clock))
     return receivers
 
 
 @click.command("run")
-@click.option("--syslog-udp", multiple=True, metavar="HOST:PORT[=PARSER]", help="Syslog over UDP (may lose data).")
-@click.option("--syslog-tcp", multiple=True, metavar="HOST:PORT[=PARSER]", help="Syslog over TCP.")
-@click.option("--syslog-tls", multiple=True, metavar="HOST:PORT[=PARSER]", help="Syslog over TLS (RFC 5425).")
+@click.option("--syslog-udp", multiple=True, metavar="HOST:PORT[=PARSER][@ENCODING]",
+              help="Syslog over UDP (may lose data).")
+@click.option("--syslog-tcp", multiple=True, metavar="HOST:PORT[=PARSER][@ENCODING]",
+              help="Syslog over TCP.")
+@click.option("--syslog-tls", multiple=True, metavar="HOST:PORT[=PARSER][@ENCODING]",
+              help="Syslog over TLS (RFC 5425).")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Server certificate (PEM).")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="Server private key (PEM).")
 @click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
               help="Require client certificates signed by this CA (PEM).")
-@click.option("--http", multiple=True, metavar="HOST:PORT[=PARSER]", help="HTTP POST /ingest (NDJSON/JSON).")
+@click.option("--http", multiple=True, metavar="HOST:PORT[=PARSER][@ENCODING]", help="HTTP POST /ingest (NDJSON/JSON).")
 @click.option("--api-key", multiple=True, envvar=["SOC_API_KEYS", "SOC_API_KEY"],
               help="API key accepted by --http and the API search (or SOC_API_KEYS, space-separated; "
                    "SOC_API_KEY is read too).")
@@ -142,7 +185,7 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
               help="Connections per client address and receiver (default: a quarter of --max-connections).")
 @click.option("--idle-timeout-secs", type=float, default=600.0, show_default=True,
               help="Reset a TCP/TLS connection silent this long.")
-@click.option("--tail", multiple=True, metavar="GLOB[=PARSER]", help="Follow files (rotation-safe).")
+@click.option("--tail", multiple=True, metavar="GLOB[=PARSER][@ENCODING]", help="Follow files (rotation-safe).")
 @click.option("--store", "store_url", help="Store URL (default: sqlite:///DATA_DIR/store.db).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default="soc-data", show_default=True,
               help="Queue, checkpoints and metrics live here.")
@@ -169,6 +212,7 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
               help="Score events with this model directory (soc anomaly train; repeatable).")
 @parser_option
 @tz_option
+@encoding_option
 @rules_option
 @no_builtin_rules_option
 @incident_config_option
@@ -212,6 +256,8 @@ def command(**opts: Any) -> None:
             # (1 s by default) makes events searchable.
             return open_store(store_url, refresh=False)
         return open_store(store_url)
+
+    detectors += intel_detectors(store_factory, clock)
 
     try:
         queue = DurableQueue(data_dir / "queue.db", max_events=opts["queue_max_events"], sync=opts["queue_sync"],
@@ -263,6 +309,30 @@ def anomaly_detectors(model_dirs: tuple[str, ...], clock: SystemClock) -> list[D
         return [AnomalyDetector([load_model(d) for d in model_dirs], clock=clock)]
     except SocError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def intel_detectors(store_factory: Any, clock: SystemClock) -> list[Detector]:
+    """Indicator matching over the store's active indicators at start-up (none without any);
+    sightings are recorded on the indicators at each detector flush."""
+    from intel.detector import detector_for
+    from intel.repository import IndicatorRepository
+
+    def record(sightings: dict[str, tuple[int, str, str]]) -> None:
+        store = store_factory()
+        try:
+            IndicatorRepository(store, clock).record_sightings(sightings)
+        finally:
+            store.close()
+
+    try:
+        store = store_factory()
+    except SocError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        detector = detector_for(store, clock, on_sightings=record)
+    finally:
+        store.close()
+    return [detector] if detector else []
 
 
 async def _serve(service: Service, opts: dict[str, Any], store_factory: Any) -> None:
