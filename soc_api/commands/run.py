@@ -52,7 +52,7 @@ from soc_api.commands._common import (
     tz_option,
 )
 from soc_api.commands._incidents import build_alert_stage, incident_config_option, load_incident_config
-from soc_api.commands._response import response_config, response_config_option, start_action_runner
+from soc_api.commands._response import response_config, start_action_runner
 from soc_core.clock import SystemClock
 from soc_core.contracts import Detector, Receiver, Store
 from soc_core.errors import SocError
@@ -206,7 +206,8 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
               help="Origin allowed to call the API from a browser (none by default).")
 @click.option("--api-max-body-bytes", type=int, default=1 << 20, show_default=True, help="Largest API request body.")
 @click.option("--response-config", type=click.Path(exists=True, dir_okay=False),
-              help="Response configuration for API decisions on actions (safeguards, responders).")
+              help="YAML response settings (safeguards, responders, playbooks) for the action runner and API "
+                   "decisions; default: the [response] table of --config.")
 @click.option("--dev", is_flag=True, help="Development mode: tokens signed with a fixed, public secret.")
 @click.option("--anomaly-model", "anomaly_models", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Score events with this model directory (soc anomaly train; repeatable).")
@@ -216,7 +217,6 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @rules_option
 @no_builtin_rules_option
 @incident_config_option
-@response_config_option
 @click.option("--broker", metavar="URL",
               help="Send response actions to Celery workers (soc worker) through this broker, e.g. "
                    "redis://127.0.0.1:6379/0; without it they run in this process from the durable queue.")
