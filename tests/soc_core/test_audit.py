@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield sqlite_store
         sqlite_store.close()
         return
-    es_store = ElasticsearchStore(request.getfixturevalue("osmem_server"), index_prefix=f"audit-{id(tmp_path)}")
+    # A fresh index per test: id() of a collected object is reused, so it made two tests share one chain.
+    prefix = f"audit-{uuid.uuid4().hex[:12]}"
+    es_store = ElasticsearchStore(request.getfixturevalue("osmem_server"), index_prefix=prefix)
     yield es_store
     es_store.close()
 
