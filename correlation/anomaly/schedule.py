@@ -7,8 +7,8 @@ A failed training (too few events, a bad schema) keeps the previous model and is
 reported in ``last_error``; it never leaves a half-written model behind, because the
 artefact's files are each replaced atomically and ``model.json`` (holding the checksum of
 the arrays) is written last: a reader between the two sees a checksum mismatch and keeps
-its loaded model. There is no Celery task here yet: the project has no Celery app in
-main; a task would be a thin wrapper calling :meth:`RetrainSchedule.run_once`.
+its loaded model. ``soc run --anomaly-retrain-secs`` ticks these schedules from a thread
+(``soc_api/commands/_retrain.py``).
 """
 
 from __future__ import annotations

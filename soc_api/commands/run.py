@@ -53,6 +53,7 @@ from soc_api.commands._common import (
 )
 from soc_api.commands._incidents import build_alert_stage, incident_config_option, load_incident_config
 from soc_api.commands._response import response_config, start_action_runner
+from soc_api.commands._retrain import start_retrainer
 from soc_core.clock import SystemClock
 from soc_core.contracts import Detector, Receiver, Store
 from soc_core.errors import SocError
@@ -211,6 +212,11 @@ def build_receivers(opts: dict[str, Any], metrics: Metrics) -> list[Receiver]:
 @click.option("--dev", is_flag=True, help="Development mode: tokens signed with a fixed, public secret.")
 @click.option("--anomaly-model", "anomaly_models", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Score events with this model directory (soc anomaly train; repeatable).")
+@click.option("--anomaly-retrain-secs", type=int, default=0, show_default=True,
+              help="Retrain each --anomaly-model every N seconds on the stored events of the last "
+                   "--anomaly-history-secs, and swap it in (0: never).")
+@click.option("--anomaly-history-secs", type=int, default=7 * 86_400, show_default=True,
+              help="How far back the scheduled retraining reads stored events.")
 @parser_option
 @tz_option
 @encoding_option
@@ -274,6 +280,8 @@ def command(**opts: Any) -> None:
     runner_stop = threading.Event()
     runner = start_action_runner(store_factory, response, opts["broker"], service.health, runner_stop,
                                  opts["action_sweep_secs"])
+    start_retrainer(store_factory, detectors, opts["anomaly_models"], clock, opts["anomaly_retrain_secs"],
+                    opts["anomaly_history_secs"], service.health, runner_stop)
     try:
         asyncio.run(_serve(service, opts, store_factory))
     except SocError as exc:
