@@ -14,14 +14,15 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from correlation.anomaly.detector import AnomalyDetector
-from correlation.anomaly.models import EntityOptions
-from correlation.anomaly.schedule import RetrainSchedule
 from ingest.health import ServiceHealth
 from soc_core.clock import Clock
 from soc_core.contracts import Detector, Store
+
+if TYPE_CHECKING:  # scikit-learn loads only when a model is used, not with every `soc run`
+    from correlation.anomaly.detector import AnomalyDetector
+    from correlation.anomaly.schedule import RetrainSchedule
 
 log = logging.getLogger(__name__)
 RETRAIN_TASK = "anomaly_retrain"
@@ -31,6 +32,9 @@ def schedules_for(detector: AnomalyDetector, model_dirs: Sequence[str], store: S
                   interval_secs: int, history_secs: int) -> list[RetrainSchedule]:
     """One schedule per loaded model, writing back to the directory it was loaded from; the
     first run is one interval after start-up (the loaded model is fresh)."""
+    from correlation.anomaly.models import EntityOptions
+    from correlation.anomaly.schedule import RetrainSchedule
+
     now = clock.now()
     schedules = []
     for model, out_dir in zip(detector.models, model_dirs, strict=True):
@@ -50,8 +54,12 @@ def start_retrainer(open_store: Callable[[], Store], detectors: Sequence[Detecto
                     clock: Clock, interval_secs: int, history_secs: int, health: ServiceHealth,
                     stop: threading.Event) -> threading.Thread | None:
     """The retraining thread, or None when retraining is off or no model is loaded."""
+    if interval_secs <= 0 or not model_dirs:
+        return None
+    from correlation.anomaly.detector import AnomalyDetector
+
     anomaly = next((d for d in detectors if isinstance(d, AnomalyDetector)), None)
-    if interval_secs <= 0 or anomaly is None:
+    if anomaly is None:
         return None
 
     def body() -> None:
