@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import click
 
@@ -50,7 +51,22 @@ def response_config(path: str | None) -> ResponseConfig:
             return ResponseConfig.from_dict(loaded[1].response, f"{loaded[0]}: response")
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    return ResponseConfig()
+    return UNCONFIGURED
+
+
+# What a command gets when neither --response-config nor a [response] table was given (told
+# apart by identity: a configuration that merely equals the defaults was still written by someone).
+UNCONFIGURED = ResponseConfig()
+
+
+def runner_config(config: ResponseConfig) -> ResponseConfig:
+    """What ``soc run``'s own runner executes with: the given settings, or, when no response
+    configuration was given at all, the defaults in dry-run. A service started without one must
+    not change the firewall of the machine it runs on (the default responder is nftables on this
+    host); actions are then recorded as ``dry_run`` with what they would have done."""
+    if config is not UNCONFIGURED:
+        return config
+    return replace(config, policy=replace(config.policy, dry_run=True))
 
 
 def make_dispatcher(store: Store, config: ResponseConfig, broker: str | None) -> Dispatcher:

@@ -52,7 +52,7 @@ from soc_api.commands._common import (
     tz_option,
 )
 from soc_api.commands._incidents import build_alert_stage, incident_config_option, load_incident_config
-from soc_api.commands._response import response_config, start_action_runner
+from soc_api.commands._response import response_config, runner_config, start_action_runner
 from soc_api.commands._retrain import start_retrainer
 from soc_core.clock import SystemClock
 from soc_core.contracts import Detector, Receiver, Store
@@ -278,8 +278,8 @@ def command(**opts: Any) -> None:
     )
     # Planned actions run here (or go to Celery with --broker): the incident stage only plans.
     runner_stop = threading.Event()
-    runner = start_action_runner(store_factory, response, opts["broker"], service.health, runner_stop,
-                                 opts["action_sweep_secs"])
+    runner = start_action_runner(store_factory, runner_config(response), opts["broker"], service.health,
+                                 runner_stop, opts["action_sweep_secs"])
     start_retrainer(store_factory, detectors, opts["anomaly_models"], clock, opts["anomaly_retrain_secs"],
                     opts["anomaly_history_secs"], service.health, runner_stop)
     try:
