@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,3 +41,14 @@ def _rule_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 def clock() -> FrozenClock:
     """A clock frozen at a fixed instant."""
     return FrozenClock(FROZEN_AT)
+
+
+def reap(proc: subprocess.Popen[str]) -> None:
+    """End a child process a test started (``soc run``) if it is still running, and close its
+    pipes: the ``finally`` of every test that starts one."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

@@ -39,7 +39,7 @@ from playbooks.runner import PlaybookObserver
 from playbooks.tasks import EXECUTE
 from soc_api.commands._response import start_action_runner
 from soc_store.sqlite import SqliteStore
-from tests.conftest import corpus_path
+from tests.conftest import corpus_path, reap
 from tests.playbooks.support import incident
 from tests.playbooks.test_celery import redis_url  # noqa: F401 - the real redis-server fixture
 
@@ -116,12 +116,7 @@ def soc_run(db: Path, tmp: Path, config: Path) -> Iterator[int]:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        reap(proc)
 
 
 def wait_for(check: Callable[[], Any], timeout_secs: float, what: str) -> Any:

@@ -16,6 +16,7 @@ import httpx
 from click.testing import CliRunner
 
 from soc_api.commands.status import command as status_command
+from tests.conftest import reap
 from tests.ingest.receivers.certs import make_pki
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,12 +62,7 @@ def test_soc_run_receives_serves_and_stops_gracefully(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        reap(proc)
     result = CliRunner().invoke(status_command, ["--data-dir", str(data)])
     assert result.exit_code == 0
     assert "pipeline: " in result.output and "stored=3" in result.output

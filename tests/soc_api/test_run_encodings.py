@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from soc_api.commands.run import split_encoding
+from tests.conftest import reap
 from tests.soc_core.test_legacy_encodings import TCVN3, TEXT, VNI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,12 +57,7 @@ def _events(args: list[str], lines: dict[int, bytes], expect: int) -> list[dict[
         assert proc.wait(30) == 0
         return events
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        reap(proc)
 
 
 def test_per_receiver_and_run_wide_encodings_over_tcp(tmp_path: Path) -> None:

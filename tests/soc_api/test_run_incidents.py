@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from soc_store.sqlite import SqliteStore
-from tests.conftest import corpus_path
+from tests.conftest import corpus_path, reap
 
 ROOT = Path(__file__).resolve().parents[2]
 SSH_BRUTE_FORCE = "8f3e1d2c-7a4b-4e5f-9c1d-2b3a4c5d6e02"
@@ -43,12 +43,7 @@ def test_soc_run_opens_an_incident_from_the_builtin_rules(tmp_path: Path) -> Non
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        reap(proc)
     store = SqliteStore(db)
     (incident,) = store.records("incidents").find({"entities.source.ip": "187.141.143.180"})
     store.close()

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from soc_api.cli import cli
+from tests.conftest import reap
 from tests.correlation.anomaly._support import (
     ATTACKS,
     access_lines,
@@ -108,12 +109,7 @@ def test_soc_run_turns_unusual_requests_and_outbound_pattern_into_explained_aler
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        reap(proc)
     assert web_alerts == len(IN_ACCESS_LOG)
     assert host_alerts == 1
     with sqlite3.connect(db) as conn:
