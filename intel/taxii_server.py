@@ -129,8 +129,8 @@ def build_app(records: Callable[[], Iterable[dict[str, Any]]], logins: list[Part
             return _error(401, "Unauthorized")
         return _reply(collection_info()) if cid == COLLECTION_ID else _error(404, "Collection not found")
 
-    @app.get(_API + "collections/{cid}/objects/")
-    async def objects(request: Request, cid: str) -> JSONResponse:
+    def listed(request: Request, cid: str) -> JSONResponse | tuple[list[tuple[str, Any]], dict[str, Any]]:
+        """One page of what the partner may see in the collection, or the error to answer."""
         partner = partner_of(request)
         if partner is None:
             return _error(401, "Unauthorized")
@@ -139,40 +139,46 @@ def build_app(records: Callable[[], Iterable[dict[str, Any]]], logins: list[Part
         chunk, extra = page(request, filtered(request, partner))
         if "error" in extra:
             return _error(400, "Bad limit or next")
+        return chunk, extra
+
+    @app.get(_API + "collections/{cid}/objects/")
+    async def objects(request: Request, cid: str) -> JSONResponse:
+        result = listed(request, cid)
+        if isinstance(result, JSONResponse):
+            return result
+        chunk, extra = result
         return _reply({"objects": [o for _, o in chunk], **extra}, headers=headers_for(chunk))
 
     @app.get(_API + "collections/{cid}/manifest/")
     async def manifest(request: Request, cid: str) -> JSONResponse:
-        partner = partner_of(request)
-        if partner is None:
-            return _error(401, "Unauthorized")
-        if cid != COLLECTION_ID:
-            return _error(404, "Collection not found")
-        chunk, extra = page(request, filtered(request, partner))
-        if "error" in extra:
-            return _error(400, "Bad limit or next")
+        result = listed(request, cid)
+        if isinstance(result, JSONResponse):
+            return result
+        chunk, extra = result
         entries = [{"id": o["id"], "date_added": d, "version": o.get("modified", d),
                     "media_type": "application/stix+json;version=2.1"} for d, o in chunk]
         return _reply({"objects": entries, **extra}, headers=headers_for(chunk))
 
-    @app.get(_API + "collections/{cid}/objects/{oid}/")
-    async def one_object(request: Request, cid: str, oid: str) -> JSONResponse:
+    def versions_of(request: Request, cid: str, oid: str) -> JSONResponse | list[tuple[str, Any]]:
+        """Every version of one object the partner may see, or the error to answer."""
         partner = partner_of(request)
         if partner is None:
             return _error(401, "Unauthorized")
         found = [(d, o) for d, o in visible(partner) if o["id"] == oid] if cid == COLLECTION_ID else []
-        if not found:
-            return _error(404, "Object not found")
+        return found or _error(404, "Object not found")
+
+    @app.get(_API + "collections/{cid}/objects/{oid}/")
+    async def one_object(request: Request, cid: str, oid: str) -> JSONResponse:
+        found = versions_of(request, cid, oid)
+        if isinstance(found, JSONResponse):
+            return found
         return _reply({"objects": [o for _, o in found], "more": False}, headers=headers_for(found))
 
     @app.get(_API + "collections/{cid}/objects/{oid}/versions/")
     async def versions(request: Request, cid: str, oid: str) -> JSONResponse:
-        partner = partner_of(request)
-        if partner is None:
-            return _error(401, "Unauthorized")
-        found = [(d, o) for d, o in visible(partner) if o["id"] == oid] if cid == COLLECTION_ID else []
-        if not found:
-            return _error(404, "Object not found")
+        found = versions_of(request, cid, oid)
+        if isinstance(found, JSONResponse):
+            return found
         return _reply({"versions": [o.get("modified", d) for d, o in found], "more": False})
 
     return app
